@@ -1,0 +1,3 @@
+//! The `instant` demo app.
+
+fn main() {}

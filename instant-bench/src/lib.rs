@@ -1,0 +1,1 @@
+//! Benchmarks of the `instant` workspace live in `benches/`.

@@ -1,0 +1,353 @@
+//! Where events go: the [`Backend`] trait, the [`Publisher`] handle apps publish through, and a
+//! recording test double for the apps' own tests.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value;
+
+use crate::event::Event;
+
+/// A boxed, `Send` future, the return type of [`Backend`] methods.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a successful publish tells back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PublishReceipt {
+    /// The publication's offset in the channel history, when the channel keeps history.
+    pub offset: Option<u64>,
+    /// The history epoch, when the channel keeps history.
+    pub epoch: Option<String>,
+}
+
+/// Why a publish failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The server could not be reached.
+    #[error("the real-time server at {url} could not be reached: {reason}")]
+    Unreachable {
+        /// The URL that was tried.
+        url: String,
+        /// What the connection attempt said.
+        reason: String,
+    },
+    /// The server did not answer in time.
+    #[error("the real-time server did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The server refused the API key.
+    #[error(
+        "the real-time server refused the API key: check that INSTANT_CENTRIFUGO_API_KEY matches http_api.key"
+    )]
+    Unauthorized,
+    /// The server answered with an error code.
+    #[error("the real-time server refused the publish: {message} (code {code}{hint})", hint = code_hint(*.code))]
+    Server {
+        /// Centrifugo's error code.
+        code: u32,
+        /// Centrifugo's message.
+        message: String,
+    },
+    /// The input was refused before it was sent.
+    #[error("invalid publish: {0}")]
+    BadInput(String),
+    /// An answer that could not be understood.
+    #[error("the real-time server gave an unexpected answer: {0}")]
+    UnexpectedResponse(String),
+    /// The publishing queue is closed (the app is shutting down) or no backend is set up.
+    #[error("no real-time backend is running: {0}")]
+    NotRunning(String),
+}
+
+impl PublishError {
+    /// Whether trying again later may succeed.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::Timeout(_) => true,
+            Self::Server { code, .. } => *code == 100 || *code == 111,
+            _ => false,
+        }
+    }
+}
+
+fn code_hint(code: u32) -> &'static str {
+    match code {
+        100 => ", internal server error",
+        102 => ", unknown channel: declare its namespace in the Centrifugo config",
+        103 => ", permission denied",
+        104 => ", method not found",
+        107 => ", bad request",
+        108 => ", not available: enable presence or history for the channel",
+        112 => ", unrecoverable position",
+        113 => ", conflict",
+        _ => "",
+    }
+}
+
+/// Counters of fire-and-forget delivery.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryStats {
+    /// Events handed to the backend.
+    pub queued: u64,
+    /// Events the backend delivered.
+    pub delivered: u64,
+    /// Events dropped: the queue was full, or the backend gave up after its retries.
+    pub dropped: u64,
+    /// Failed attempts that were retried.
+    pub retried: u64,
+}
+
+/// Where events go: Centrifugo's HTTP API, the embedded server, or a test double.
+pub trait Backend: Send + Sync + 'static {
+    /// Publishes and waits for the server's answer.
+    fn publish(&self, event: Event) -> BoxFuture<'_, Result<PublishReceipt, PublishError>>;
+
+    /// Publishes without waiting and without ever blocking the caller; failures are logged and
+    /// counted in [`Backend::stats`].
+    fn publish_detached(&self, event: Event);
+
+    /// Delivery counters.
+    fn stats(&self) -> DeliveryStats;
+}
+
+/// The handle apps publish through. Cheap to clone.
+#[derive(Clone)]
+pub struct Publisher {
+    backend: Arc<dyn Backend>,
+    site: Arc<str>,
+}
+
+impl fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Publisher {
+    /// A publisher that stamps events with the site slug `site` and hands them to `backend`.
+    pub fn new(backend: Arc<dyn Backend>, site: impl Into<Arc<str>>) -> Self {
+        Self {
+            backend,
+            site: site.into(),
+        }
+    }
+
+    /// Starts an event on `channel` with `message`; add a class and data, then `.await` it for a
+    /// `Result`, or call [`Publish::detach`] to send it without waiting.
+    pub fn publish(&self, channel: impl Into<String>, message: impl Into<String>) -> Publish<'_> {
+        Publish {
+            backend: &*self.backend,
+            event: Event::new(&*self.site, channel, message),
+        }
+    }
+
+    /// Publishes a ready-made event and waits for the answer.
+    ///
+    /// # Errors
+    /// [`PublishError`] from the backend.
+    pub async fn publish_event(&self, event: Event) -> Result<PublishReceipt, PublishError> {
+        self.backend.publish(event).await
+    }
+
+    /// The site slug stamped on events.
+    #[must_use]
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
+    /// The backend behind this publisher.
+    #[must_use]
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Delivery counters of fire-and-forget publishing.
+    #[must_use]
+    pub fn stats(&self) -> DeliveryStats {
+        self.backend.stats()
+    }
+
+    /// Makes this publisher the one [`publish`] uses. Returns `false` when one was installed already.
+    pub fn install_global(&self) -> bool {
+        GLOBAL.set(self.clone()).is_ok()
+    }
+
+    /// The publisher installed with [`Publisher::install_global`].
+    #[must_use]
+    pub fn global() -> Option<&'static Self> {
+        GLOBAL.get()
+    }
+}
+
+static GLOBAL: OnceLock<Publisher> = OnceLock::new();
+
+/// Publishes `message` on `channel` through the app's publisher, the seed's call:
+/// `publish(channel, message).event_class("info").data(json!({..})).await?`.
+///
+/// Before the app has set up `instant`, awaiting it returns [`PublishError::NotRunning`].
+pub fn publish(channel: impl Into<String>, message: impl Into<String>) -> GlobalPublish {
+    GlobalPublish {
+        publisher: Publisher::global(),
+        event: Event::new(
+            Publisher::global().map_or("", |p| p.site()),
+            channel,
+            message,
+        ),
+    }
+}
+
+/// An event being built by [`Publisher::publish`].
+#[must_use = "an event is sent only when awaited or detached"]
+pub struct Publish<'a> {
+    backend: &'a dyn Backend,
+    event: Event,
+}
+
+impl fmt::Debug for Publish<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publish")
+            .field("event", &self.event)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Publish<'a> {
+    /// Sets the event class (the seed's vocabulary: `info`, `ok`, `warning`, `object created`, …).
+    pub fn event_class(mut self, event_class: impl Into<String>) -> Self {
+        self.event.event_class = event_class.into();
+        self
+    }
+
+    /// Attaches JSON data.
+    pub fn data(mut self, data: Value) -> Self {
+        self.event.data = data;
+        self
+    }
+
+    /// Sends the event without waiting; failures are logged and counted.
+    pub fn detach(self) {
+        self.backend.publish_detached(self.event);
+    }
+
+    /// The event as built so far.
+    #[must_use]
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+}
+
+impl<'a> IntoFuture for Publish<'a> {
+    type Output = Result<PublishReceipt, PublishError>;
+    type IntoFuture = BoxFuture<'a, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.backend.publish(self.event)
+    }
+}
+
+/// An event being built by [`publish`].
+#[must_use = "an event is sent only when awaited or detached"]
+#[derive(Debug)]
+pub struct GlobalPublish {
+    publisher: Option<&'static Publisher>,
+    event: Event,
+}
+
+impl GlobalPublish {
+    /// Sets the event class.
+    pub fn event_class(mut self, event_class: impl Into<String>) -> Self {
+        self.event.event_class = event_class.into();
+        self
+    }
+
+    /// Attaches JSON data.
+    pub fn data(mut self, data: Value) -> Self {
+        self.event.data = data;
+        self
+    }
+
+    /// Sends the event without waiting. Returns `false`, and logs, when no publisher is set up.
+    pub fn detach(self) -> bool {
+        match self.publisher {
+            Some(publisher) => {
+                publisher.backend.publish_detached(self.event);
+                true
+            }
+            None => {
+                tracing::error!(channel = %self.event.channel, "instant is not set up: event dropped");
+                false
+            }
+        }
+    }
+}
+
+impl IntoFuture for GlobalPublish {
+    type Output = Result<PublishReceipt, PublishError>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        match self.publisher {
+            Some(publisher) => publisher.backend.publish(self.event),
+            None => Box::pin(std::future::ready(Err(PublishError::NotRunning(
+                "instant is not set up: build it with Instant::from_env() or Publisher::install_global".into(),
+            )))),
+        }
+    }
+}
+
+/// A backend that records events instead of sending them, for the apps' own unit tests.
+#[derive(Debug, Default, Clone)]
+pub struct RecordingBackend {
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl RecordingBackend {
+    /// An empty recorder.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every event published so far.
+    #[must_use]
+    pub fn events(&self) -> Vec<Event> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record(&self, event: Event) {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(event);
+    }
+}
+
+impl Backend for RecordingBackend {
+    fn publish(&self, event: Event) -> BoxFuture<'_, Result<PublishReceipt, PublishError>> {
+        self.record(event);
+        Box::pin(std::future::ready(Ok(PublishReceipt::default())))
+    }
+
+    fn publish_detached(&self, event: Event) {
+        self.record(event);
+    }
+
+    fn stats(&self) -> DeliveryStats {
+        let n = self.events.lock().map_or(0, |e| e.len() as u64);
+        DeliveryStats {
+            queued: n,
+            delivered: n,
+            ..DeliveryStats::default()
+        }
+    }
+}

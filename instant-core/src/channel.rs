@@ -1,0 +1,404 @@
+//! Channels, the access levels that guard them, and the set of channels an app declares.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The longest channel name Centrifugo accepts, in bytes (`channel.max_length`).
+pub const MAX_CHANNEL_NAME_LEN: usize = 255;
+
+/// The prefix that marks a private channel, as Centrifugo's `channel.private_prefix` does by default.
+pub const PRIVATE_PREFIX: char = '$';
+
+/// Who may join a channel. Levels are ordered: a higher level may join every channel of a lower one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Everyone, including anonymous visitors.
+    Public,
+    /// Logged-in users.
+    Users,
+    /// Staff members.
+    Staff,
+    /// Superusers.
+    Superuser,
+}
+
+impl Level {
+    /// Every level, lowest first.
+    pub const ALL: [Self; 4] = [Self::Public, Self::Users, Self::Staff, Self::Superuser];
+
+    /// The keyword that names this level in `channels!` and in configuration files.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Users => "users",
+            Self::Staff => "staff",
+            Self::Superuser => "superuser",
+        }
+    }
+
+    /// Whether channels of this level are private (their names start with `$`).
+    #[must_use]
+    pub const fn is_private(self) -> bool {
+        !matches!(self, Self::Public)
+    }
+
+    /// Whether someone of level `self` may join a channel of level `channel`.
+    #[must_use]
+    pub fn may_join(self, channel: Self) -> bool {
+        self >= channel
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = ChannelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|level| level.as_str() == s)
+            .ok_or_else(|| ChannelError::UnknownLevel(s.to_owned()))
+    }
+}
+
+/// Why a channel declaration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChannelError {
+    /// The name is empty.
+    #[error("a channel name must not be empty")]
+    EmptyName,
+    /// The name is longer than Centrifugo accepts.
+    #[error("channel name `{0}` is longer than {MAX_CHANNEL_NAME_LEN} bytes")]
+    NameTooLong(String),
+    /// The name holds whitespace or a control character.
+    #[error("channel name `{0}` must not contain whitespace or control characters")]
+    InvalidCharacter(String),
+    /// A private channel whose name lacks the `$` prefix.
+    #[error(
+        "every private channel name must start with a dollar sign: write `${name}` for this {level} channel"
+    )]
+    MissingPrivatePrefix {
+        /// The name as declared.
+        name: String,
+        /// Its level.
+        level: Level,
+    },
+    /// A public channel whose name starts with `$`.
+    #[error("public channel `{0}` must not start with `$`: that prefix marks private channels")]
+    PublicWithPrivatePrefix(String),
+    /// A path that does not start with `/`.
+    #[error("path `{path}` of channel `{channel}` must start with `/`")]
+    RelativePath {
+        /// The channel.
+        channel: String,
+        /// The path as declared.
+        path: String,
+    },
+    /// The same path listed twice for one channel.
+    #[error("path `{path}` is listed twice for channel `{channel}`")]
+    DuplicatePath {
+        /// The channel.
+        channel: String,
+        /// The repeated path.
+        path: String,
+    },
+    /// The same channel declared twice.
+    #[error("channel `{0}` is declared twice")]
+    DuplicateChannel(String),
+    /// A level keyword that does not exist.
+    #[error("unknown level `{0}`: expected one of public, users, staff, superuser")]
+    UnknownLevel(String),
+}
+
+/// Checks a channel name the way Centrifugo would, plus the `$` rule for private levels.
+///
+/// # Errors
+/// The first rule the name breaks.
+pub fn validate_name(name: &str, level: Level) -> Result<(), ChannelError> {
+    if name.is_empty() {
+        return Err(ChannelError::EmptyName);
+    }
+    if name.len() > MAX_CHANNEL_NAME_LEN {
+        return Err(ChannelError::NameTooLong(name.to_owned()));
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ChannelError::InvalidCharacter(name.to_owned()));
+    }
+    let private = name.starts_with(PRIVATE_PREFIX);
+    if level.is_private() && !private {
+        return Err(ChannelError::MissingPrivatePrefix {
+            name: name.to_owned(),
+            level,
+        });
+    }
+    if !level.is_private() && private {
+        return Err(ChannelError::PublicWithPrivatePrefix(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// One declared channel: its name, the level needed to join it, and the request paths it connects on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    name: Cow<'static, str>,
+    level: Level,
+    paths: Cow<'static, [Cow<'static, str>]>,
+}
+
+impl Channel {
+    /// Declares a channel at run time, checking its name.
+    ///
+    /// # Errors
+    /// [`ChannelError`] when the name breaks a rule of [`validate_name`].
+    pub fn new(name: impl Into<String>, level: Level) -> Result<Self, ChannelError> {
+        let name = name.into();
+        validate_name(&name, level)?;
+        Ok(Self {
+            name: Cow::Owned(name),
+            level,
+            paths: Cow::Borrowed(&[]),
+        })
+    }
+
+    /// Limits the channel to one more request path (no paths means every path).
+    ///
+    /// # Errors
+    /// [`ChannelError`] when the path is relative or already listed.
+    pub fn at(mut self, path: impl Into<String>) -> Result<Self, ChannelError> {
+        let path = path.into();
+        if !path.starts_with('/') {
+            return Err(ChannelError::RelativePath {
+                channel: self.name.into_owned(),
+                path,
+            });
+        }
+        if self.paths.iter().any(|p| *p == path) {
+            return Err(ChannelError::DuplicatePath {
+                channel: self.name.into_owned(),
+                path,
+            });
+        }
+        self.paths.to_mut().push(Cow::Owned(path));
+        Ok(self)
+    }
+
+    /// A channel checked at compile time by `channels!`; the macro has already validated every part.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn from_static_unchecked(
+        name: &'static str,
+        level: Level,
+        paths: &'static [Cow<'static, str>],
+    ) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            level,
+            paths: Cow::Borrowed(paths),
+        }
+    }
+
+    /// The channel name, as Centrifugo knows it.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The level needed to join it.
+    #[must_use]
+    pub const fn level(&self) -> Level {
+        self.level
+    }
+
+    /// The request paths it connects on; empty means every path.
+    pub fn paths(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.paths.iter().map(|p| &**p)
+    }
+
+    /// Whether its name marks it private (`$`), so that subscribing needs a subscription token.
+    #[must_use]
+    pub fn is_private(&self) -> bool {
+        self.name.starts_with(PRIVATE_PREFIX)
+    }
+
+    /// Whether a page at `path` connects to this channel.
+    #[must_use]
+    pub fn connects_on(&self, path: &str) -> bool {
+        self.paths.is_empty() || self.paths.iter().any(|p| p == path)
+    }
+}
+
+impl AsRef<str> for Channel {
+    fn as_ref(&self) -> &str {
+        self.name()
+    }
+}
+
+/// The channels an app declares, built by `channels!` at compile time or by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChannelSet {
+    channels: Cow<'static, [Channel]>,
+}
+
+impl ChannelSet {
+    /// An empty set.
+    #[must_use]
+    pub const fn empty() -> Self {
+        Self {
+            channels: Cow::Borrowed(&[]),
+        }
+    }
+
+    /// A set from channels checked at compile time by `channels!`.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn from_static_unchecked(channels: &'static [Channel]) -> Self {
+        Self {
+            channels: Cow::Borrowed(channels),
+        }
+    }
+
+    /// Builds a set, refusing a name declared twice.
+    ///
+    /// # Errors
+    /// [`ChannelError::DuplicateChannel`] for the second declaration of a name.
+    pub fn new(channels: impl IntoIterator<Item = Channel>) -> Result<Self, ChannelError> {
+        let mut set = Vec::new();
+        for channel in channels {
+            if set.iter().any(|c: &Channel| c.name == channel.name) {
+                return Err(ChannelError::DuplicateChannel(channel.name.into_owned()));
+            }
+            set.push(channel);
+        }
+        Ok(Self {
+            channels: Cow::Owned(set),
+        })
+    }
+
+    /// Every declared channel, in declaration order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Channel> {
+        self.channels.iter()
+    }
+
+    /// The number of declared channels.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Whether no channel is declared.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// The declared channel with this name.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.name() == name)
+    }
+
+    /// The channels someone of `level` may join, on any path.
+    pub fn joinable(&self, level: Level) -> impl Iterator<Item = &Channel> {
+        self.channels
+            .iter()
+            .filter(move |c| level.may_join(c.level))
+    }
+
+    /// The channels someone of `level` may join that connect on the page at `path`.
+    pub fn joinable_on(&self, level: Level, path: &str) -> impl Iterator<Item = &Channel> {
+        self.joinable(level).filter(move |c| c.connects_on(path))
+    }
+
+    /// Whether someone of `level` may join the channel called `name`; undeclared channels are refused.
+    #[must_use]
+    pub fn may_join(&self, level: Level, name: &str) -> bool {
+        self.get(name).is_some_and(|c| level.may_join(c.level))
+    }
+}
+
+impl<'a> IntoIterator for &'a ChannelSet {
+    type Item = &'a Channel;
+    type IntoIter = std::slice::Iter<'a, Channel>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static SEED: ChannelSet = ChannelSet::from_static_unchecked(&[
+        Channel::from_static_unchecked(
+            "$mysite_admin1",
+            Level::Superuser,
+            &[Cow::Borrowed("/a/path"), Cow::Borrowed("/another/path")],
+        ),
+        Channel::from_static_unchecked("$mysite_staff2", Level::Staff, &[]),
+        Channel::from_static_unchecked("$mysite_users1", Level::Users, &[]),
+        Channel::from_static_unchecked("mysite_public1", Level::Public, &[]),
+    ]);
+
+    #[test]
+    fn levels_are_hierarchical() {
+        for user in Level::ALL {
+            for channel in Level::ALL {
+                assert_eq!(user.may_join(channel), user as u8 >= channel as u8);
+            }
+        }
+    }
+
+    #[test]
+    fn joinable_channels_follow_level_and_path() {
+        let names = |level, path| -> Vec<&str> {
+            SEED.joinable_on(level, path).map(Channel::name).collect()
+        };
+        assert_eq!(names(Level::Public, "/"), ["mysite_public1"]);
+        assert_eq!(
+            names(Level::Staff, "/a/path"),
+            ["$mysite_staff2", "$mysite_users1", "mysite_public1"]
+        );
+        assert_eq!(names(Level::Superuser, "/"), names(Level::Staff, "/"));
+        assert_eq!(names(Level::Superuser, "/a/path")[0], "$mysite_admin1");
+        assert!(!SEED.may_join(Level::Superuser, "$undeclared"));
+        assert!(!SEED.may_join(Level::Users, "$mysite_staff2"));
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(matches!(
+            Channel::new("admin", Level::Staff),
+            Err(ChannelError::MissingPrivatePrefix { .. })
+        ));
+        assert!(matches!(
+            Channel::new("$pub", Level::Public),
+            Err(ChannelError::PublicWithPrivatePrefix(_))
+        ));
+        assert_eq!(
+            Channel::new("", Level::Public),
+            Err(ChannelError::EmptyName)
+        );
+        assert!(Channel::new("a b", Level::Public).is_err());
+        assert!(Channel::new("x".repeat(256), Level::Public).is_err());
+        let channel = Channel::new("news", Level::Public)
+            .unwrap()
+            .at("/a")
+            .unwrap();
+        assert!(channel.clone().at("/a").is_err());
+        assert!(channel.clone().at("b").is_err());
+        assert!(channel.connects_on("/a") && !channel.connects_on("/b"));
+        let dup = ChannelSet::new([channel.clone(), channel]);
+        assert_eq!(dup, Err(ChannelError::DuplicateChannel("news".into())));
+    }
+}

@@ -1,0 +1,19 @@
+//! The core of [`instant`](https://docs.rs/instant): configuration, channels and levels, the event
+//! payload, tokens, and publishing, with no actix-web server types.
+//!
+//! Apps depend on the `instant` facade crate, which re-exports everything here.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod backend;
+mod channel;
+mod event;
+
+pub use crate::backend::{
+    Backend, BoxFuture, DeliveryStats, GlobalPublish, Publish, PublishError, PublishReceipt,
+    Publisher, RecordingBackend, publish,
+};
+pub use crate::channel::{
+    Channel, ChannelError, ChannelSet, Level, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX, validate_name,
+};
+pub use crate::event::{EVENT_CLASSES, Event};

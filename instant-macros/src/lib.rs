@@ -1,0 +1,1 @@
+//! Implementation detail of the `instant` crate; use the macros through `instant`.

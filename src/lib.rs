@@ -1,0 +1,3 @@
+//! Real-time events for actix-web apps.
+
+pub use instant_core::*;
