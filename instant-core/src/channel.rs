@@ -339,16 +339,17 @@ impl<'a> IntoIterator for &'a ChannelSet {
 mod tests {
     use super::*;
 
-    static SEED: ChannelSet = ChannelSet::from_static_unchecked(&[
-        Channel::from_static_unchecked(
-            "$mysite_admin1",
-            Level::Superuser,
-            &[Cow::Borrowed("/a/path"), Cow::Borrowed("/another/path")],
-        ),
+    // Temporaries passed to a const fn are not promoted when they have a destructor, so the
+    // slices are named consts, exactly as `channels!` expands.
+    const ADMIN_PATHS: &[Cow<'static, str>] =
+        &[Cow::Borrowed("/a/path"), Cow::Borrowed("/another/path")];
+    const SEED_CHANNELS: &[Channel] = &[
+        Channel::from_static_unchecked("$mysite_admin1", Level::Superuser, ADMIN_PATHS),
         Channel::from_static_unchecked("$mysite_staff2", Level::Staff, &[]),
         Channel::from_static_unchecked("$mysite_users1", Level::Users, &[]),
         Channel::from_static_unchecked("mysite_public1", Level::Public, &[]),
-    ]);
+    ];
+    static SEED: ChannelSet = ChannelSet::from_static_unchecked(SEED_CHANNELS);
 
     #[test]
     fn levels_are_hierarchical() {
