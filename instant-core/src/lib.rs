@@ -7,6 +7,7 @@
 
 mod backend;
 mod channel;
+mod config;
 mod event;
 
 pub use crate::backend::{
@@ -15,5 +16,9 @@ pub use crate::backend::{
 };
 pub use crate::channel::{
     Channel, ChannelError, ChannelSet, Level, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX, validate_name,
+};
+pub use crate::config::{
+    CONFIG_FILE_ENV, CONFIG_FILE_NAME, Config, ConfigBuilder, ConfigError, DEFAULT_PUBLISH_TIMEOUT,
+    DEFAULT_SITE_SLUG, DEFAULT_TOKEN_TTL, Secret,
 };
 pub use crate::event::{EVENT_CLASSES, Event};
