@@ -9,6 +9,7 @@ mod backend;
 mod channel;
 mod config;
 mod event;
+mod token;
 
 pub use crate::backend::{
     Backend, BoxFuture, DeliveryStats, GlobalPublish, Publish, PublishError, PublishReceipt,
@@ -22,3 +23,6 @@ pub use crate::config::{
     DEFAULT_SITE_SLUG, DEFAULT_TOKEN_TTL, Secret,
 };
 pub use crate::event::{EVENT_CLASSES, Event};
+pub use crate::token::{
+    ALGORITHM, ConnectionClaims, SubscriptionClaims, TokenError, Tokens, now_secs,
+};
