@@ -1,1 +1,4 @@
 //! actix-web integration of `instant`.
+
+mod embedded;
+pub use embedded::EmbeddedServer;
