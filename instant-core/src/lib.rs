@@ -6,6 +6,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backend;
+mod centrifugo;
 mod channel;
 mod config;
 mod event;
@@ -14,6 +15,10 @@ mod token;
 pub use crate::backend::{
     Backend, BoxFuture, DeliveryStats, GlobalPublish, Publish, PublishError, PublishReceipt,
     Publisher, RecordingBackend, publish,
+};
+pub use crate::centrifugo::{
+    CentrifugoClient, ClientInfo, ClientOptions, History, HistoryPublication, NodeInfo,
+    PresenceStats, ServerInfo,
 };
 pub use crate::channel::{
     Channel, ChannelError, ChannelSet, Level, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX, validate_name,
