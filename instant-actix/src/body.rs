@@ -1,0 +1,244 @@
+//! The streaming body that inserts the client snippet into an HTML page.
+
+use std::cell::{Cell, RefCell};
+use std::error::Error as StdError;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, ready};
+
+use actix_web::body::{BodySize, MessageBody};
+use bytes::{Bytes, BytesMut};
+use lol_html::html_content::{ContentType, EndTag};
+use lol_html::{EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings, element, end};
+use pin_project_lite::pin_project;
+
+/// The rewriter's output, shared between the rewriter (which writes) and the body (which drains).
+#[derive(Debug, Clone, Default)]
+struct SharedSink(Rc<RefCell<BytesMut>>);
+
+impl OutputSink for SharedSink {
+    fn handle_chunk(&mut self, chunk: &[u8]) {
+        self.0.borrow_mut().extend_from_slice(chunk);
+    }
+}
+
+/// Where the body is in its life.
+enum State {
+    /// Chunks go through the HTML rewriter.
+    Rewriting(Box<HtmlRewriter<'static, SharedSink>>),
+    /// The rewriter gave up (memory cap, odd markup): its unparsed input was flushed as-is and
+    /// later chunks are forwarded untouched, so the page is never truncated.
+    Passthrough,
+    /// The inner body has ended (or failed).
+    Done,
+}
+
+pin_project! {
+    /// A response body that inserts a snippet once: before `</head>`, else before `</body>`, else at
+    /// the end of the document. It streams chunk by chunk; only the bytes of a tag that spans two
+    /// chunks are held back.
+    #[doc(hidden)]
+    pub struct InjectBody<B> {
+        #[pin]
+        inner: B,
+        state: State,
+        out: SharedSink,
+    }
+}
+
+impl<B> std::fmt::Debug for InjectBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Rewriting(_) => "rewriting",
+            State::Passthrough => "passthrough",
+            State::Done => "done",
+        };
+        f.debug_struct("InjectBody")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B> InjectBody<B> {
+    /// Wraps `inner`, inserting `snippet`; the rewriter may buffer at most about `memory_limit`
+    /// bytes before it bails out to pass-through.
+    pub(crate) fn new(inner: B, snippet: Rc<str>, memory_limit: usize) -> Self {
+        let out = SharedSink::default();
+        let injected = Rc::new(Cell::new(false));
+        // `</head>` first, then `</body>`, then the document end: the first one reached wins.
+        let before_end_tag = |tag: &'static str| {
+            let snippet = Rc::clone(&snippet);
+            let injected = Rc::clone(&injected);
+            element!(tag, move |el| {
+                if injected.get() {
+                    return Ok(());
+                }
+                // End-tag handlers do not run for an implied end tag; the next fallback covers it.
+                if let Some(handlers) = el.end_tag_handlers() {
+                    let snippet = Rc::clone(&snippet);
+                    let injected = Rc::clone(&injected);
+                    let handler: EndTagHandler<'static> = Box::new(move |end: &mut EndTag<'_>| {
+                        if !injected.replace(true) {
+                            end.before(&snippet, ContentType::Html);
+                        }
+                        Ok(())
+                    });
+                    handlers.push(handler);
+                }
+                Ok(())
+            })
+        };
+        let head = before_end_tag("head");
+        let body = before_end_tag("body");
+        let document_end = {
+            let snippet = Rc::clone(&snippet);
+            let injected = Rc::clone(&injected);
+            end!(move |end| {
+                if !injected.replace(true) {
+                    end.append(&snippet, ContentType::Html);
+                }
+                Ok(())
+            })
+        };
+        let settings = Settings::new()
+            .append_element_content_handler(head)
+            .append_element_content_handler(body)
+            .append_document_content_handler(document_end)
+            // Non-strict: ambiguous markup is parsed on a best guess instead of being an error.
+            .with_strict(false)
+            .with_graceful_bail_out_on_content_handler_error(true)
+            .with_memory_settings(
+                MemorySettings::new()
+                    .with_max_allowed_memory_usage(memory_limit)
+                    .with_graceful_bail_out_on_memory_limit_exceeded(true),
+            );
+        let rewriter = HtmlRewriter::new(settings, out.clone());
+        Self {
+            inner,
+            state: State::Rewriting(Box::new(rewriter)),
+            out,
+        }
+    }
+}
+
+impl<B> MessageBody for InjectBody<B>
+where
+    B: MessageBody,
+{
+    type Error = Box<dyn StdError>;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let mut this = self.project();
+        loop {
+            {
+                let mut out = this.out.0.borrow_mut();
+                if !out.is_empty() {
+                    return Poll::Ready(Some(Ok(out.split().freeze())));
+                }
+            }
+            if matches!(this.state, State::Done) {
+                return Poll::Ready(None);
+            }
+            match ready!(this.inner.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => match this.state {
+                    State::Rewriting(rewriter) => {
+                        if let Err(error) = rewriter.write(&chunk) {
+                            // The rewriter is poisoned but has flushed what it held, unmodified.
+                            tracing::warn!(%error, "instant: HTML rewriting stopped; the rest of the page passes through unchanged");
+                            *this.state = State::Passthrough;
+                        }
+                    }
+                    State::Passthrough => return Poll::Ready(Some(Ok(chunk))),
+                    State::Done => return Poll::Ready(None),
+                },
+                Some(Err(error)) => {
+                    *this.state = State::Done;
+                    return Poll::Ready(Some(Err(error.into())));
+                }
+                None => {
+                    if let State::Rewriting(rewriter) = std::mem::replace(this.state, State::Done)
+                        && let Err(error) = rewriter.end()
+                    {
+                        tracing::warn!(%error, "instant: HTML rewriting failed at the end of the page");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::{BodyStream, to_bytes};
+    use futures_util::stream;
+    use std::convert::Infallible;
+
+    async fn rewrite(chunks: &[&str], limit: usize) -> String {
+        let chunks: Vec<Result<Bytes, Infallible>> = chunks
+            .iter()
+            .map(|c| Ok(Bytes::copy_from_slice(c.as_bytes())))
+            .collect();
+        let body = BodyStream::new(stream::iter(chunks));
+        let body = InjectBody::new(body, Rc::from("<!--X-->"), limit);
+        String::from_utf8(to_bytes(body).await.unwrap().to_vec()).unwrap()
+    }
+
+    #[actix_rt::test]
+    async fn injects_before_head_end_even_when_split() {
+        let out = rewrite(
+            &[
+                "<html><head><title>t</title></he",
+                "ad><body>b</body></html>",
+            ],
+            1 << 20,
+        )
+        .await;
+        assert_eq!(
+            out,
+            "<html><head><title>t</title><!--X--></head><body>b</body></html>"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn falls_back_to_body_then_document_end() {
+        let out = rewrite(&["<p>a</p><body>b</bo", "dy>"], 1 << 20).await;
+        assert_eq!(out, "<p>a</p><body>b<!--X--></body>");
+        let out = rewrite(&["<p>a</p>"], 1 << 20).await;
+        assert_eq!(out, "<p>a</p><!--X-->");
+    }
+
+    #[actix_rt::test]
+    async fn injects_once_with_two_heads() {
+        let out = rewrite(
+            &["<head></head><svg><head></head></svg><body></body>"],
+            1 << 20,
+        )
+        .await;
+        assert_eq!(out.matches("<!--X-->").count(), 1);
+    }
+
+    #[actix_rt::test]
+    async fn bails_out_to_the_original_bytes_over_the_memory_cap() {
+        // A matched start tag (`<head …>`) spread across many chunks must be buffered whole.
+        let mut chunks = vec!["<html><head data-x=\"".to_owned()];
+        chunks.extend((0..200).map(|_| "x".repeat(100)));
+        chunks.push("\"><title>t</title></head><body></body></html>".to_owned());
+        let refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
+        let out = rewrite(&refs, 2048).await;
+        assert!(
+            out == chunks.concat(),
+            "the page must pass through unchanged"
+        );
+        // Under the cap the same page is rewritten.
+        let out = rewrite(&refs, 1 << 20).await;
+        assert!(out.contains("<!--X--></head>"));
+    }
+}

@@ -1,0 +1,177 @@
+//! For middleware documentation, see [`InstantMiddleware`].
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::{BodySize, EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{Error, HttpMessage};
+use futures_util::future::LocalBoxFuture;
+
+use crate::body::InjectBody;
+use crate::runtime::Runtime;
+
+/// The response header that opts a page out of injection (any value); the middleware removes it.
+pub const SKIP_HEADER: HeaderName = HeaderName::from_static("x-instant-skip");
+
+/// Put in a response's extensions (`HttpResponse::extensions_mut().insert(SkipInjection)`) or in the
+/// request's extensions to leave that page untouched.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SkipInjection;
+
+/// Put in a response's extensions to subscribe the page to every channel the user may join,
+/// ignoring the channels' paths (the frontend page uses it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JoinAllChannels;
+
+/// The CSP nonce of a request. Put it in the request's extensions (for instance in the middleware
+/// that writes the `Content-Security-Policy` header, or in the handler) and every script and style
+/// element `instant` inserts carries `nonce="…"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CspNonce(pub String);
+
+/// Inserts the `instant` client into HTML pages: the browser config
+/// (`<script type="application/json" id="instant-config">`) of the request's user and path, the
+/// `centrifuge.js` script and the client script, once per page, at the end of `<head>`, else before
+/// `</body>`, else at the end of the document.
+///
+/// Made by [`Instant::middleware`](crate::Instant::middleware). The body is rewritten as it
+/// streams (lol_html); the rewriter's memory per response is capped, and past the cap (or on markup
+/// it cannot parse) the rest of the page passes through unchanged.
+///
+/// Left untouched: responses that are not `text/html`, answers to `HEAD`, statuses 1xx, 204, 206
+/// and 304, empty bodies, bodies that already have a `Content-Encoding`, and pages that opt out
+/// with [`SkipInjection`] or the `x-instant-skip` header. A rewritten page loses its now wrong
+/// `Content-Length` (it is sent chunked), and a page that received tokens is marked
+/// `Cache-Control: private` unless it already says `private` or `no-store`.
+///
+/// # Ordering
+/// Register `Compress` *after* this middleware so that compression is the outer layer and sees the
+/// rewritten page: `App::new().wrap(instant.middleware()).wrap(Compress::default())`. A session or
+/// identity middleware that the user resolver reads must also be outer (registered after).
+#[must_use]
+#[derive(Debug, Clone)]
+pub struct InstantMiddleware {
+    runtime: Arc<Runtime>,
+}
+
+impl InstantMiddleware {
+    pub(crate) fn new(runtime: Arc<Runtime>) -> Self {
+        Self { runtime }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for InstantMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<InjectBody<B>, B>>;
+    type Error = Error;
+    type Transform = InstantMiddlewareService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(InstantMiddlewareService {
+            service: Rc::new(service),
+            runtime: Arc::clone(&self.runtime),
+        }))
+    }
+}
+
+/// The service of [`InstantMiddleware`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct InstantMiddlewareService<S> {
+    service: Rc<S>,
+    runtime: Arc<Runtime>,
+}
+
+impl<S, B> Service<ServiceRequest> for InstantMiddlewareService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<InjectBody<B>, B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let skip = req.method() == Method::HEAD || req.extensions().contains::<SkipInjection>();
+        let runtime = Arc::clone(&self.runtime);
+        let response = self.service.call(req);
+        Box::pin(async move {
+            let mut res = response.await?;
+            let opted_out = res.headers_mut().remove(SKIP_HEADER).next().is_some();
+            if skip || opted_out || !injectable(&res) {
+                return Ok(res.map_into_right_body());
+            }
+            let nonce = res.request().extensions().get::<CspNonce>().cloned();
+            let all_paths = res.response().extensions().contains::<JoinAllChannels>();
+            let (snippet, has_token) = runtime.snippet_for(
+                res.request(),
+                nonce.as_ref().map(|n| n.0.as_str()),
+                all_paths,
+            );
+            let limit = runtime.memory_limit;
+            Ok(res.map_body(move |head, body| {
+                head.headers.remove(header::CONTENT_LENGTH);
+                if has_token {
+                    mark_private(&mut head.headers);
+                }
+                EitherBody::left(InjectBody::new(body, Rc::from(snippet), limit))
+            }))
+        })
+    }
+}
+
+/// The skip rules that look at the response.
+fn injectable<B: MessageBody>(res: &ServiceResponse<B>) -> bool {
+    let status = res.status();
+    if status.is_informational()
+        || matches!(
+            status,
+            StatusCode::NO_CONTENT | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
+        )
+    {
+        return false;
+    }
+    let headers = res.headers();
+    if headers.contains_key(header::CONTENT_ENCODING) {
+        return false;
+    }
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .get(..9)
+                .is_some_and(|t| t.eq_ignore_ascii_case("text/html"))
+        });
+    if !html || res.response().extensions().contains::<SkipInjection>() {
+        return false;
+    }
+    !matches!(
+        res.response().body().size(),
+        BodySize::None | BodySize::Sized(0)
+    )
+}
+
+fn mark_private(headers: &mut actix_web::http::header::HeaderMap) {
+    let already = headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("private") || v.contains("no-store")
+        });
+    if !already {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+    }
+}

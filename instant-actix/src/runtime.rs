@@ -1,0 +1,199 @@
+//! The state shared by the middleware and the routes, built once from an [`Instant`](crate::Instant).
+
+use std::fmt;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use actix_web::dev::ConnectionInfo;
+use bytes::Bytes;
+use instant_core::{Channel, ChannelSet, Config, Level, Publisher, Tokens};
+use serde::Serialize;
+
+use crate::templates::{Snippet, escape_json_for_script};
+use crate::user::{User, UserResolver, level_of};
+
+/// The app's own check per user and channel, on top of the levels.
+pub(crate) type AuthorizeFn = dyn Fn(Option<&User>, &Channel) -> bool + Send + Sync;
+
+/// The base path of the auth routes, as the browser config names it.
+pub(crate) const AUTH_URL: &str = "/instant/auth";
+
+/// Why a user may not join a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Denial {
+    /// The app does not declare the channel.
+    Undeclared,
+    /// The channel needs a higher level.
+    Level { required: Level, actual: Level },
+    /// The app's `authorize` check said no.
+    Refused,
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Undeclared => f.write_str("the channel is not declared"),
+            Self::Level { required, actual } => write!(
+                f,
+                "the channel needs level {required} and the user has level {}",
+                if *actual == Level::Public {
+                    "public (anonymous)"
+                } else {
+                    actual.as_str()
+                }
+            ),
+            Self::Refused => f.write_str("the app's authorization check refused it"),
+        }
+    }
+}
+
+/// Everything a request needs, shared by all workers.
+pub(crate) struct Runtime {
+    pub(crate) config: Config,
+    pub(crate) channels: ChannelSet,
+    pub(crate) tokens: Tokens,
+    pub(crate) publisher: Publisher,
+    pub(crate) resolver: Arc<dyn UserResolver>,
+    pub(crate) authorize: Option<Arc<AuthorizeFn>>,
+    pub(crate) snippet: Snippet,
+    pub(crate) frontend: Option<String>,
+    pub(crate) centrifuge_file: Option<Bytes>,
+    /// The WebSocket URL given by the configuration, or derived from the Centrifugo URL; `None`
+    /// means "this app's host" (the embedded server).
+    pub(crate) ws_url: Option<String>,
+    pub(crate) memory_limit: usize,
+    pub(crate) embedded: Option<crate::embedded::EmbeddedServer>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("config", &self.config)
+            .field("channels", &self.channels)
+            .field("ws_url", &self.ws_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The JSON of `<script type="application/json" id="instant-config">`.
+#[derive(Debug, Serialize)]
+pub(crate) struct BrowserConfig<'a> {
+    pub(crate) ws_url: String,
+    pub(crate) site: &'a str,
+    pub(crate) site_name: &'a str,
+    pub(crate) debug: bool,
+    pub(crate) token: String,
+    pub(crate) channels: Vec<BrowserChannel<'a>>,
+    pub(crate) auth_url: &'a str,
+}
+
+/// One channel the page subscribes to.
+#[derive(Debug, Serialize)]
+pub(crate) struct BrowserChannel<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) level: Level,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<String>,
+}
+
+impl Runtime {
+    pub(crate) fn resolve(&self, req: &HttpRequest) -> Option<User> {
+        self.resolver.resolve(req)
+    }
+
+    /// Whether `user` may join the channel `name`: declared, level high enough, app check passed.
+    pub(crate) fn authorize(&self, user: Option<&User>, name: &str) -> Result<&Channel, Denial> {
+        let channel = self.channels.get(name).ok_or(Denial::Undeclared)?;
+        let actual = level_of(user);
+        if !actual.may_join(channel.level()) {
+            return Err(Denial::Level {
+                required: channel.level(),
+                actual,
+            });
+        }
+        if let Some(check) = &self.authorize
+            && !check(user, channel)
+        {
+            return Err(Denial::Refused);
+        }
+        Ok(channel)
+    }
+
+    /// The connection token of `user`; anonymous visitors get `""` and connect without one.
+    pub(crate) fn connection_token(&self, user: Option<&User>) -> String {
+        user.map_or_else(String::new, |user| {
+            self.tokens.connection(&user.id, user.info.as_ref())
+        })
+    }
+
+    /// The subscription token of `user` on `channel`.
+    pub(crate) fn subscription_token(&self, user: Option<&User>, channel: &str) -> String {
+        self.tokens
+            .subscription(user.map_or("", |u| u.id.as_str()), channel)
+    }
+
+    /// The WebSocket URL the browser connects to.
+    pub(crate) fn ws_url(&self, info: &ConnectionInfo) -> String {
+        if let Some(url) = &self.ws_url {
+            return url.clone();
+        }
+        let scheme = if info.scheme() == "https" {
+            "wss"
+        } else {
+            "ws"
+        };
+        format!("{scheme}://{}/connection/websocket", info.host())
+    }
+
+    /// The browser config of `user` on the page at `path`; with `all_paths` the path filters of the
+    /// channels are ignored (the frontend page).
+    pub(crate) fn browser_config(
+        &self,
+        req: &HttpRequest,
+        user: Option<&User>,
+        all_paths: bool,
+    ) -> BrowserConfig<'_> {
+        let level = level_of(user);
+        let path = req.path();
+        let channels = self
+            .channels
+            .joinable(level)
+            .filter(|c| all_paths || c.connects_on(path))
+            .filter(|c| self.authorize.as_ref().is_none_or(|check| check(user, c)))
+            .map(|c| BrowserChannel {
+                name: c.name(),
+                level: c.level(),
+                token: c
+                    .is_private()
+                    .then(|| self.subscription_token(user, c.name())),
+            })
+            .collect();
+        BrowserConfig {
+            ws_url: self.ws_url(&req.connection_info()),
+            site: self.config.site_slug(),
+            site_name: self.config.site_name(),
+            debug: self.config.debug(),
+            token: self.connection_token(user),
+            channels,
+            auth_url: AUTH_URL,
+        }
+    }
+
+    /// The snippet for this page, and whether it holds a token (so the page is private).
+    pub(crate) fn snippet_for(
+        &self,
+        req: &HttpRequest,
+        nonce: Option<&str>,
+        all_paths: bool,
+    ) -> (String, bool) {
+        let user = self.resolve(req);
+        let config = self.browser_config(req, user.as_ref(), all_paths);
+        let has_token =
+            !config.token.is_empty() || config.channels.iter().any(|c| c.token.is_some());
+        let json = serde_json::to_string(&config).unwrap_or_else(|_| "{}".to_owned());
+        (
+            self.snippet.render(nonce, &escape_json_for_script(&json)),
+            has_token,
+        )
+    }
+}

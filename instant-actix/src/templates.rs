@@ -1,0 +1,391 @@
+//! The browser-side templates: built into the binary, overridable by the app's own files.
+
+use std::path::{Path, PathBuf};
+
+use instant_core::{ChannelSet, Config, Level};
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::error::InstantError;
+
+/// Every built-in template, by the relative path an app uses to override it.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "instant/client.html",
+        include_str!("../../templates/instant/client.html"),
+    ),
+    (
+        "instant/client.js",
+        include_str!("../../templates/instant/client.js"),
+    ),
+    (
+        "instant/handlers/default.js",
+        include_str!("../../templates/instant/handlers/default.js"),
+    ),
+    (
+        "instant/events/connect.js",
+        include_str!("../../templates/instant/events/connect.js"),
+    ),
+    (
+        "instant/events/disconnect.js",
+        include_str!("../../templates/instant/events/disconnect.js"),
+    ),
+    (
+        "instant/extra_clients.js",
+        include_str!("../../templates/instant/extra_clients.js"),
+    ),
+    (
+        "instant/event_class_format.js",
+        include_str!("../../templates/instant/event_class_format.js"),
+    ),
+    (
+        "instant/frontend.html",
+        include_str!("../../templates/instant/frontend.html"),
+    ),
+    ("instant.css", include_str!("../../templates/instant.css")),
+];
+
+/// Markers rendered in place of the per-request parts of `instant/client.html`; the rendered text
+/// is split on them once, so that a request only joins strings.
+const NONCE_MARK: &str = "\u{E000}instant-nonce\u{E000}";
+const CONFIG_MARK: &str = "\u{E000}instant-config\u{E000}";
+
+/// The template of the handler of `channel`: `instant/handlers/<name>.js`, where `<name>` is the
+/// channel name with every character other than ASCII letters, digits, `_`, `-` and `$` replaced by
+/// `_` (so `$mysite_admin1` → `instant/handlers/$mysite_admin1.js`, `news:sport` →
+/// `instant/handlers/news_sport.js`).
+#[must_use]
+pub fn handler_template_name(channel: &str) -> String {
+    let name: String = channel
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("instant/handlers/{name}.js")
+}
+
+/// Where the browser gets the official Centrifugo client (`centrifuge` 5.x) from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CentrifugeJs {
+    /// A URL, with an optional subresource-integrity hash (`sha384-…`).
+    Url {
+        /// The script URL.
+        src: String,
+        /// The SRI hash the browser checks the file against.
+        integrity: Option<String>,
+    },
+    /// A file on the server's disk, read once at start-up and served by the routes at
+    /// [`CentrifugeJs::LOCAL_PATH`] (offline use, tests).
+    File(PathBuf),
+}
+
+impl CentrifugeJs {
+    /// The pinned version of the default URL.
+    pub const VERSION: &'static str = "5.7.4";
+    /// The default URL: `centrifuge` 5.7.4 from jsDelivr.
+    pub const CDN_URL: &'static str =
+        "https://cdn.jsdelivr.net/npm/centrifuge@5.7.4/dist/centrifuge.js";
+    /// The SRI hash of [`CentrifugeJs::CDN_URL`].
+    pub const CDN_INTEGRITY: &'static str =
+        "sha384-Iz2tPn0Bdkrz7y4HN3TY1XBlxpW+TjRqSbTJc2ENckVFOGn9tDUNezcC3CF5pO+h";
+    /// The path at which the routes serve a [`CentrifugeJs::File`].
+    pub const LOCAL_PATH: &'static str = "/instant/static/centrifuge.js";
+
+    /// The script URL the page loads.
+    pub(crate) fn src(&self) -> &str {
+        match self {
+            Self::Url { src, .. } => src,
+            Self::File(_) => Self::LOCAL_PATH,
+        }
+    }
+
+    fn integrity(&self) -> Option<&str> {
+        match self {
+            Self::Url { integrity, .. } => integrity.as_deref(),
+            Self::File(_) => None,
+        }
+    }
+}
+
+impl Default for CentrifugeJs {
+    /// The pinned CDN URL with its SRI hash.
+    fn default() -> Self {
+        Self::Url {
+            src: Self::CDN_URL.to_owned(),
+            integrity: Some(Self::CDN_INTEGRITY.to_owned()),
+        }
+    }
+}
+
+/// One piece of the rendered snippet.
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(String),
+    Nonce,
+    Config,
+}
+
+/// `instant/client.html`, rendered once, with holes for the CSP nonce and the per-request config.
+#[derive(Debug, Clone)]
+pub(crate) struct Snippet {
+    pieces: Vec<Piece>,
+}
+
+impl Snippet {
+    fn parse(rendered: &str) -> Self {
+        let mut pieces = Vec::new();
+        let mut rest = rendered;
+        loop {
+            let nonce = rest.find(NONCE_MARK).map(|i| (i, NONCE_MARK, Piece::Nonce));
+            let config = rest
+                .find(CONFIG_MARK)
+                .map(|i| (i, CONFIG_MARK, Piece::Config));
+            let next = match (nonce, config) {
+                (Some(a), Some(b)) => Some(if a.0 < b.0 { a } else { b }),
+                (a, b) => a.or(b),
+            };
+            let Some((at, mark, piece)) = next else {
+                if !rest.is_empty() {
+                    pieces.push(Piece::Text(rest.to_owned()));
+                }
+                break;
+            };
+            if at > 0 {
+                pieces.push(Piece::Text(rest[..at].to_owned()));
+            }
+            pieces.push(piece);
+            rest = &rest[at + mark.len()..];
+        }
+        Self { pieces }
+    }
+
+    /// The snippet for one page: `nonce` goes on every script and style element, `config_json`
+    /// (already escaped for a script element) into the config element.
+    pub(crate) fn render(&self, nonce: Option<&str>, config_json: &str) -> String {
+        let nonce_attr = nonce.map(|n| format!(" nonce=\"{}\"", escape_attribute(n)));
+        let mut out = String::with_capacity(
+            self.pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(t) => t.len(),
+                    Piece::Nonce => 40,
+                    Piece::Config => config_json.len(),
+                })
+                .sum(),
+        );
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Nonce => out.push_str(nonce_attr.as_deref().unwrap_or("")),
+                Piece::Config => out.push_str(config_json),
+            }
+        }
+        out
+    }
+}
+
+fn escape_attribute(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes JSON for the inside of a `<script>` element: no `<`, `>` or `&` (so no `</script>` or
+/// `<!--`), and no U+2028/U+2029.
+pub(crate) fn escape_json_for_script(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The app's template sources: a directory and single overrides.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TemplateSources {
+    pub(crate) dir: Option<PathBuf>,
+    pub(crate) overrides: Vec<(String, String)>,
+}
+
+/// What the templates produce at start-up.
+#[derive(Debug)]
+pub(crate) struct Rendered {
+    pub(crate) snippet: Snippet,
+    pub(crate) frontend: String,
+}
+
+#[derive(Serialize)]
+struct HandlerSource {
+    name_json: String,
+    source: String,
+}
+
+#[derive(Serialize)]
+struct FrontendChannel<'a> {
+    name: &'a str,
+    level: Level,
+}
+
+/// Loads the built-in templates, then the app's (same relative paths win), and renders the snippet
+/// and the frontend page.
+pub(crate) fn render(
+    sources: &TemplateSources,
+    config: &Config,
+    channels: &ChannelSet,
+    centrifuge_js: &CentrifugeJs,
+) -> Result<Rendered, InstantError> {
+    let mut tera = Tera::default();
+    tera.add_raw_templates(BUILTIN.iter().copied())
+        .map_err(|e| InstantError::template("built-in templates", &e))?;
+    let mut app_templates = Vec::new();
+    if let Some(dir) = &sources.dir {
+        collect_dir(dir, dir, &mut app_templates)?;
+    }
+    app_templates.extend(sources.overrides.iter().cloned());
+    for (name, source) in &app_templates {
+        tera.add_raw_template(name, source)
+            .map_err(|e| InstantError::template(name, &e))?;
+    }
+
+    let render = |name: &str, context: &Context| {
+        tera.render(name, context)
+            .map_err(|e| InstantError::template(name, &e))
+    };
+
+    let mut handlers = Vec::new();
+    for channel in channels {
+        let template = handler_template_name(channel.name());
+        if tera.get_template(&template).is_err() {
+            continue;
+        }
+        let mut context = Context::new();
+        context.insert("channel", channel.name());
+        context.insert("site", config.site_slug());
+        handlers.push(HandlerSource {
+            name_json: serde_json::to_string(channel.name()).unwrap_or_default(),
+            source: render(&template, &context)?,
+        });
+    }
+    let mut context = Context::new();
+    context.insert("handlers", &handlers);
+    context.insert("site", config.site_slug());
+    let client_js = render("instant/client.js", &context)?;
+
+    let mut context = Context::new();
+    context.insert("nonce_attr", NONCE_MARK);
+    context.insert("config_json", CONFIG_MARK);
+    context.insert("centrifuge_src", centrifuge_js.src());
+    context.insert("centrifuge_integrity", &centrifuge_js.integrity());
+    context.insert("client_js", &client_js);
+    let snippet = Snippet::parse(&render("instant/client.html", &context)?);
+
+    let mut context = Context::new();
+    context.insert("site_name", config.site_name());
+    context.insert(
+        "channels",
+        &channels
+            .iter()
+            .map(|c| FrontendChannel {
+                name: c.name(),
+                level: c.level(),
+            })
+            .collect::<Vec<_>>(),
+    );
+    context.insert(
+        "quick_labels",
+        &["ok", "info", "important", "debug", "warning"],
+    );
+    context.insert("publish_url", crate::routes::PUBLISH_PATH);
+    let frontend = render("instant/frontend.html", &context)?;
+
+    Ok(Rendered { snippet, frontend })
+}
+
+fn collect_dir(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), InstantError> {
+    let io = |path: &Path, source| InstantError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| io(dir, e))?;
+    entries.sort_by_key(std::fs::DirEntry::path);
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_dir(root, &path, out)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            let name = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let source = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+            out.push((name, source));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_names_are_sanitised() {
+        assert_eq!(
+            handler_template_name("$mysite_admin1"),
+            "instant/handlers/$mysite_admin1.js"
+        );
+        assert_eq!(
+            handler_template_name("news:sport/../x"),
+            "instant/handlers/news_sport____x.js"
+        );
+    }
+
+    #[test]
+    fn json_cannot_close_the_script() {
+        let json = serde_json::to_string("</script><!-- & \u{2028}").unwrap();
+        let escaped = escape_json_for_script(&json);
+        assert!(!escaped.contains('<') && !escaped.contains('>') && !escaped.contains('&'));
+        let back: String = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, "</script><!-- & \u{2028}");
+    }
+
+    #[test]
+    fn snippet_fills_its_holes() {
+        let snippet = Snippet::parse(&format!("<a{NONCE_MARK}>{CONFIG_MARK}</a><b{NONCE_MARK}>"));
+        assert_eq!(
+            snippet.render(Some("n\"1"), "{}"),
+            "<a nonce=\"n&quot;1\">{}</a><b nonce=\"n&quot;1\">"
+        );
+        assert_eq!(snippet.render(None, "{}"), "<a>{}</a><b>");
+    }
+}

@@ -1,0 +1,109 @@
+/* instant: connects this page to its real-time channels with the official Centrifugo client. */
+(function () {
+  "use strict";
+  var configElement = document.getElementById("instant-config");
+  if (!configElement) { return; }
+  var config = JSON.parse(configElement.textContent);
+  if (typeof Centrifuge === "undefined") {
+    console.error("instant: the Centrifugo client (centrifuge.js) did not load");
+    return;
+  }
+  var instantDebug = !!config.debug;
+
+{% include "instant/event_class_format.js" %}
+
+  /* One handler per channel: templates instant/handlers/<channel>.js, else instant/handlers/default.js. */
+  var handlers = {
+{%- for handler in handlers %}
+    {{ handler.name_json | safe }}: function (event_class, channel, message, data, site, uid, timestamp) {
+{{ handler.source | safe }}
+    },
+{%- endfor %}
+  };
+  function defaultHandler(event_class, channel, message, data, site, uid, timestamp) {
+{% include "instant/handlers/default.js" %}
+  }
+
+  function post(path, body) {
+    return fetch(config.auth_url + path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      if (response.status === 403 || response.status === 401) {
+        throw new Centrifuge.UnauthorizedError("instant: permission denied");
+      }
+      if (!response.ok) { throw new Error("instant: token request failed with status " + response.status); }
+      return response.json();
+    }).then(function (reply) { return reply.token; });
+  }
+
+  var listeners = [];
+  var instant = window.instant = {
+    config: config,
+    centrifuge: null,
+    subscriptions: {},
+    received: 0,
+    getLabel: getLabel,
+    /* Calls fn(event) for every event this page receives, after the channel's handler. */
+    addListener: function (fn) { listeners.push(fn); }
+  };
+
+  function dispatch(channel, event) {
+    instant.received += 1;
+    if (instantDebug) { console.log("instant event", channel, event); }
+    var handler = Object.prototype.hasOwnProperty.call(handlers, channel) ? handlers[channel] : defaultHandler;
+    try {
+      handler(event.event_class, event.channel, event.message, event.data, event.site, event.uid, event.timestamp);
+    } catch (error) {
+      console.error("instant: the handler of channel " + channel + " failed", error);
+    }
+    listeners.forEach(function (fn) {
+      try { fn(event); } catch (error) { console.error("instant: a listener failed", error); }
+    });
+    document.dispatchEvent(new CustomEvent("instant:event", { detail: event }));
+  }
+
+  var options = {};
+  if (config.token) {
+    options.token = config.token;
+    options.getToken = function () { return post("/connection", {}); };
+  }
+  var centrifuge = new Centrifuge(config.ws_url, options);
+  instant.centrifuge = centrifuge;
+
+  centrifuge.on("connected", function (ctx) {
+{% include "instant/events/connect.js" %}
+  });
+  centrifuge.on("disconnected", function (ctx) {
+{% include "instant/events/disconnect.js" %}
+  });
+  if (instantDebug) {
+    centrifuge.on("error", function (ctx) { console.log("instant: client error", ctx); });
+  }
+
+  config.channels.forEach(function (channel) {
+    var subOptions = {};
+    if (channel.token) {
+      subOptions.token = channel.token;
+      subOptions.getToken = function () { return post("/subscription", { channel: channel.name }); };
+    }
+    var subscription = centrifuge.newSubscription(channel.name, subOptions);
+    subscription.on("publication", function (ctx) { dispatch(channel.name, ctx.data); });
+    subscription.on("subscribed", function () {
+      document.documentElement.setAttribute("data-instant-subscribed", Object.keys(instant.subscriptions).filter(function (name) {
+        return instant.subscriptions[name].state === "subscribed";
+      }).length);
+      if (instantDebug) { console.log("instant: subscribed to " + channel.name); }
+    });
+    subscription.on("error", function (ctx) { if (instantDebug) { console.log("instant: subscription error", channel.name, ctx); } });
+    subscription.on("unsubscribed", function (ctx) { if (instantDebug) { console.log("instant: unsubscribed from " + channel.name, ctx); } });
+    instant.subscriptions[channel.name] = subscription;
+    subscription.subscribe();
+  });
+
+{% include "instant/extra_clients.js" %}
+
+  centrifuge.connect();
+})();
