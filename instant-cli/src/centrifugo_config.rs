@@ -1,0 +1,414 @@
+//! Centrifugo v6 configuration derived from the app's settings and declared channels.
+//!
+//! Only v6 key names are written (`client.token.hmac_secret_key`, `http_api.key`,
+//! `client.allowed_origins`, `channel.without_namespace`, `engine.type`, ...): Centrifugo v6 ignores
+//! the flat v5 names with no more than a warning, and then runs without the secret or API key.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use instant_core::{Channel, Level, PRIVATE_PREFIX};
+use rand::RngCore;
+use serde_json::{Map, Value, json};
+
+use crate::cli::Engine;
+use crate::error::{CliError, Result};
+use crate::settings::ChannelEntry;
+
+/// Origins allowed when neither `--origin` nor the settings name any: the usual local app ports.
+pub(crate) const DEFAULT_ORIGINS: [&str; 2] = ["http://localhost:8080", "http://127.0.0.1:8080"];
+
+/// History TTL used when a channel sets `history_size` without `history_ttl`.
+const DEFAULT_HISTORY_TTL: &str = "300s";
+
+/// Everything a Centrifugo config is made from.
+#[derive(Debug)]
+pub(crate) struct ConfigInputs<'a> {
+    /// The HMAC secret that signs connection and subscription tokens.
+    pub(crate) secret: &'a str,
+    /// The HTTP API key.
+    pub(crate) api_key: &'a str,
+    /// The port Centrifugo listens on.
+    pub(crate) port: u16,
+    /// Browser origins allowed to connect.
+    pub(crate) allowed_origins: &'a [String],
+    /// The engine.
+    pub(crate) engine: Engine,
+    /// The Redis address for the Redis engine.
+    pub(crate) redis_url: Option<&'a str>,
+    /// The channels the app declares.
+    pub(crate) channels: &'a [ChannelEntry],
+}
+
+/// A random secret or key: 32 random bytes, base64url without padding (43 characters).
+pub(crate) fn random_key() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Channel options of one Centrifugo namespace, merged over the channels declared in it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct NamespaceOptions {
+    presence: bool,
+    join_leave: bool,
+    history_size: u32,
+    history_ttl_seconds: u64,
+    recover: bool,
+}
+
+impl NamespaceOptions {
+    fn merge(&mut self, entry: &ChannelEntry, ttl_seconds: u64) {
+        self.presence |= entry.presence;
+        self.join_leave |= entry.join_leave;
+        self.history_size = self.history_size.max(entry.history_size);
+        self.history_ttl_seconds = self.history_ttl_seconds.max(ttl_seconds);
+        self.recover |= entry.recover;
+    }
+
+    /// The options as Centrifugo's `ChannelOptions` keys. Non-`$` channels are public in
+    /// `instant`, so any connection may subscribe to them; `$` channels always need a
+    /// subscription token, which the app mints only for users of the right level.
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("allow_subscribe_for_client".into(), Value::Bool(true));
+        map.insert("allow_subscribe_for_anonymous".into(), Value::Bool(true));
+        map.insert("presence".into(), Value::Bool(self.presence));
+        map.insert("join_leave".into(), Value::Bool(self.join_leave));
+        map.insert("history_size".into(), json!(self.history_size));
+        map.insert(
+            "history_ttl".into(),
+            json!(format!("{}s", self.history_ttl_seconds)),
+        );
+        map.insert("force_recovery".into(), Value::Bool(self.recover));
+        map
+    }
+}
+
+/// The Centrifugo namespace of a channel: the part before `:` once the `$` prefix is removed,
+/// as Centrifugo resolves it; `None` for channels without a namespace.
+fn namespace_of(name: &str) -> Option<&str> {
+    let bare = name.strip_prefix(PRIVATE_PREFIX).unwrap_or(name);
+    bare.split_once(':').map(|(namespace, _)| namespace)
+}
+
+fn parse_level(entry: &ChannelEntry) -> Result<Level, String> {
+    Level::ALL
+        .into_iter()
+        .find(|level| level.as_str() == entry.level)
+        .ok_or_else(|| {
+            format!(
+                "channel `{}`: unknown level `{}` (expected public, users, staff or superuser)",
+                entry.name, entry.level
+            )
+        })
+}
+
+fn parse_seconds(text: &str) -> Option<u64> {
+    crate::cli::parse_duration(text)
+        .ok()
+        .map(|duration| duration.as_secs())
+}
+
+/// Checks the declared channels and merges their options per namespace (`""` = no namespace).
+fn namespaces(channels: &[ChannelEntry]) -> Result<BTreeMap<String, NamespaceOptions>, String> {
+    let mut namespaces: BTreeMap<String, NamespaceOptions> = BTreeMap::new();
+    let mut seen = Vec::new();
+    for entry in channels {
+        let level = parse_level(entry)?;
+        let mut channel = Channel::new(entry.name.clone(), level).map_err(|e| e.to_string())?;
+        for path in &entry.paths {
+            channel = channel.at(path.clone()).map_err(|e| e.to_string())?;
+        }
+        if seen.contains(&entry.name) {
+            return Err(format!("channel `{}` is declared twice", entry.name));
+        }
+        seen.push(entry.name.clone());
+        let ttl_seconds = match (&entry.history_ttl, entry.history_size) {
+            (Some(text), _) => parse_seconds(text).filter(|s| *s > 0).ok_or_else(|| {
+                format!(
+                    "channel `{}`: history_ttl `{text}` is not a duration such as 300s",
+                    entry.name
+                )
+            })?,
+            (None, 0) => 0,
+            (None, _) => parse_seconds(DEFAULT_HISTORY_TTL).unwrap_or(300),
+        };
+        if entry.recover && entry.history_size == 0 {
+            return Err(format!(
+                "channel `{}`: recover needs history; set history_size (e.g. 100)",
+                entry.name
+            ));
+        }
+        let namespace = namespace_of(&entry.name).unwrap_or("");
+        if !namespace.is_empty() && !valid_namespace_name(namespace) {
+            return Err(format!(
+                "channel `{}`: namespace `{namespace}` must be 2+ characters of letters, digits, `-`, `_` or `.`",
+                entry.name
+            ));
+        }
+        namespaces
+            .entry(namespace.to_owned())
+            .or_default()
+            .merge(entry, ttl_seconds);
+    }
+    Ok(namespaces)
+}
+
+/// Centrifugo's rule for namespace names: `^[-a-zA-Z0-9_.]{2,}$`.
+fn valid_namespace_name(name: &str) -> bool {
+    name.len() >= 2
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Builds the Centrifugo v6 config as JSON.
+///
+/// # Errors
+/// [`CliError::Settings`]-style reasons when a declared channel is invalid (returned as a string
+/// for the caller to attach to the settings file).
+pub(crate) fn build(inputs: &ConfigInputs<'_>) -> Result<Value, String> {
+    let mut namespaces = namespaces(inputs.channels)?;
+    let without_namespace = namespaces.remove("").unwrap_or_default();
+    let namespace_list: Vec<Value> = namespaces
+        .iter()
+        .map(|(name, options)| {
+            let mut map = Map::new();
+            map.insert("name".into(), Value::String(name.clone()));
+            map.extend(options.to_json());
+            Value::Object(map)
+        })
+        .collect();
+
+    let engine = match inputs.engine {
+        Engine::Memory => json!({ "type": "memory" }),
+        Engine::Redis => json!({
+            "type": "redis",
+            "redis": { "address": inputs.redis_url.unwrap_or("redis://127.0.0.1:6379") },
+        }),
+    };
+
+    Ok(json!({
+        "http_server": { "port": inputs.port },
+        "client": {
+            "token": { "hmac_secret_key": inputs.secret },
+            "allowed_origins": inputs.allowed_origins,
+        },
+        "http_api": { "key": inputs.api_key },
+        "health": { "enabled": true },
+        "engine": engine,
+        "channel": {
+            "without_namespace": Value::Object(without_namespace.to_json()),
+            "namespaces": namespace_list,
+        },
+    }))
+}
+
+/// The JSON text written to disk.
+pub(crate) fn render(config: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(config).unwrap_or_else(|_| config.to_string());
+    text.push('\n');
+    text
+}
+
+/// The values of a Centrifugo config that the app's settings must match.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct SharedValues {
+    /// `client.token.hmac_secret_key`.
+    pub(crate) secret: Option<String>,
+    /// `http_api.key`.
+    pub(crate) api_key: Option<String>,
+    /// `http_server.port` (8000 when absent).
+    pub(crate) port: u16,
+    /// `client.allowed_origins`.
+    pub(crate) allowed_origins: Vec<String>,
+    /// Flat v5 key names found at the top level, which v6 ignores.
+    pub(crate) v5_keys: Vec<String>,
+}
+
+/// v5 names that v6 ignores, and their v6 replacement.
+pub(crate) const V5_KEYS: [(&str, &str); 7] = [
+    ("token_hmac_secret_key", "client.token.hmac_secret_key"),
+    ("api_key", "http_api.key"),
+    ("allowed_origins", "client.allowed_origins"),
+    ("namespaces", "channel.namespaces"),
+    ("port", "http_server.port"),
+    ("engine", "engine.type"),
+    ("health", "health.enabled"),
+];
+
+/// Reads the shared values from a Centrifugo JSON config.
+pub(crate) fn shared_values(config: &Value) -> SharedValues {
+    let text = |pointer: &str| {
+        config
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    SharedValues {
+        secret: text("/client/token/hmac_secret_key"),
+        api_key: text("/http_api/key"),
+        port: config
+            .pointer("/http_server/port")
+            .and_then(Value::as_u64)
+            .and_then(|port| u16::try_from(port).ok())
+            .unwrap_or(8000),
+        allowed_origins: config
+            .pointer("/client/allowed_origins")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        v5_keys: V5_KEYS
+            .iter()
+            .filter(|(v5, _)| {
+                config.get(v5).is_some_and(|value| {
+                    // `engine` and `health` are v6 objects; only their flat v5 scalar forms are stale.
+                    !(matches!(*v5, "engine" | "health") && value.is_object())
+                })
+            })
+            .map(|(v5, _)| (*v5).to_owned())
+            .collect(),
+    }
+}
+
+/// Turns a channel error into the settings error of the file that declared it.
+pub(crate) fn channel_error(path: &std::path::Path, reason: String) -> CliError {
+    CliError::Settings {
+        path: path.to_owned(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, level: &str) -> ChannelEntry {
+        ChannelEntry {
+            name: name.to_owned(),
+            level: level.to_owned(),
+            paths: Vec::new(),
+            presence: false,
+            join_leave: false,
+            history_size: 0,
+            history_ttl: None,
+            recover: false,
+        }
+    }
+
+    fn inputs(channels: &[ChannelEntry]) -> ConfigInputs<'_> {
+        ConfigInputs {
+            secret: "s",
+            api_key: "k",
+            port: 8000,
+            allowed_origins: &[],
+            engine: Engine::Memory,
+            redis_url: None,
+            channels,
+        }
+    }
+
+    #[test]
+    fn v6_keys_hold_the_secret_key_and_origins() {
+        let origins = vec!["http://localhost:8080".to_owned()];
+        let config = build(&ConfigInputs {
+            allowed_origins: &origins,
+            ..inputs(&[])
+        })
+        .unwrap();
+        assert_eq!(config["client"]["token"]["hmac_secret_key"], "s");
+        assert_eq!(config["http_api"]["key"], "k");
+        assert_eq!(
+            config["client"]["allowed_origins"][0],
+            "http://localhost:8080"
+        );
+        assert_eq!(config["health"]["enabled"], true);
+        assert_eq!(config["engine"]["type"], "memory");
+        assert_eq!(
+            config["channel"]["without_namespace"]["allow_subscribe_for_client"],
+            true
+        );
+        let shared = shared_values(&config);
+        assert_eq!(shared.secret.as_deref(), Some("s"));
+        assert_eq!(shared.api_key.as_deref(), Some("k"));
+        assert!(shared.v5_keys.is_empty(), "{:?}", shared.v5_keys);
+    }
+
+    #[test]
+    fn channel_options_merge_per_namespace() {
+        let mut news = entry("news", "public");
+        news.history_size = 10;
+        let mut chat = entry("chat:lobby", "public");
+        chat.presence = true;
+        let mut staff_chat = entry("$chat:staff", "staff");
+        staff_chat.history_size = 50;
+        staff_chat.history_ttl = Some("1h".to_owned());
+        staff_chat.recover = true;
+        let config = build(&inputs(&[news, chat, staff_chat])).unwrap();
+        let plain = &config["channel"]["without_namespace"];
+        assert_eq!(plain["history_size"], 10);
+        assert_eq!(plain["history_ttl"], "300s");
+        let namespaces = config["channel"]["namespaces"].as_array().unwrap();
+        assert_eq!(namespaces.len(), 1);
+        assert_eq!(namespaces[0]["name"], "chat");
+        assert_eq!(namespaces[0]["presence"], true);
+        assert_eq!(namespaces[0]["history_size"], 50);
+        assert_eq!(namespaces[0]["history_ttl"], "3600s");
+        assert_eq!(namespaces[0]["force_recovery"], true);
+    }
+
+    #[test]
+    fn redis_engine_names_its_address() {
+        let config = build(&ConfigInputs {
+            engine: Engine::Redis,
+            redis_url: Some("redis://127.0.0.1:6390"),
+            ..inputs(&[])
+        })
+        .unwrap();
+        assert_eq!(config["engine"]["type"], "redis");
+        assert_eq!(
+            config["engine"]["redis"]["address"],
+            "redis://127.0.0.1:6390"
+        );
+    }
+
+    #[test]
+    fn bad_channels_are_refused_with_the_reason() {
+        let err = build(&inputs(&[entry("staff", "staff")])).unwrap_err();
+        assert!(err.contains("$staff"), "{err}");
+        let err = build(&inputs(&[entry("a", "admins")])).unwrap_err();
+        assert!(err.contains("unknown level"), "{err}");
+        let mut recovering = entry("a", "public");
+        recovering.recover = true;
+        assert!(build(&inputs(&[recovering])).is_err());
+        let err = build(&inputs(&[entry("x:y", "public")])).unwrap_err();
+        assert!(err.contains("namespace"), "{err}");
+        let err = build(&inputs(&[entry("a", "public"), entry("a", "public")])).unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn v5_names_are_detected() {
+        let shared = shared_values(
+            &json!({"token_hmac_secret_key": "x", "api_key": "y", "engine": "memory"}),
+        );
+        assert_eq!(
+            shared.v5_keys,
+            ["token_hmac_secret_key", "api_key", "engine"]
+        );
+    }
+
+    #[test]
+    fn random_keys_differ() {
+        let a = random_key();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, random_key());
+    }
+}
