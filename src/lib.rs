@@ -1,3 +1,210 @@
-//! Real-time events for actix-web apps.
+//! Real-time events for actix-web apps, delivered to browsers through
+//! [Centrifugo](https://centrifugal.dev) or an embedded server speaking its client protocol.
+//!
+//! Declare the channels once with [`channels!`], checked at compile time; publish from anywhere
+//! with a [`Publisher`], or from a handler with [`#[instant::event]`](macro@event), which
+//! publishes after the handler succeeded.
+//!
+//! # Crate Features
+//!
+//! - `actix` (default): the actix-web integration: the app object, middleware, auth routes, the
+//!   embedded server and `#[instant::event]`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, post, web};
+//! use serde::{Deserialize, Serialize};
+//!
+//! instant::channels! {
+//!     /// Every channel of the app.
+//!     pub static CHANNELS;
+//!     /// New orders, for the admins.
+//!     superuser "$mysite_admin1" at ["/admin/orders"] as ADMIN1,
+//!     staff     "$mysite_staff1",
+//!     public    "mysite_public1" as PUBLIC,
+//! }
+//!
+//! #[derive(Deserialize)]
+//! struct NewOrder {
+//!     item: String,
+//! }
+//!
+//! #[derive(Serialize)]
+//! struct Order {
+//!     id: u64,
+//!     item: String,
+//! }
+//!
+//! /// Creates an order; on success the order is published on `$mysite_admin1`.
+//! #[instant::event(channel = ADMIN1, class = "object created", message = "New order")]
+//! #[post("/orders")]
+//! async fn create_order(form: web::Json<NewOrder>) -> actix_web::Result<web::Json<Order>> {
+//!     let item = form.into_inner().item;
+//!     Ok(web::Json(Order { id: 1, item }))
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let instant = instant::Instant::from_env()
+//!         .expect("INSTANT_* settings")
+//!         .channels(CHANNELS.clone());
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .wrap(instant.middleware())
+//!             .configure(instant.routes())
+//!             .service(create_order)
+//!     })
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await
+//! }
+//! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Lets the macros' `::instant::…` paths resolve inside this crate's own tests and docs.
+#[allow(unused_extern_crates)]
+extern crate self as instant;
 
 pub use instant_core::*;
+
+/// Declares the app's channels, checked at compile time, as a [`ChannelSet`] with no run-time
+/// parsing.
+///
+/// # Grammar
+///
+/// ```text
+/// channels!   { header? declaration ( "," declaration )* ","? }
+/// header      := attribute* visibility ( "static" | "const" ) IDENT ";"
+/// declaration := attribute* level "name" ( "at" "[" "/path" ( "," "/path" )* "]" )? ( "as" IDENT )?
+/// level       := "superuser" | "staff" | "users" | "public"
+/// ```
+///
+/// - **Item form** (with a header): `pub static CHANNELS;` declares
+///   `pub static CHANNELS: ChannelSet`, and each `as NAME` declares `pub const NAME: Channel` (same
+///   visibility), which [`#[instant::event]`](macro@event) and [`Publisher::publish`] (through
+///   [`Channel::name`]) take, so publishing code refers to a checked name. Attributes above a named
+///   declaration, such as doc comments, go on its constant.
+/// - **Expression form** (no header): an expression of type `ChannelSet`, usable in a `static`,
+///   a `const` or a `let`. It cannot name constants.
+///
+/// A channel is joinable by users of its level and above (public < users < staff < superuser),
+/// and only on the listed request paths when `at [...]` is given.
+///
+/// # Checks
+///
+/// Each is a compile error pointing at the offending token, and one invocation reports them all:
+/// a private (superuser, staff, users) name without the `$` prefix, a public name with it, a name
+/// declared twice, an empty name, a name Centrifugo refuses (over 255 bytes, whitespace, control
+/// characters), a path not starting with `/`, a path listed twice, `at []`, an unknown level
+/// (with a suggestion for a misspelling), and a missing comma.
+///
+/// # Examples
+///
+/// ```
+/// instant::channels! {
+///     pub static CHANNELS;
+///     superuser "$mysite_admin1" at ["/a/path", "/another/path"] as ADMIN1,
+///     superuser "$mysite_admin2",
+///     staff     "$mysite_staff1" at ["/a/path"],
+///     staff     "$mysite_staff2",
+///     users     "$mysite_users1",
+///     public    "mysite_public1" as PUBLIC1,
+///     public    "mysite_public2",
+/// }
+///
+/// use instant::Level;
+/// assert_eq!(CHANNELS.len(), 7);
+/// assert_eq!(ADMIN1.name(), "$mysite_admin1");
+/// assert!(CHANNELS.may_join(Level::Staff, "$mysite_staff2"));
+/// assert!(!CHANNELS.may_join(Level::Users, ADMIN1.name()));
+/// assert_eq!(CHANNELS.joinable_on(Level::Public, "/").count(), 2);
+///
+/// // The expression form.
+/// static OTHERS: instant::ChannelSet = instant::channels! {
+///     users "$mysite_users1",
+///     public "mysite_public1",
+/// };
+/// assert!(OTHERS.get("mysite_public1").is_some());
+/// ```
+#[doc(inline)]
+pub use instant_macros::channels;
+
+/// Publishes an event after an actix-web handler returned a success (2xx) response.
+///
+/// ```text
+/// #[instant::event(channel = NAME, class = "…", message = "…" [, data = EXPR] [, wait])]
+/// ```
+///
+/// - `channel` (required): the channel, usually a constant named in [`channels!`]; anything
+///   `AsRef<str>` is accepted.
+/// - `class`: the event class, a string literal. The browser knows the seed vocabulary (see
+///   [`EVENT_CLASSES`]: `default`, `important`, `ok`, `info`, `debug`, `warning`, `error`,
+///   `object created`, `object edited`, `object deleted`); any string is allowed. Default: empty.
+/// - `message`: the human-readable message, a string literal. Default: empty.
+/// - `data`: any `Serialize` expression, evaluated after the handler succeeded; it may use the
+///   handler's arguments that the body did not consume. Default: the handler's JSON body when it
+///   returns `Json<T>` or `Result<Json<T>, E>`, else `null`.
+/// - `wait`: await the publish before the response is sent. By default the event is handed to the
+///   publisher in the background and the response is not delayed.
+///
+/// On an error or a non-2xx response nothing is published. The response is never changed: a
+/// failed publish is logged (and counted by the backend), never turned into an error response.
+///
+/// # Placement
+///
+/// Put it **above** actix-web's route macros (`#[get]`, `#[post]`, …), so it sees the handler
+/// before they turn it into a service. It also works on handlers registered by hand with
+/// `web::resource(..).route(web::post().to(handler))`.
+///
+/// # What it changes in the handler
+///
+/// The function gets one more, hidden argument, the `HttpRequest` (so a handler may take at most
+/// 15 extractors of its own), and returns the `HttpResponse` that actix-web would have made of its
+/// output. The publisher is the one `Instant::routes()` registers as app data (or a
+/// `web::Data<Publisher>`, or the global one); when the app has none, the event is dropped with
+/// an error in the log, and the request is answered normally.
+///
+/// # Example
+///
+/// ```no_run
+/// use actix_web::{post, web};
+///
+/// instant::channels! {
+///     pub static CHANNELS;
+///     superuser "$mysite_admin1" as ADMIN1,
+/// }
+///
+/// #[instant::event(channel = ADMIN1, class = "object deleted", message = "Order deleted",
+///                  data = serde_json::json!({ "id": *id }))]
+/// #[post("/orders/{id}/delete")]
+/// async fn delete_order(id: web::Path<u64>) -> actix_web::HttpResponse {
+///     actix_web::HttpResponse::NoContent().finish()
+/// }
+/// ```
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+#[doc(inline)]
+pub use instant_macros::event;
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub use instant_actix::*;
+
+/// What the macros' expansions name; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use ::std::borrow::Cow;
+
+    pub use ::actix_web;
+    pub use ::actix_web::{HttpRequest, HttpResponse};
+    pub use ::serde_json;
+    pub use instant_core::{Channel, ChannelSet, Level};
+
+    #[cfg(feature = "actix")]
+    pub use instant_actix::event::{
+        DataProbe, JsonResponseData, NoResponseData, channel_name, handler_output, into_response,
+        publish_event, publish_event_and_wait, to_data,
+    };
+}
