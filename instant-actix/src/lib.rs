@@ -72,6 +72,3 @@ pub use crate::middleware::{
 pub use crate::routes::{CONNECTION_PATH, FRONTEND_PATH, PUBLISH_PATH, SUBSCRIPTION_PATH};
 pub use crate::templates::{CentrifugeJs, handler_template_name};
 pub use crate::user::{Anonymous, User, UserResolver};
-
-#[doc(hidden)]
-pub mod event;
