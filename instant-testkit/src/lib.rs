@@ -1,0 +1,31 @@
+//! Test harness of the `instant` workspace: real parts, not mocks.
+//!
+//! - [`Centrifugo`] runs a real Centrifugo v6 server on a free loopback port with a random HMAC
+//!   secret and API key, and stops it when dropped.
+//! - [`NodeClient`] runs the official JavaScript client (centrifuge-js 5) under Node and reports
+//!   what it sees as JSON events.
+//!
+//! Both panic with an explanation when their program is missing: a test that needs them fails,
+//! it never skips. `cargo xtask test` installs everything first.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use instant_testkit::{Centrifugo, CentrifugoOptions, NodeClient, NodeSpec};
+//!
+//! let server = Centrifugo::start(CentrifugoOptions::default());
+//! let tokens = server.config().tokens();
+//! let mut client = NodeClient::spawn(
+//!     NodeSpec::new(server.ws_url())
+//!         .token(tokens.connection("", None))
+//!         .subscribe("news"),
+//! );
+//! client.wait_for(|e| e.is("subscribed"), Duration::from_secs(10));
+//! ```
+
+mod centrifugo;
+mod node;
+mod paths;
+
+pub use crate::centrifugo::{Centrifugo, CentrifugoOptions};
+pub use crate::node::{NodeClient, NodeEvent, NodeSpec};
+pub use crate::paths::{centrifugo_binary, workspace_root};
