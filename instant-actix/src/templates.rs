@@ -296,10 +296,13 @@ pub(crate) fn render(
     let mut context = Context::new();
     context.insert("nonce_attr", NONCE_MARK);
     context.insert("config_json", CONFIG_MARK);
-    context.insert("centrifuge_src", centrifuge_js.src());
-    context.insert("centrifuge_integrity", &centrifuge_js.integrity());
+    context.insert("centrifuge_src", &escape_attribute(centrifuge_js.src()));
+    context.insert(
+        "centrifuge_integrity",
+        &centrifuge_js.integrity().map(escape_attribute),
+    );
     context.insert("client_js", &client_js);
-    let snippet = Snippet::parse(&render("instant/client.html", &context)?);
+    let snippet = Snippet::parse(render("instant/client.html", &context)?.trim());
 
     let mut context = Context::new();
     context.insert("site_name", config.site_name());
