@@ -1,71 +1,305 @@
 //! The embedded real-time server: Centrifugo's client protocol and server API, served by the app
 //! itself so that the first run needs no separate server.
+//!
+//! Browsers connect to `GET /connection/websocket` with the official Centrifugo clients
+//! (centrifuge-js 5.x and others), unchanged; server code publishes in-process through
+//! [`Backend`], or over HTTP through `POST /api/{method}` with Centrifugo's JSON shapes, so that
+//! Centrifugo's server SDKs work against it too.
+
+mod api;
+mod hub;
+mod options;
+mod protocol;
+mod session;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use instant_core::{
     Backend, BoxFuture, ChannelSet, Config, DeliveryStats, Event, PublishError, PublishReceipt,
+    Secret, Tokens,
 };
+
+use self::hub::{Hub, NewPublication, Position};
+pub use self::options::{ChannelOptions, EmbeddedOptions};
+use self::session::ConnectionPermit;
 
 /// A Centrifugo-compatible real-time server running inside the app.
 ///
-/// Mount it with [`EmbeddedServer::configure`]; publish to it in-process through [`Backend`].
+/// Mount it with [`EmbeddedServer::configure`]; publish to it in-process through [`Backend`]
+/// (usually wrapped in an [`instant_core::Publisher`]). Cheap to clone: clones share one server.
 #[derive(Clone)]
 pub struct EmbeddedServer {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+/// The state every route and connection shares.
+pub(crate) struct Inner {
+    hub: Hub,
+    tokens: Tokens,
+    options: EmbeddedOptions,
     channels: ChannelSet,
+    api_key: Option<Secret>,
+    allowed_origins: Vec<String>,
+    open_connections: AtomicUsize,
+    started: std::time::Instant,
+    node_id: String,
+    queued: AtomicU64,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
 }
 
-impl fmt::Debug for EmbeddedServer {
+impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmbeddedServer")
-            .field("channels", &self.inner.channels.len())
+            .field("channels", &self.channels.len())
+            .field(
+                "open_connections",
+                &self.open_connections.load(Ordering::Relaxed),
+            )
+            .field("allowed_origins", &self.allowed_origins)
             .finish_non_exhaustive()
     }
 }
 
+impl fmt::Debug for EmbeddedServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
 impl EmbeddedServer {
-    /// A server for the declared `channels`, verifying tokens with the secret of `config`.
+    /// A server for the declared `channels` with Centrifugo's default limits, verifying tokens
+    /// with the secret of `config`, accepting its API key and its allowed origins.
     #[must_use]
     pub fn new(config: &Config, channels: ChannelSet) -> Self {
-        let _ = config;
+        Self::with_options(config, channels, EmbeddedOptions::default())
+    }
+
+    /// A server with its own limits, timings and channel options.
+    #[must_use]
+    pub fn with_options(config: &Config, channels: ChannelSet, options: EmbeddedOptions) -> Self {
+        let hub = Hub::new(channels.iter().map(instant_core::Channel::name), &options);
         Self {
-            inner: Arc::new(Inner { channels }),
+            inner: Arc::new(Inner {
+                hub,
+                tokens: config.tokens(),
+                channels,
+                api_key: config.api_key().cloned(),
+                allowed_origins: config.allowed_origins().to_vec(),
+                open_connections: AtomicUsize::new(0),
+                started: std::time::Instant::now(),
+                node_id: uuid::Uuid::new_v4().to_string(),
+                queued: AtomicU64::new(0),
+                delivered: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
+                options,
+            }),
         }
+    }
+
+    /// The limits and channel options in force.
+    #[must_use]
+    pub fn options(&self) -> &EmbeddedOptions {
+        &self.inner.options
+    }
+
+    /// How many WebSocket connections are open right now.
+    #[must_use]
+    pub fn open_connections(&self) -> usize {
+        self.inner.open_connections.load(Ordering::Acquire)
     }
 
     /// Mounts `GET /connection/websocket` and `POST /api/{method}`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(web::Data::new(self.clone()))
-            .route(
-                "/connection/websocket",
-                web::get().to(|| async { HttpResponse::NotImplemented().finish() }),
-            )
-            .route(
-                "/api/{method}",
-                web::post().to(|| async { HttpResponse::NotImplemented().finish() }),
-            );
+        let for_websocket = Arc::clone(&self.inner);
+        let for_api = Arc::clone(&self.inner);
+        cfg.route(
+            "/connection/websocket",
+            web::get().to(move |req: HttpRequest, body: web::Payload| {
+                let server = Arc::clone(&for_websocket);
+                async move { websocket(server, &req, body) }
+            }),
+        )
+        .route(
+            "/api/{method}",
+            web::post().to(
+                move |req: HttpRequest, method: web::Path<String>, body: web::Bytes| {
+                    let server = Arc::clone(&for_api);
+                    async move { api::handle(&server, &req, &method, &body) }
+                },
+            ),
+        )
+        .route(
+            "/api/{method}",
+            web::route().to(|| async { HttpResponse::MethodNotAllowed().finish() }),
+        );
     }
+
+    /// Publishes an event right away: into the channel's history and to every subscriber.
+    fn publish_now(&self, event: &Event) -> Result<PublishReceipt, PublishError> {
+        self.inner.queued.fetch_add(1, Ordering::Relaxed);
+        let outcome = serde_json::value::to_raw_value(event)
+            .map_err(|e| PublishError::BadInput(e.to_string()))
+            .and_then(|data| {
+                let publication = NewPublication {
+                    data,
+                    info: None,
+                    tags: None,
+                    skip_history: false,
+                };
+                self.inner
+                    .hub
+                    .publish(&event.channel, publication)
+                    .map_err(|e| PublishError::Server {
+                        code: e.code,
+                        message: e.message.to_owned(),
+                    })
+            });
+        match outcome {
+            Ok(position) => {
+                self.inner.delivered.fetch_add(1, Ordering::Relaxed);
+                Ok(receipt(position))
+            }
+            Err(error) => {
+                self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+                Err(error)
+            }
+        }
+    }
+}
+
+fn receipt(position: Position) -> PublishReceipt {
+    let mut receipt = PublishReceipt::default();
+    if position.offset > 0 {
+        receipt.offset = Some(position.offset);
+        receipt.epoch = Some(position.epoch);
+    }
+    receipt
 }
 
 impl Backend for EmbeddedServer {
     fn publish(&self, event: Event) -> BoxFuture<'_, Result<PublishReceipt, PublishError>> {
-        let _ = event;
-        Box::pin(std::future::ready(Err(PublishError::NotRunning(
-            "the embedded server is not built yet".into(),
-        ))))
+        Box::pin(std::future::ready(self.publish_now(&event)))
     }
 
     fn publish_detached(&self, event: Event) {
-        let _ = event;
+        if let Err(error) = self.publish_now(&event) {
+            tracing::warn!(channel = %event.channel, %error, "event not published");
+        }
     }
 
     fn stats(&self) -> DeliveryStats {
-        DeliveryStats::default()
+        let mut stats = DeliveryStats::default();
+        stats.queued = self.inner.queued.load(Ordering::Relaxed);
+        stats.delivered = self.inner.delivered.load(Ordering::Relaxed);
+        stats.dropped = self.inner.dropped.load(Ordering::Relaxed);
+        stats
+    }
+}
+
+/// Upgrades to a WebSocket after checking the origin and the connection limit.
+fn websocket(
+    server: Arc<Inner>,
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    if !origin_allowed(req, &server.allowed_origins) {
+        tracing::info!(
+            origin = ?req.headers().get(header::ORIGIN),
+            "WebSocket refused: origin not allowed (set INSTANT_ALLOWED_ORIGINS)"
+        );
+        return Ok(HttpResponse::Forbidden().body("request origin is not allowed"));
+    }
+    let Some(permit) = ConnectionPermit::acquire(&server) else {
+        return Ok(HttpResponse::ServiceUnavailable().body("connection limit reached"));
+    };
+    let (response, session, messages) = actix_ws::handle(req, body)?;
+    let max = server.options.max_message_size;
+    let messages = messages
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    actix_web::rt::spawn(session::run(server, session, messages, permit));
+    Ok(response)
+}
+
+/// Whether a WebSocket upgrade from this origin is allowed: no `Origin` header (not a browser),
+/// the same origin as the request's host, or one matching an allowed pattern (`*` matches any run
+/// of characters, as in Centrifugo's `client.allowed_origins`).
+fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim().to_ascii_lowercase();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    if let (Some((_, origin_host)), Some(host)) = (origin.split_once("://"), host)
+        && origin_host == host
+    {
+        return true;
+    }
+    allowed.iter().any(|pattern| {
+        glob_match(
+            pattern.trim().to_ascii_lowercase().as_bytes(),
+            origin.as_bytes(),
+        )
+    })
+}
+
+/// Matches `text` against `pattern`, where `*` stands for any run of characters.
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            backtrack = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((star, matched)) = backtrack {
+            p = star + 1;
+            t = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn origin_patterns_match_like_centrifugo() {
+        assert!(glob_match(b"*", b"http://a.example"));
+        assert!(glob_match(
+            b"https://*.example.com",
+            b"https://app.example.com"
+        ));
+        assert!(!glob_match(
+            b"https://*.example.com",
+            b"https://example.org"
+        ));
+        assert!(glob_match(
+            b"http://localhost:8080",
+            b"http://localhost:8080"
+        ));
+        assert!(!glob_match(
+            b"http://localhost:8080",
+            b"http://localhost:8081"
+        ));
     }
 }

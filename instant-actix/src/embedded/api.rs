@@ -1,0 +1,304 @@
+//! The server API, `POST /api/{method}`, in Centrifugo's JSON shapes: `publish`, `broadcast`,
+//! `batch`, `presence`, `presence_stats`, `history` and `info`.
+//!
+//! Requests carry the key in `X-API-Key` or `Authorization: apikey <key>`; a wrong or missing key
+//! gets 401 with an empty body. Errors come back as HTTP 200 with `{"error":{code,message}}`, or,
+//! with the header `X-Centrifugo-Error-Mode: transport`, as an HTTP error status with
+//! `{code,message}`, as Centrifugo does.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+
+use super::Inner;
+use super::hub::NewPublication;
+use super::protocol::{ErrorReply, StreamPosition};
+
+#[derive(Debug, Deserialize)]
+struct PublishRequest {
+    #[serde(default)]
+    channel: String,
+    data: Option<Box<RawValue>>,
+    #[serde(default)]
+    skip_history: bool,
+    #[serde(default)]
+    tags: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BroadcastRequest {
+    #[serde(default)]
+    channels: Vec<String>,
+    data: Option<Box<RawValue>>,
+    #[serde(default)]
+    skip_history: bool,
+    #[serde(default)]
+    tags: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChannelRequest {
+    #[serde(default)]
+    channel: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryRequest {
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    limit: i64,
+    since: Option<StreamPosition>,
+    #[serde(default)]
+    reverse: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchRequest {
+    #[serde(default)]
+    commands: Vec<Map<String, Value>>,
+}
+
+/// Why a request got no result.
+#[derive(Debug)]
+enum Failure {
+    /// The body is not the JSON the method takes: 400, as Centrifugo answers undecodable bodies.
+    BadBody,
+    /// A Centrifugo API error.
+    Api(ErrorReply),
+}
+
+impl From<ErrorReply> for Failure {
+    fn from(error: ErrorReply) -> Self {
+        Self::Api(error)
+    }
+}
+
+/// Serves one API request.
+pub(super) fn handle(server: &Inner, req: &HttpRequest, method: &str, body: &[u8]) -> HttpResponse {
+    if !authorized(server, req) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    let transport_errors = req
+        .headers()
+        .get("X-Centrifugo-Error-Mode")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"transport"));
+    if method == "batch" {
+        return match batch(server, body) {
+            Ok(replies) => HttpResponse::Ok().json(replies),
+            Err(_) => bad_body(),
+        };
+    }
+    let Some(outcome) = call(server, method, body) else {
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("404 page not found\n");
+    };
+    match outcome {
+        Ok(result) => HttpResponse::Ok().json(json!({ "result": result })),
+        Err(Failure::BadBody) => bad_body(),
+        Err(Failure::Api(error)) if transport_errors => {
+            HttpResponse::build(transport_status(error.code)).json(error)
+        }
+        Err(Failure::Api(error)) => HttpResponse::Ok().json(json!({ "error": error })),
+    }
+}
+
+fn bad_body() -> HttpResponse {
+    HttpResponse::BadRequest()
+        .content_type("text/plain; charset=utf-8")
+        .body("Bad Request\n")
+}
+
+/// Centrifugo's mapping of API error codes to HTTP statuses in transport error mode.
+fn transport_status(code: u32) -> StatusCode {
+    match code {
+        102 | 104 => StatusCode::NOT_FOUND,
+        107 | 108 => StatusCode::BAD_REQUEST,
+        112 => StatusCode::RANGE_NOT_SATISFIABLE,
+        113 => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn authorized(server: &Inner, req: &HttpRequest) -> bool {
+    let Some(expected) = server.api_key.as_ref().filter(|k| !k.is_empty()) else {
+        // No key configured: the API stays closed, as in Centrifugo.
+        return false;
+    };
+    let headers = req.headers();
+    let presented = headers
+        .get("X-API-Key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    let (scheme, key) = v.trim().split_once(' ')?;
+                    scheme.eq_ignore_ascii_case("apikey").then_some(key.trim())
+                })
+        });
+    presented
+        .is_some_and(|key| constant_time_eq(key.as_bytes(), expected.expose_secret().as_bytes()))
+}
+
+/// Compares without returning early, so that timing does not tell how much of a key matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice(body).map_err(|_| Failure::BadBody)
+}
+
+/// Runs one method; `None` for a method the server does not have.
+fn call(server: &Inner, method: &str, body: &[u8]) -> Option<Result<Value, Failure>> {
+    Some(match method {
+        "publish" => parse(body).and_then(|r| publish(server, r)),
+        "broadcast" => parse(body).and_then(|r| broadcast(server, r)),
+        "presence" => parse::<ChannelRequest>(body).and_then(|r| {
+            require_channel(&r.channel)?;
+            let presence = server.hub.presence(&r.channel)?;
+            Ok(json!({ "presence": presence }))
+        }),
+        "presence_stats" => parse::<ChannelRequest>(body).and_then(|r| {
+            require_channel(&r.channel)?;
+            let stats = server.hub.presence_stats(&r.channel)?;
+            Ok(to_value(&stats))
+        }),
+        "history" => parse::<HistoryRequest>(body).and_then(|r| {
+            require_channel(&r.channel)?;
+            let history = server
+                .hub
+                .history(&r.channel, r.limit, r.since.as_ref(), r.reverse)?;
+            Ok(to_value(&history))
+        }),
+        "info" => parse::<Value>(body).and_then(|_| Ok(info(server))),
+        _ => return None,
+    })
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn require_channel(channel: &str) -> Result<(), ErrorReply> {
+    if channel.is_empty() {
+        Err(ErrorReply::BAD_REQUEST)
+    } else {
+        Ok(())
+    }
+}
+
+fn publish(server: &Inner, request: PublishRequest) -> Result<Value, Failure> {
+    require_channel(&request.channel)?;
+    let data = request.data.ok_or(ErrorReply::BAD_REQUEST)?;
+    publish_one(
+        server,
+        &request.channel,
+        data,
+        request.skip_history,
+        request.tags,
+    )
+}
+
+fn publish_one(
+    server: &Inner,
+    channel: &str,
+    data: Box<RawValue>,
+    skip_history: bool,
+    tags: Option<BTreeMap<String, String>>,
+) -> Result<Value, Failure> {
+    let position = server.hub.publish(
+        channel,
+        NewPublication {
+            data,
+            info: None,
+            tags,
+            skip_history,
+        },
+    )?;
+    let mut result = Map::new();
+    if position.offset > 0 {
+        result.insert("offset".into(), position.offset.into());
+        result.insert("epoch".into(), position.epoch.into());
+    }
+    Ok(Value::Object(result))
+}
+
+fn broadcast(server: &Inner, request: BroadcastRequest) -> Result<Value, Failure> {
+    let data = request.data.ok_or(ErrorReply::BAD_REQUEST)?;
+    if request.channels.is_empty() {
+        return Err(ErrorReply::BAD_REQUEST.into());
+    }
+    let responses: Vec<Value> = request
+        .channels
+        .iter()
+        .map(|channel| {
+            let outcome = require_channel(channel)
+                .map_err(Failure::Api)
+                .and_then(|()| {
+                    publish_one(
+                        server,
+                        channel,
+                        data.clone(),
+                        request.skip_history,
+                        request.tags.clone(),
+                    )
+                });
+            match outcome {
+                Ok(result) => json!({ "result": result }),
+                Err(Failure::Api(error)) => json!({ "error": error }),
+                Err(Failure::BadBody) => json!({ "error": ErrorReply::BAD_REQUEST }),
+            }
+        })
+        .collect();
+    Ok(json!({ "responses": responses }))
+}
+
+/// `{"commands":[{"publish":{..}}, ..]}` → `{"replies":[{"publish":{..}}, {"error":{..}}, ..]}`.
+fn batch(server: &Inner, body: &[u8]) -> Result<Value, Failure> {
+    let request: BatchRequest = parse(body)?;
+    let replies: Vec<Value> = request
+        .commands
+        .iter()
+        .map(|command| {
+            let Some((method, params)) = command.iter().next() else {
+                return json!({ "error": ErrorReply::BAD_REQUEST });
+            };
+            let params = serde_json::to_vec(params).unwrap_or_default();
+            match call(server, method, &params) {
+                Some(Ok(result)) => json!({ method: result }),
+                Some(Err(Failure::Api(error))) => json!({ "error": error }),
+                Some(Err(Failure::BadBody)) => json!({ "error": ErrorReply::BAD_REQUEST }),
+                None => json!({ "error": ErrorReply::METHOD_NOT_FOUND }),
+            }
+        })
+        .collect();
+    Ok(json!({ "replies": replies }))
+}
+
+fn info(server: &Inner) -> Value {
+    let counts = server.hub.counts();
+    json!({
+        "nodes": [{
+            "uid": server.node_id,
+            "name": "instant-embedded",
+            "version": concat!("instant ", env!("CARGO_PKG_VERSION")),
+            "num_clients": counts.clients,
+            "num_users": counts.users,
+            "num_channels": counts.channels,
+            "num_subs": counts.subscriptions,
+            "uptime": server.started.elapsed().as_secs(),
+        }]
+    })
+}

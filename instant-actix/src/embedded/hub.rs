@@ -1,0 +1,702 @@
+//! The hub: every declared channel with its subscribers, history and presence, and the send queue
+//! of every connection.
+//!
+//! Each channel has its own lock; the set of channels is fixed when the server is built, so no
+//! lock spans channels. A push is serialized once and the same bytes are queued for every
+//! subscriber; queuing never blocks (sockets are written by each connection's own writer task), so
+//! a slow client is cut off with 3008 instead of delaying the others. Queuing happens under the
+//! channel's lock so that every subscriber sees a channel's messages in offset order, with the
+//! subscribe reply (and its recovered publications) before any later publication.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytestring::ByteString;
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, watch};
+
+use super::options::{ChannelOptions, EmbeddedOptions};
+use super::protocol::{
+    ClientInfo, Disconnect, ErrorReply, HistoryResult, InfoBody, PresenceStatsResult, Publication,
+    Push, PushBody, Reply, ReplyBody, StreamPosition, SubscribeResult, encode,
+};
+
+/// The sending side of one connection, shared by the hub's subscriber lists.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientHandle {
+    shared: Arc<ClientShared>,
+}
+
+#[derive(Debug)]
+struct ClientShared {
+    id: Arc<str>,
+    queue: mpsc::UnboundedSender<ByteString>,
+    queued_bytes: AtomicUsize,
+    max_queued_bytes: usize,
+    disconnect: watch::Sender<Option<Disconnect>>,
+}
+
+/// The receiving side of a connection's queue, owned by its writer task.
+#[derive(Debug)]
+pub(crate) struct ClientQueue {
+    pub(crate) frames: mpsc::UnboundedReceiver<ByteString>,
+}
+
+impl ClientHandle {
+    /// A new connection's handle with its queue; `max_queued_bytes` bounds the queue.
+    pub(crate) fn new(id: Arc<str>, max_queued_bytes: usize) -> (Self, ClientQueue) {
+        let (queue, frames) = mpsc::unbounded_channel();
+        let (disconnect, _) = watch::channel(None);
+        let handle = Self {
+            shared: Arc::new(ClientShared {
+                id,
+                queue,
+                queued_bytes: AtomicUsize::new(0),
+                max_queued_bytes,
+                disconnect,
+            }),
+        };
+        (handle, ClientQueue { frames })
+    }
+
+    /// The client id.
+    pub(crate) fn id(&self) -> &Arc<str> {
+        &self.shared.id
+    }
+
+    /// Queues a frame without waiting. Returns `false` when the connection is closing, or when the
+    /// queue is over its limit, in which case the client is disconnected as too slow.
+    pub(crate) fn send(&self, frame: &ByteString) -> bool {
+        if self.shared.disconnect.borrow().is_some() {
+            return false;
+        }
+        let len = frame.len();
+        let before = self.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        // One frame larger than the limit still goes through an empty queue.
+        if before > 0 && before + len > self.shared.max_queued_bytes {
+            self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            self.disconnect(Disconnect::SLOW);
+            return false;
+        }
+        if self.shared.queue.send(frame.clone()).is_err() {
+            self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Records that the writer handed `len` bytes to the socket.
+    pub(crate) fn written(&self, len: usize) {
+        self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+    }
+
+    /// Asks the connection to close with `reason`; the first reason wins.
+    pub(crate) fn disconnect(&self, reason: Disconnect) {
+        self.shared.disconnect.send_if_modified(|current| {
+            if current.is_none() {
+                *current = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Watches for the disconnect reason.
+    pub(crate) fn watch_disconnect(&self) -> watch::Receiver<Option<Disconnect>> {
+        self.shared.disconnect.subscribe()
+    }
+
+    /// The disconnect reason, once set.
+    pub(crate) fn disconnect_reason(&self) -> Option<Disconnect> {
+        *self.shared.disconnect.borrow()
+    }
+}
+
+/// What a subscriber asked for when subscribing.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    pub(crate) handle: ClientHandle,
+    pub(crate) info: Arc<ClientInfo>,
+    pub(crate) join_leave: bool,
+}
+
+/// Where a subscribing client says it stopped, to recover what it missed.
+#[derive(Debug, Clone)]
+pub(crate) struct RecoverFrom {
+    pub(crate) offset: u64,
+    pub(crate) epoch: String,
+}
+
+/// The parts of a subscribe result decided by the connection (token expiry).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SubscribeExpiry {
+    pub(crate) expires: bool,
+    pub(crate) ttl: u32,
+}
+
+/// A publication to add to a channel.
+#[derive(Debug)]
+pub(crate) struct NewPublication {
+    pub(crate) data: Box<RawValue>,
+    pub(crate) info: Option<Arc<ClientInfo>>,
+    pub(crate) tags: Option<BTreeMap<String, String>>,
+    pub(crate) skip_history: bool,
+}
+
+/// Where a publication landed: its offset and the history epoch, when the channel keeps history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub(crate) offset: u64,
+    pub(crate) epoch: String,
+}
+
+#[derive(Debug)]
+struct StoredPublication {
+    publication: Arc<Publication>,
+    expires_at: Instant,
+}
+
+#[derive(Debug)]
+struct ChannelState {
+    options: ChannelOptions,
+    epoch: String,
+    top_offset: u64,
+    history: VecDeque<StoredPublication>,
+    subscribers: HashMap<Arc<str>, Subscription>,
+}
+
+impl ChannelState {
+    fn new(options: ChannelOptions) -> Self {
+        Self {
+            options,
+            epoch: new_epoch(),
+            top_offset: 0,
+            history: VecDeque::new(),
+            subscribers: HashMap::new(),
+        }
+    }
+
+    fn expire_history(&mut self, now: Instant) {
+        while self.history.front().is_some_and(|p| p.expires_at <= now) {
+            self.history.pop_front();
+        }
+    }
+
+    /// Queues `frame` for every subscriber; for join/leave, only those that asked for them.
+    fn fan_out(&self, frame: &ByteString, join_leave_only: bool) {
+        let force = self.options.force_push_join_leave;
+        for subscriber in self.subscribers.values() {
+            if !join_leave_only || force || subscriber.join_leave {
+                subscriber.handle.send(frame);
+            }
+        }
+    }
+
+    fn push_presence_change(&self, channel: &str, info: &ClientInfo, join: bool) {
+        if !self.options.join_leave {
+            return;
+        }
+        let body = if join {
+            PushBody::Join(InfoBody { info })
+        } else {
+            PushBody::Leave(InfoBody { info })
+        };
+        let frame = encode(&Reply {
+            id: 0,
+            body: ReplyBody::Push(Push { channel, body }),
+        });
+        self.fan_out(&frame, true);
+    }
+
+    /// The publications after `offset`, when the history still holds all of them.
+    fn publications_after(&self, offset: u64) -> Option<Vec<Arc<Publication>>> {
+        if offset > self.top_offset {
+            return None;
+        }
+        let first_kept = self
+            .history
+            .front()
+            .map_or(self.top_offset + 1, |p| p.publication.offset);
+        if offset + 1 < first_kept {
+            return None;
+        }
+        Some(
+            self.history
+                .iter()
+                .filter(|p| p.publication.offset > offset)
+                .map(|p| Arc::clone(&p.publication))
+                .collect(),
+        )
+    }
+}
+
+/// Counts of what the hub holds, for the server API's `info`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HubCounts {
+    pub(crate) clients: u32,
+    pub(crate) users: u32,
+    pub(crate) channels: u32,
+    pub(crate) subscriptions: u32,
+}
+
+/// Every declared channel and every connected client.
+#[derive(Debug)]
+pub(crate) struct Hub {
+    channels: HashMap<Box<str>, Mutex<ChannelState>>,
+    /// Connected clients (after `connect`) per user id, for the user and client counts.
+    users: Mutex<HashMap<Arc<str>, u32>>,
+    max_history_publications: usize,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not take the whole server down with poisoned locks.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Hub {
+    /// A hub for these channel names.
+    pub(crate) fn new<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        options: &EmbeddedOptions,
+    ) -> Self {
+        let channels = names
+            .into_iter()
+            .map(|name| {
+                let state = ChannelState::new(options.channel_options(name).clone());
+                (Box::from(name), Mutex::new(state))
+            })
+            .collect();
+        Self {
+            channels,
+            users: Mutex::new(HashMap::new()),
+            max_history_publications: options.max_history_publications,
+        }
+    }
+
+    fn channel(&self, name: &str) -> Result<&Mutex<ChannelState>, ErrorReply> {
+        self.channels.get(name).ok_or(ErrorReply::UNKNOWN_CHANNEL)
+    }
+
+    /// The options of a declared channel.
+    pub(crate) fn options(&self, name: &str) -> Option<ChannelOptions> {
+        self.channels.get(name).map(|c| lock(c).options.clone())
+    }
+
+    /// Adds a publication to a channel: history, then every subscriber.
+    pub(crate) fn publish(
+        &self,
+        channel: &str,
+        new: NewPublication,
+    ) -> Result<Position, ErrorReply> {
+        let mut state = lock(self.channel(channel)?);
+        // Publications that skip the history get no offset, as in Centrifugo.
+        let keep = state.options.has_history() && !new.skip_history;
+        let offset = if keep {
+            state.top_offset += 1;
+            state.top_offset
+        } else {
+            0
+        };
+        let publication = Arc::new(Publication {
+            data: new.data,
+            info: new.info,
+            offset,
+            tags: new.tags,
+        });
+        if keep {
+            let now = Instant::now();
+            state.expire_history(now);
+            let ttl = state.options.history_ttl;
+            state.history.push_back(StoredPublication {
+                publication: Arc::clone(&publication),
+                expires_at: now + ttl,
+            });
+            while state.history.len() > state.options.history_size {
+                state.history.pop_front();
+            }
+        }
+        let frame = encode(&Reply {
+            id: 0,
+            body: ReplyBody::Push(Push {
+                channel,
+                body: PushBody::Pub(&publication),
+            }),
+        });
+        state.fan_out(&frame, false);
+        Ok(if keep {
+            Position {
+                offset,
+                epoch: state.epoch.clone(),
+            }
+        } else {
+            Position::default()
+        })
+    }
+
+    /// Adds a subscriber and queues its subscribe reply (with any recovered publications) and the
+    /// join message, all under the channel's lock so that no publication slips in between.
+    pub(crate) fn subscribe(
+        &self,
+        channel: &str,
+        reply_id: u32,
+        subscription: Subscription,
+        recover: Option<RecoverFrom>,
+        expiry: SubscribeExpiry,
+    ) -> Result<(), ErrorReply> {
+        let mut state = lock(self.channel(channel)?);
+        state.expire_history(Instant::now());
+        let mut result = SubscribeResult {
+            expires: expiry.expires,
+            ttl: expiry.ttl,
+            ..SubscribeResult::default()
+        };
+        if state.options.has_history() {
+            result.recoverable = true;
+            result.positioned = true;
+            result.epoch.clone_from(&state.epoch);
+            result.offset = state.top_offset;
+            if let Some(from) = recover {
+                result.was_recovering = true;
+                if from.epoch == state.epoch
+                    && let Some(missed) = state.publications_after(from.offset)
+                    && missed.len() <= self.max_history_publications
+                {
+                    result.recovered = true;
+                    // The client moves its position forward through the publications.
+                    result.offset = from.offset;
+                    result.publications = missed;
+                }
+            }
+        }
+        let frame = encode(&Reply {
+            id: reply_id,
+            body: ReplyBody::Subscribe(result),
+        });
+        let info = Arc::clone(&subscription.info);
+        let id = Arc::clone(subscription.handle.id());
+        subscription.handle.send(&frame);
+        state.subscribers.insert(id, subscription);
+        state.push_presence_change(channel, &info, true);
+        Ok(())
+    }
+
+    /// Removes a subscriber and tells the others it left. Returns whether it was subscribed.
+    pub(crate) fn unsubscribe(&self, channel: &str, client: &str) -> bool {
+        let Ok(mutex) = self.channel(channel) else {
+            return false;
+        };
+        let mut state = lock(mutex);
+        match state.subscribers.remove(client) {
+            Some(subscription) => {
+                state.push_presence_change(channel, &subscription.info, false);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Who is subscribed, by client id.
+    pub(crate) fn presence(
+        &self,
+        channel: &str,
+    ) -> Result<BTreeMap<Arc<str>, Arc<ClientInfo>>, ErrorReply> {
+        let state = lock(self.channel(channel)?);
+        if !state.options.presence {
+            return Err(ErrorReply::NOT_AVAILABLE);
+        }
+        Ok(state
+            .subscribers
+            .iter()
+            .map(|(id, s)| (Arc::clone(id), Arc::clone(&s.info)))
+            .collect())
+    }
+
+    /// How many clients and distinct users are subscribed.
+    pub(crate) fn presence_stats(&self, channel: &str) -> Result<PresenceStatsResult, ErrorReply> {
+        let state = lock(self.channel(channel)?);
+        if !state.options.presence {
+            return Err(ErrorReply::NOT_AVAILABLE);
+        }
+        let mut users: Vec<&str> = state.subscribers.values().map(|s| &*s.info.user).collect();
+        users.sort_unstable();
+        users.dedup();
+        Ok(PresenceStatsResult {
+            num_clients: u32::try_from(state.subscribers.len()).unwrap_or(u32::MAX),
+            num_users: u32::try_from(users.len()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// The history: `limit` 0 gives only the position, a negative limit as many as allowed.
+    pub(crate) fn history(
+        &self,
+        channel: &str,
+        limit: i64,
+        since: Option<&StreamPosition>,
+        reverse: bool,
+    ) -> Result<HistoryResult, ErrorReply> {
+        let mut state = lock(self.channel(channel)?);
+        if !state.options.has_history() {
+            return Err(ErrorReply::NOT_AVAILABLE);
+        }
+        state.expire_history(Instant::now());
+        if let Some(since) = since
+            && since.epoch != state.epoch
+        {
+            return Err(ErrorReply::UNRECOVERABLE_POSITION);
+        }
+        let max = self.max_history_publications;
+        let limit = match usize::try_from(limit) {
+            Ok(n) => n.min(max),
+            Err(_) => max,
+        };
+        let selected = state.history.iter().filter(|p| match since {
+            None => true,
+            Some(s) if reverse => p.publication.offset < s.offset,
+            Some(s) => p.publication.offset > s.offset,
+        });
+        let publications: Vec<_> = if reverse {
+            selected
+                .rev()
+                .take(limit)
+                .map(|p| Arc::clone(&p.publication))
+                .collect()
+        } else {
+            selected
+                .take(limit)
+                .map(|p| Arc::clone(&p.publication))
+                .collect()
+        };
+        Ok(HistoryResult {
+            publications,
+            epoch: state.epoch.clone(),
+            offset: state.top_offset,
+        })
+    }
+
+    /// Records a connected client of `user`.
+    pub(crate) fn add_user(&self, user: &Arc<str>) {
+        *lock(&self.users).entry(Arc::clone(user)).or_insert(0) += 1;
+    }
+
+    /// Forgets a connected client of `user`.
+    pub(crate) fn remove_user(&self, user: &str) {
+        let mut users = lock(&self.users);
+        if let Some(count) = users.get_mut(user) {
+            *count -= 1;
+            if *count == 0 {
+                users.remove(user);
+            }
+        }
+    }
+
+    /// The counts for the server API's `info`.
+    pub(crate) fn counts(&self) -> HubCounts {
+        let (clients, users) = {
+            let users = lock(&self.users);
+            (users.values().sum::<u32>(), users.len())
+        };
+        let mut counts = HubCounts {
+            clients,
+            users: u32::try_from(users).unwrap_or(u32::MAX),
+            ..HubCounts::default()
+        };
+        for channel in self.channels.values() {
+            let n = lock(channel).subscribers.len();
+            if n > 0 {
+                counts.channels += 1;
+                counts.subscriptions += u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        }
+        counts
+    }
+}
+
+/// A fresh history epoch: 8 random letters, as Centrifugo's memory engine makes.
+fn new_epoch() -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    bytes[..8]
+        .iter()
+        .map(|b| char::from(LETTERS[usize::from(*b) % LETTERS.len()]))
+        .collect()
+}
+
+/// The whole seconds left until `exp` (seconds since the Unix epoch), at least 1.
+pub(crate) fn ttl_until(exp: u64) -> (u32, Duration) {
+    let left = exp.saturating_sub(instant_core::now_secs()).max(1);
+    (
+        u32::try_from(left).unwrap_or(u32::MAX),
+        Duration::from_secs(left),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_owned()).unwrap()
+    }
+
+    fn new_pub(n: u32) -> NewPublication {
+        NewPublication {
+            data: raw(&format!(r#"{{"n":{n}}}"#)),
+            info: None,
+            tags: None,
+            skip_history: false,
+        }
+    }
+
+    fn hub(history_size: usize) -> Hub {
+        let mut options = EmbeddedOptions::default();
+        options.channel_defaults.history_size = history_size;
+        Hub::new(["news"], &options)
+    }
+
+    fn subscriber(id: &str, max: usize) -> (Subscription, ClientQueue, ClientHandle) {
+        let (handle, queue) = ClientHandle::new(Arc::from(id), max);
+        let info = Arc::new(ClientInfo {
+            user: Arc::from("u"),
+            client: Arc::from(id),
+            conn_info: None,
+            chan_info: None,
+        });
+        (
+            Subscription {
+                handle: handle.clone(),
+                info,
+                join_leave: false,
+            },
+            queue,
+            handle,
+        )
+    }
+
+    fn drain(queue: &mut ClientQueue) -> Vec<String> {
+        let mut frames = Vec::new();
+        while let Ok(frame) = queue.frames.try_recv() {
+            frames.push(frame.to_string());
+        }
+        frames
+    }
+
+    #[test]
+    fn publications_get_increasing_offsets_and_undeclared_channels_are_refused() {
+        let hub = hub(10);
+        let first = hub.publish("news", new_pub(1)).unwrap();
+        let second = hub.publish("news", new_pub(2)).unwrap();
+        assert_eq!((first.offset, second.offset), (1, 2));
+        assert_eq!(first.epoch, second.epoch);
+        assert_eq!(first.epoch.len(), 8);
+        assert_eq!(
+            hub.publish("other", new_pub(3)).unwrap_err(),
+            ErrorReply::UNKNOWN_CHANNEL
+        );
+    }
+
+    #[test]
+    fn recovery_returns_exactly_the_missed_publications() {
+        let hub = hub(3);
+        let position = hub.publish("news", new_pub(1)).unwrap();
+        hub.publish("news", new_pub(2)).unwrap();
+        hub.publish("news", new_pub(3)).unwrap();
+        let (sub, mut queue, _) = subscriber("c1", 1 << 20);
+        let from = RecoverFrom {
+            offset: position.offset,
+            epoch: position.epoch.clone(),
+        };
+        hub.subscribe("news", 7, sub, Some(from), SubscribeExpiry::default())
+            .unwrap();
+        let frames = drain(&mut queue);
+        assert_eq!(frames.len(), 1);
+        let reply: serde_json::Value = serde_json::from_str(&frames[0]).unwrap();
+        let result = &reply["subscribe"];
+        assert_eq!(result["recovered"], true);
+        assert_eq!(result["was_recovering"], true);
+        let offsets: Vec<_> = result["publications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["offset"].as_u64().unwrap())
+            .collect();
+        assert_eq!(offsets, [2, 3]);
+    }
+
+    #[test]
+    fn recovery_fails_when_the_history_lost_publications_or_the_epoch_differs() {
+        let hub = hub(2);
+        let position = hub.publish("news", new_pub(1)).unwrap();
+        for n in 2..=4 {
+            hub.publish("news", new_pub(n)).unwrap();
+        }
+        for from in [
+            RecoverFrom {
+                offset: position.offset,
+                epoch: position.epoch.clone(),
+            },
+            RecoverFrom {
+                offset: 3,
+                epoch: "other".into(),
+            },
+        ] {
+            let (sub, mut queue, _) = subscriber("c1", 1 << 20);
+            hub.subscribe("news", 1, sub, Some(from), SubscribeExpiry::default())
+                .unwrap();
+            let reply: serde_json::Value = serde_json::from_str(&drain(&mut queue)[0]).unwrap();
+            assert_eq!(reply["subscribe"]["was_recovering"], true);
+            assert!(reply["subscribe"].get("recovered").is_none());
+            assert!(reply["subscribe"].get("publications").is_none());
+            assert_eq!(reply["subscribe"]["offset"], 4);
+            hub.unsubscribe("news", "c1");
+        }
+    }
+
+    #[test]
+    fn a_client_over_its_queue_limit_is_disconnected_as_slow_and_others_still_get_everything() {
+        let hub = hub(0);
+        let (slow, _slow_queue, slow_handle) = subscriber("slow", 200);
+        let (fast, mut fast_queue, _) = subscriber("fast", 1 << 20);
+        hub.subscribe("news", 1, slow, None, SubscribeExpiry::default())
+            .unwrap();
+        hub.subscribe("news", 1, fast, None, SubscribeExpiry::default())
+            .unwrap();
+        for n in 0..20 {
+            hub.publish("news", new_pub(n)).unwrap();
+        }
+        assert_eq!(slow_handle.disconnect_reason(), Some(Disconnect::SLOW));
+        assert_eq!(drain(&mut fast_queue).len(), 21);
+    }
+
+    #[test]
+    fn history_honours_limit_since_and_reverse() {
+        let hub = hub(10);
+        for n in 1..=5 {
+            hub.publish("news", new_pub(n)).unwrap();
+        }
+        let offsets =
+            |r: HistoryResult| -> Vec<u64> { r.publications.iter().map(|p| p.offset).collect() };
+        assert!(offsets(hub.history("news", 0, None, false).unwrap()).is_empty());
+        assert_eq!(
+            offsets(hub.history("news", 2, None, false).unwrap()),
+            [1, 2]
+        );
+        assert_eq!(offsets(hub.history("news", 2, None, true).unwrap()), [5, 4]);
+        let epoch = hub.history("news", 0, None, false).unwrap().epoch;
+        let since = StreamPosition { offset: 3, epoch };
+        assert_eq!(
+            offsets(hub.history("news", -1, Some(&since), false).unwrap()),
+            [4, 5]
+        );
+        let wrong = StreamPosition {
+            offset: 3,
+            epoch: "x".into(),
+        };
+        assert_eq!(
+            hub.history("news", -1, Some(&wrong), false).unwrap_err(),
+            ErrorReply::UNRECOVERABLE_POSITION
+        );
+    }
+}

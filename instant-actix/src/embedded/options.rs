@@ -1,0 +1,120 @@
+//! Limits, timings and channel features of the embedded server, with Centrifugo's defaults.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// What a channel keeps and allows on the embedded server, the counterpart of Centrifugo's
+/// namespace options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChannelOptions {
+    /// How many publications the history keeps (`history_size`); 0 turns history and recovery off.
+    pub history_size: usize,
+    /// How long a publication stays in the history (`history_ttl`).
+    pub history_ttl: Duration,
+    /// Whether presence (who is subscribed) is tracked and may be asked for by subscribers.
+    pub presence: bool,
+    /// Whether join and leave messages are sent to subscribers that ask for them (`join_leave`).
+    pub join_leave: bool,
+    /// Whether join and leave messages go to every subscriber, asked for or not
+    /// (`force_push_join_leave`).
+    pub force_push_join_leave: bool,
+    /// Whether subscribed clients may publish on the channel themselves; off by default, so that
+    /// only the app publishes.
+    pub client_publish: bool,
+}
+
+impl Default for ChannelOptions {
+    fn default() -> Self {
+        Self {
+            history_size: 100,
+            history_ttl: Duration::from_secs(300),
+            presence: true,
+            join_leave: true,
+            force_push_join_leave: false,
+            client_publish: false,
+        }
+    }
+}
+
+impl ChannelOptions {
+    /// Whether the channel keeps a history, so that publications get offsets and clients recover.
+    #[must_use]
+    pub fn has_history(&self) -> bool {
+        self.history_size > 0 && !self.history_ttl.is_zero()
+    }
+}
+
+/// Limits and timings of the embedded server. Start from [`EmbeddedOptions::default`] (Centrifugo's
+/// defaults) and change what you need.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EmbeddedOptions {
+    /// The largest WebSocket message a client may send, in bytes (Centrifugo's
+    /// `websocket.message_size_limit`, 65536); larger ones close the connection with 1009.
+    pub max_message_size: usize,
+    /// How many bytes may wait in one client's send queue (Centrifugo's `client.queue_max_size`,
+    /// 1 MiB); a client too slow to drain it is disconnected with 3008, without delaying others.
+    pub client_queue_max_bytes: usize,
+    /// How many WebSocket connections the server accepts at once; further upgrades get 503.
+    pub max_connections: usize,
+    /// How many channels one connection may subscribe to (`client.channel_limit`, 128).
+    pub max_channels_per_client: usize,
+    /// How often the server pings (`client.ping_interval`, 25 s); sent to clients in whole seconds.
+    pub ping_interval: Duration,
+    /// How long a client has to answer a ping (`client.pong_timeout`, 8 s); then 3012.
+    pub pong_timeout: Duration,
+    /// How long a new connection may take to send `connect` (`client.stale_close_delay`, 10 s);
+    /// then 3502.
+    pub connect_timeout: Duration,
+    /// How long a closing connection may take to accept its close frame before it is dropped.
+    pub close_timeout: Duration,
+    /// The most publications one history call or one recovery returns (Centrifugo: 300).
+    pub max_history_publications: usize,
+    /// The options of every declared channel without an override.
+    pub channel_defaults: ChannelOptions,
+    /// Per-channel overrides of [`EmbeddedOptions::channel_defaults`], by channel name.
+    pub channel_overrides: HashMap<String, ChannelOptions>,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        Self {
+            max_message_size: 65_536,
+            client_queue_max_bytes: 1_048_576,
+            max_connections: 10_000,
+            max_channels_per_client: 128,
+            ping_interval: Duration::from_secs(25),
+            pong_timeout: Duration::from_secs(8),
+            connect_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
+            max_history_publications: 300,
+            channel_defaults: ChannelOptions::default(),
+            channel_overrides: HashMap::new(),
+        }
+    }
+}
+
+impl EmbeddedOptions {
+    /// Sets the options of one channel.
+    #[must_use]
+    pub fn channel(mut self, name: impl Into<String>, options: ChannelOptions) -> Self {
+        self.channel_overrides.insert(name.into(), options);
+        self
+    }
+
+    /// The options of the channel called `name`.
+    #[must_use]
+    pub fn channel_options(&self, name: &str) -> &ChannelOptions {
+        self.channel_overrides
+            .get(name)
+            .unwrap_or(&self.channel_defaults)
+    }
+
+    /// The ping interval in whole seconds as the protocol announces it, at least 1.
+    pub(crate) fn ping_secs(&self) -> u32 {
+        u32::try_from(self.ping_interval.as_secs())
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+}
