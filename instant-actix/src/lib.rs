@@ -58,7 +58,7 @@ mod templates;
 mod user;
 
 mod embedded;
-pub use embedded::EmbeddedServer;
+pub use embedded::{ChannelOptions, EmbeddedOptions, EmbeddedServer};
 
 pub use crate::app::{CENTRIFUGE_JS_ENV, DEFAULT_MEMORY_LIMIT, Instant, TEMPLATES_DIR_ENV};
 #[doc(hidden)]
