@@ -30,6 +30,8 @@ pub(crate) struct ConfigInputs<'a> {
     pub(crate) api_key: &'a str,
     /// The port Centrifugo listens on.
     pub(crate) port: u16,
+    /// The address Centrifugo binds, when not every interface.
+    pub(crate) address: Option<&'a str>,
     /// Browser origins allowed to connect.
     pub(crate) allowed_origins: &'a [String],
     /// The engine.
@@ -189,8 +191,12 @@ pub(crate) fn build(inputs: &ConfigInputs<'_>) -> Result<Value, String> {
         }),
     };
 
+    let mut http_server = json!({ "port": inputs.port });
+    if let Some(address) = inputs.address {
+        http_server["address"] = Value::String(address.to_owned());
+    }
     Ok(json!({
-        "http_server": { "port": inputs.port },
+        "http_server": http_server,
         "client": {
             "token": { "hmac_secret_key": inputs.secret },
             "allowed_origins": inputs.allowed_origins,
@@ -308,6 +314,7 @@ mod tests {
             secret: "s",
             api_key: "k",
             port: 8000,
+            address: None,
             allowed_origins: &[],
             engine: Engine::Memory,
             redis_url: None,

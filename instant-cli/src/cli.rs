@@ -76,6 +76,10 @@ pub(crate) struct ConfigOptions {
     #[arg(long, default_value_t = 8000)]
     pub(crate) port: u16,
 
+    /// The address Centrifugo binds (`http_server.address`; default: every interface).
+    #[arg(long, value_name = "IP")]
+    pub(crate) address: Option<String>,
+
     /// A browser origin allowed to connect (repeatable; default: the settings' allowed
     /// origins, else http://localhost:8080 and http://127.0.0.1:8080).
     #[arg(long = "origin", value_name = "ORIGIN")]

@@ -131,6 +131,7 @@ fn write_config_and_settings(
             secret: &secret,
             api_key: &api_key,
             port: args.config.port,
+            address: args.config.address.as_deref(),
             allowed_origins: &origins,
             engine: args.config.engine,
             redis_url: args.config.redis_url.as_deref(),
@@ -195,14 +196,23 @@ pub(crate) fn genconfig(cli: &Cli, args: &GenconfigArgs, out: &Output) -> Result
     }
     let secret = settings.get(KEY_SECRET).map(str::to_owned);
     let api_key = settings.get(KEY_API_KEY).map(str::to_owned);
-    if secret.is_none() || api_key.is_none() {
+    let missing: Vec<&str> = [
+        (
+            secret.is_none(),
+            "`secret` (from client.token.hmac_secret_key)",
+        ),
+        (
+            api_key.is_none(),
+            "`centrifugo_api_key` (from http_api.key)",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(missing, what)| missing.then_some(what))
+    .collect();
+    if !missing.is_empty() {
         out.warn(format_args!(
-            "the settings set no {}; the config holds new random values: copy client.token.hmac_secret_key to `secret` and http_api.key to `centrifugo_api_key` in {} (or run `instant installws`)",
-            match (&secret, &api_key) {
-                (None, None) => "secret nor API key",
-                (None, Some(_)) => "secret",
-                _ => "API key",
-            },
+            "the settings lack {}, so the config holds new random values: copy them into {} (or run `instant installws`, which does it)",
+            missing.join(" and "),
             settings.path.display()
         ));
     }
@@ -214,6 +224,7 @@ pub(crate) fn genconfig(cli: &Cli, args: &GenconfigArgs, out: &Output) -> Result
             secret: &secret,
             api_key: &api_key,
             port: args.config.port,
+            address: args.config.address.as_deref(),
             allowed_origins: &origins,
             engine: args.config.engine,
             redis_url: args.config.redis_url.as_deref(),
@@ -276,6 +287,7 @@ pub(crate) fn check(cli: &Cli, args: &CheckArgs, out: &Output) -> Result<()> {
             secret: "",
             api_key: "",
             port: 8000,
+            address: None,
             allowed_origins: &[],
             engine: crate::cli::Engine::Memory,
             redis_url: None,
@@ -409,7 +421,7 @@ pub(crate) fn check(cli: &Cli, args: &CheckArgs, out: &Output) -> Result<()> {
     if let Some(config) = &core
         && let Some(url) = config.centrifugo_url()
     {
-        let agent = http::agent(Duration::from_secs(3));
+        let agent = http::probe_agent(Duration::from_secs(5));
         match http::healthy(&agent, url) {
             Ok(()) => {
                 out.success(format_args!("Centrifugo answers at {url}/health"));

@@ -18,6 +18,17 @@ pub(crate) fn agent(connect_timeout: Duration) -> ureq::Agent {
         .into()
 }
 
+/// A client for quick probes (`/health`, the API key): the whole request must finish within
+/// `timeout`, so a server that accepts connections but never answers cannot stall the caller.
+pub(crate) fn probe_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .user_agent(concat!("instant-cli/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
 fn unreachable(url: &str, err: &ureq::Error) -> CliError {
     CliError::Unreachable {
         url: url.to_owned(),

@@ -61,8 +61,16 @@ pub(crate) fn runws(args: &RunArgs, out: &Output) -> Result<ExitCode> {
             source,
         })?;
 
-    let base_url = format!("http://127.0.0.1:{port}");
-    let agent = crate::http::agent(Duration::from_secs(1));
+    let host = match config
+        .pointer("/http_server/address")
+        .and_then(serde_json::Value::as_str)
+    {
+        None | Some("" | "0.0.0.0" | "::") => "127.0.0.1".to_owned(),
+        Some(address) if address.contains(':') => format!("[{address}]"),
+        Some(address) => address.to_owned(),
+    };
+    let base_url = format!("http://{host}:{port}");
+    let agent = crate::http::probe_agent(Duration::from_secs(1));
     let started = Instant::now();
     let mut healthy = !health_enabled;
     if !health_enabled {
