@@ -1,14 +1,14 @@
   /* Labels and icons per event class: the first key found in the lower-cased class wins, else "default". */
   var eventClassFormat = {
-    important: { icon: "fa-exclamation", glyph: "\u2757" },
-    ok: { icon: "fa-thumbs-up", glyph: "\uD83D\uDC4D" },
-    info: { icon: "fa-info-circle", glyph: "\u2139\uFE0F" },
-    debug: { icon: "fa-cog", glyph: "\u2699\uFE0F" },
-    warning: { icon: "fa-exclamation", glyph: "\u26A0\uFE0F" },
-    error: { icon: "fa-exclamation-triangle", glyph: "\u274C" },
-    created: { icon: "fa-plus", glyph: "\u2795" },
-    edited: { icon: "fa-pencil", glyph: "\u270F\uFE0F" },
-    deleted: { icon: "fa-remove", glyph: "\u2716\uFE0F" },
+    important: { icon: "fa-exclamation", glyph: "!" },
+    ok: { icon: "fa-thumbs-up", glyph: "\u2713" },
+    info: { icon: "fa-info-circle", glyph: "\u2139" },
+    debug: { icon: "fa-cog", glyph: "\u2699" },
+    warning: { icon: "fa-exclamation", glyph: "\u26A0" },
+    error: { icon: "fa-exclamation-triangle", glyph: "\u2716" },
+    created: { icon: "fa-plus", glyph: "+" },
+    edited: { icon: "fa-pencil", glyph: "\u270E" },
+    deleted: { icon: "fa-remove", glyph: "\u2715" },
     "default": { icon: "fa-flash", glyph: "\u26A1" }
   };
   function labelKey(event_class) {

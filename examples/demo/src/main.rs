@@ -1,3 +1,248 @@
-//! The `instant` demo app.
+//! The `instant` demo app: `cargo run -p demo`, then open <http://127.0.0.1:8080>.
+//!
+//! It serves the pages `/`, `/a/path` and `/another/path` (the channels a page joins depend on the
+//! user and on the path), a login form with three demo accounts, and the superuser frontend at
+//! `/instant/`. With no configuration it runs the embedded real-time server, so nothing else needs
+//! to be started; with `INSTANT_CENTRIFUGO_URL` (and its key and secret) it uses that Centrifugo.
+//! `INSTANT_ADDR` changes the address (default `127.0.0.1:8080`).
 
-fn main() {}
+use std::net::SocketAddr;
+
+use actix_session::config::CookieContentSecurity;
+use actix_session::storage::CookieSessionStore;
+use actix_session::{Session, SessionMiddleware};
+use actix_web::cookie::Key;
+use actix_web::http::header;
+use actix_web::middleware::Compress;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use instant_actix::session::{SessionUsers, login, logout};
+use instant_actix::{CentrifugeJs, Instant, User, UserResolver};
+use instant_core::{Channel, ChannelSet, Level};
+use serde::Deserialize;
+
+/// The demo accounts: user name, level. Every password is [`PASSWORD`].
+const ACCOUNTS: [(&str, Level); 3] = [
+    ("admin", Level::Superuser),
+    ("staff", Level::Staff),
+    ("user", Level::Users),
+];
+/// The password of every demo account.
+const PASSWORD: &str = "demo";
+
+/// The seed's seven channels.
+fn channels() -> ChannelSet {
+    let declare = || -> Result<ChannelSet, instant_core::ChannelError> {
+        ChannelSet::new([
+            Channel::new("$mysite_admin1", Level::Superuser)?
+                .at("/a/path")?
+                .at("/another/path")?,
+            Channel::new("$mysite_admin2", Level::Superuser)?,
+            Channel::new("$mysite_staff1", Level::Staff)?.at("/a/path")?,
+            Channel::new("$mysite_staff2", Level::Staff)?,
+            Channel::new("$mysite_users1", Level::Users)?,
+            Channel::new("mysite_public1", Level::Public)?,
+            Channel::new("mysite_public2", Level::Public)?,
+        ])
+    };
+    declare().expect("the demo channels are valid")
+}
+
+/// The local copy of `centrifuge.js` installed by `npm ci` in `js/`, for offline use.
+const LOCAL_CENTRIFUGE_JS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../js/node_modules/centrifuge/dist/centrifuge.js"
+);
+
+fn page(title: &str, user: Option<&User>, path: &str) -> HttpResponse {
+    let who = match user {
+        Some(user) => format!(
+            "Logged in as <b>{}</b> ({}) · <a href=\"/logout\">log out</a>{}",
+            user.id,
+            user.level,
+            if user.level == Level::Superuser {
+                " · <a href=\"/instant/\">frontend</a>"
+            } else {
+                ""
+            }
+        ),
+        None => "Anonymous · <a href=\"/login\">log in</a>".to_owned(),
+    };
+    let nav = ["/", "/a/path", "/another/path"]
+        .iter()
+        .map(|p| {
+            if *p == path {
+                format!("<b>{p}</b>")
+            } else {
+                format!("<a href=\"{p}\">{p}</a>")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title} · instant demo</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:50em;margin:2em auto;padding:0 1em}}
+#events{{list-style:none;padding:0}}#events li{{padding:.3em 0;border-bottom:1px solid #eee}}</style>
+</head>
+<body>
+<p>{who}</p>
+<nav>{nav}</nav>
+<h1>{title}</h1>
+<p>Events published on the channels this page joins appear below (the joined channels depend on
+who you are and on this path).</p>
+<ul id="events"><li id="no-events"><i>No event yet.</i></li></ul>
+</body>
+</html>"#
+    ))
+}
+
+async fn home(req: HttpRequest) -> HttpResponse {
+    page("Home", SessionUsers.resolve(&req).as_ref(), "/")
+}
+
+async fn a_path(req: HttpRequest) -> HttpResponse {
+    page("A path", SessionUsers.resolve(&req).as_ref(), "/a/path")
+}
+
+async fn another_path(req: HttpRequest) -> HttpResponse {
+    page(
+        "Another path",
+        SessionUsers.resolve(&req).as_ref(),
+        "/another/path",
+    )
+}
+
+fn login_page(error: Option<&str>) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Log in · instant demo</title></head>
+<body style="font:16px/1.5 system-ui,sans-serif;max-width:30em;margin:2em auto">
+<h1>Log in</h1>
+{}
+<form method="post" action="/login">
+<p><label>User name <input name="username" autocomplete="username"></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p>
+<p><button type="submit">Log in</button></p>
+</form>
+<p>Accounts: <code>admin</code> (superuser), <code>staff</code>, <code>user</code>; password <code>{PASSWORD}</code>.</p>
+</body></html>"#,
+        error.map_or(String::new(), |e| format!(
+            "<p style=\"color:#c00\">{e}</p>"
+        ))
+    )
+}
+
+async fn login_form() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(login_page(None))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn login_submit(session: Session, form: web::Form<Credentials>) -> HttpResponse {
+    let account = ACCOUNTS
+        .iter()
+        .find(|(name, _)| *name == form.username)
+        .filter(|_| form.password == PASSWORD);
+    match account {
+        Some((name, level)) => match login(&session, &User::new(*name, *level)) {
+            Ok(()) => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/"))
+                .finish(),
+            Err(error) => {
+                tracing::error!(%error, "cannot store the session");
+                HttpResponse::InternalServerError().finish()
+            }
+        },
+        None => HttpResponse::Unauthorized()
+            .content_type("text/html; charset=utf-8")
+            .body(login_page(Some("Unknown user name or wrong password."))),
+    }
+}
+
+async fn logout_route(session: Session) -> HttpResponse {
+    logout(&session);
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/"))
+        .finish()
+}
+
+fn set_up() -> Result<Instant, Box<dyn std::error::Error>> {
+    let mut instant = Instant::from_env()?;
+    if std::env::var_os(instant_actix::CENTRIFUGE_JS_ENV).is_none()
+        && std::path::Path::new(LOCAL_CENTRIFUGE_JS).exists()
+    {
+        instant = instant.centrifuge_js(CentrifugeJs::File(LOCAL_CENTRIFUGE_JS.into()));
+    }
+    let mut instant = instant.channels(channels()).users(SessionUsers).template(
+        "demo/channel_handler.js",
+        include_str!("../templates/demo/channel_handler.js"),
+    );
+    for channel in channels().iter() {
+        instant = instant.template(
+            instant_actix::handler_template_name(channel.name()),
+            "{% include \"demo/channel_handler.js\" %}",
+        );
+    }
+    Ok(instant.ready()?)
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
+        .init();
+    let addr: SocketAddr = std::env::var("INSTANT_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:8080".to_owned())
+        .parse()
+        .map_err(|e| format!("INSTANT_ADDR: {e}"))?;
+    let instant = set_up()?;
+    let backend_instant = instant.clone();
+    let session_key = Key::generate();
+
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(instant.middleware())
+            .wrap(
+                SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                    .cookie_secure(false)
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .build(),
+            )
+            .wrap(Compress::default())
+            .configure(instant.routes())
+            .route("/", web::get().to(home))
+            .route("/a/path", web::get().to(a_path))
+            .route("/another/path", web::get().to(another_path))
+            .route("/login", web::get().to(login_form))
+            .route("/login", web::post().to(login_submit))
+            .route("/logout", web::get().to(logout_route))
+            .route("/logout", web::post().to(logout_route))
+    })
+    .bind(addr)?;
+    let bound = server.addrs();
+    let backend = match backend_instant.config().centrifugo_url() {
+        Some(url) => format!("Centrifugo at {url}"),
+        None => "the embedded real-time server".to_owned(),
+    };
+    for addr in &bound {
+        println!("instant demo listening on http://{addr} (events through {backend})");
+    }
+    println!(
+        "demo accounts (password `{PASSWORD}`): admin (superuser), staff (staff), user (logged-in user)"
+    );
+    println!("superuser frontend: /instant/ · pages: /, /a/path, /another/path");
+    server.run().await?;
+    Ok(())
+}

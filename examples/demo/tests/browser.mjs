@@ -1,0 +1,69 @@
+// Drives headless Chromium through the demo: log in as admin, open /a/path, publish an event on a
+// channel that only that path joins, and wait for the page's per-channel handler to add it to the
+// DOM. Prints one JSON line per step; exits non-zero on failure.
+// Usage: node browser.mjs <base-url> <screenshot-dir>   (INSTANT_JS_DIR = the js/ directory)
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const require = createRequire(path.join(process.env.INSTANT_JS_DIR, "package.json"));
+const { chromium } = require("playwright-core");
+
+const [base, artifacts] = process.argv.slice(2);
+const report = (step, detail = {}) => console.log(JSON.stringify({ step, ...detail }));
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync"],
+});
+let page;
+try {
+  const context = await browser.newContext();
+  page = await context.newPage();
+  const consoleLines = [];
+  page.on("console", (msg) => consoleLines.push(msg.text()));
+  page.on("pageerror", (error) => report("pageerror", { message: String(error) }));
+
+  await page.goto(base + "/login");
+  await page.fill("input[name=username]", "admin");
+  await page.fill("input[name=password]", "demo");
+  await Promise.all([page.waitForURL(base + "/"), page.click("button[type=submit]")]);
+  report("logged-in", { text: await page.textContent("body > p") });
+
+  await page.goto(base + "/a/path");
+  const config = JSON.parse(await page.textContent("#instant-config"));
+  report("config", { channels: config.channels.map((c) => c.name), token: config.token !== "" });
+
+  const channel = "$mysite_admin1";
+  await page.waitForFunction((name) => window.instant && window.instant.subscriptions[name]
+    && window.instant.subscriptions[name].state === "subscribed", channel, { timeout: 20000 });
+  report("subscribed", { channel });
+
+  const message = "Hello from the browser test " + Date.now();
+  const reply = await page.evaluate(async ([channel, message]) => {
+    const response = await fetch("/instant/publish", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ channel, message, event_class: "object created", data: { n: 1 } }),
+    });
+    return { status: response.status, body: await response.json() };
+  }, [channel, message]);
+  report("published", reply);
+
+  const item = await page.waitForSelector(`#events li[data-channel="${channel}"]`, { timeout: 20000 });
+  report("handled", {
+    text: await item.textContent(),
+    label: await item.$eval(".i-label", (el) => el.className),
+  });
+  await page.screenshot({ path: path.join(artifacts, "demo-a-path.png"), fullPage: true });
+  report("screenshot", { path: path.join(artifacts, "demo-a-path.png") });
+  report("console", { lines: consoleLines.filter((l) => l.startsWith("instant")).slice(0, 20) });
+  await browser.close();
+  report("done");
+} catch (error) {
+  report("error", { message: String(error && error.stack || error) });
+  if (page) {
+    try { await page.screenshot({ path: path.join(artifacts, "demo-a-path-failure.png"), fullPage: true }); } catch {}
+  }
+  await browser.close();
+  process.exit(1);
+}

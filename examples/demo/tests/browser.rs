@@ -1,0 +1,106 @@
+//! A real browser on the demo: headless Chromium (driven by playwright-core from `js/node_modules`)
+//! logs in as `admin`, opens `/a/path`, an event is published on `$mysite_admin1` (a channel that
+//! only that path joins), and the page's per-channel handler adds it to the page. The screenshot is
+//! kept in `test-artifacts/demo-a-path.png`.
+//!
+//! The demo runs as a child process with the embedded real-time server (no Centrifugo) and the
+//! local `centrifuge.js` (no network).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The demo server, killed when dropped.
+struct Demo {
+    child: Child,
+    url: String,
+}
+
+impl Demo {
+    fn start() -> Self {
+        let centrifuge_js = workspace().join("js/node_modules/centrifuge/dist/centrifuge.js");
+        assert!(
+            centrifuge_js.is_file(),
+            "{} is missing: run `npm ci` in js/",
+            centrifuge_js.display()
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+            .env("INSTANT_ADDR", "127.0.0.1:0")
+            .env("INSTANT_CENTRIFUGE_JS", &centrifuge_js)
+            .env("INSTANT_DEBUG", "true")
+            .env_remove("INSTANT_CENTRIFUGO_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the demo starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the demo prints its address");
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in the demo's first line: {line:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_published_event_reaches_the_pages_channel_handler() {
+    let demo = Demo::start();
+    let artifacts = workspace().join("test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let output = Command::new("node")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser.mjs"))
+        .arg(&demo.url)
+        .arg(&artifacts)
+        .env("INSTANT_JS_DIR", workspace().join("js"))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let steps: Vec<Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let step = |name: &str| steps.iter().find(|s| s["step"] == name).cloned();
+    assert!(
+        output.status.success(),
+        "the browser run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let logged_in = step("logged-in").unwrap();
+    assert!(logged_in["text"].as_str().unwrap().contains("admin"));
+    let config = step("config").unwrap();
+    let channels: Vec<&str> = config["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(channels.contains(&"$mysite_admin1") && channels.contains(&"$mysite_staff1"));
+    assert_eq!(config["token"], true);
+    let published = step("published").unwrap();
+    assert_eq!(published["status"], 200, "{published}");
+    let handled = step("handled").unwrap();
+    let text = handled["text"].as_str().unwrap();
+    assert!(text.contains("Hello from the browser test"), "{text}");
+    assert!(text.contains("$mysite_admin1"));
+    assert!(handled["label"].as_str().unwrap().contains("i-created"));
+    assert!(artifacts.join("demo-a-path.png").is_file());
+}
