@@ -1,3 +1,287 @@
-//! Project tasks.
+//! Project tasks, run as `cargo xtask <task>`:
+//!
+//! - `test [cargo test args]`: installs what the tests need when it is missing (Centrifugo v6.9.1
+//!   built with `go install`, the Node test clients with `npm ci`, Debian's `chromium` and
+//!   `redis-server`), then runs `cargo test --workspace` with `INSTANT_CENTRIFUGO_BIN` and
+//!   `CHROMIUM_BIN` set, and exits with its code.
+//! - `install`: only the installing part of `test`.
+//! - `lint`: `cargo fmt --check` and `cargo clippy --workspace --all-targets -- -D warnings`.
+//!
+//! Only the standard library is used, so the task itself builds in seconds.
 
-fn main() {}
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// The Centrifugo release the tests run against.
+const CENTRIFUGO_VERSION: &str = "v6.9.1";
+const CENTRIFUGO_MODULE: &str = "github.com/centrifugal/centrifugo/v6";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let outcome = match task.as_str() {
+        "test" => install().and_then(|tools| test(&tools, &rest)),
+        "install" => install().map(|_| ExitCode::SUCCESS),
+        "lint" => lint(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <task>\n\n\
+                 tasks:\n  \
+                 test [args]  install what the tests need, then run `cargo test --workspace [args]`\n  \
+                 install      only install what the tests need\n  \
+                 lint         cargo fmt --check and cargo clippy -D warnings"
+            );
+            Ok(ExitCode::from(2))
+        }
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What `install` found or installed.
+struct Tools {
+    centrifugo: PathBuf,
+    chromium: PathBuf,
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+fn install() -> Result<Tools, String> {
+    let root = workspace_root();
+    let centrifugo = install_centrifugo(&root)?;
+    install_node_clients(&root)?;
+    let chromium = install_debian_packages()?;
+    Ok(Tools {
+        centrifugo,
+        chromium,
+    })
+}
+
+/// Builds Centrifugo with `go install` into `<workspace>/.tools/bin`, unless the right version is
+/// there and runs.
+fn install_centrifugo(root: &Path) -> Result<PathBuf, String> {
+    let bin_dir = root.join(".tools/bin");
+    let binary = bin_dir.join("centrifugo");
+    if binary.is_file() && centrifugo_is_current(&binary) {
+        println!(
+            "xtask: Centrifugo {CENTRIFUGO_VERSION} is installed at {}",
+            binary.display()
+        );
+        return Ok(binary);
+    }
+    let go = find_program("go", &["/usr/local/go/bin/go", "/usr/lib/go/bin/go"])
+        .ok_or("Go is needed to build Centrifugo (`go install`), and no `go` was found on PATH")?;
+    println!(
+        "xtask: building Centrifugo {CENTRIFUGO_VERSION} with `go install` (a few minutes the first time)"
+    );
+    std::fs::create_dir_all(&bin_dir)
+        .map_err(|e| format!("cannot create {}: {e}", bin_dir.display()))?;
+    run(Command::new(&go)
+        .arg("install")
+        .arg(format!("{CENTRIFUGO_MODULE}@{CENTRIFUGO_VERSION}"))
+        .env("GOBIN", &bin_dir)
+        .env("CGO_ENABLED", "0"))?;
+    if !centrifugo_is_current(&binary) {
+        return Err(format!(
+            "`go install` finished but {} is not a working Centrifugo {CENTRIFUGO_VERSION}",
+            binary.display()
+        ));
+    }
+    Ok(binary)
+}
+
+/// Whether `binary` runs (`centrifugo version`) and was built from the pinned module version
+/// (`go version -m` reads the build info Go embeds; `centrifugo version` itself reports 0.0.0 for
+/// `go install` builds).
+fn centrifugo_is_current(binary: &Path) -> bool {
+    let runs = Command::new(binary)
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        return false;
+    }
+    let Some(go) = find_program("go", &["/usr/local/go/bin/go", "/usr/lib/go/bin/go"]) else {
+        // Without Go the version cannot be read; a binary that runs is accepted.
+        return true;
+    };
+    Command::new(go)
+        .args([OsStr::new("version"), OsStr::new("-m"), binary.as_os_str()])
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout).lines().any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.len() >= 3
+                    && fields[0] == "mod"
+                    && fields[1] == CENTRIFUGO_MODULE
+                    && fields[2] == CENTRIFUGO_VERSION
+            })
+        })
+}
+
+/// `npm ci` in `js/` when `node_modules` is missing or older than the lock file.
+fn install_node_clients(root: &Path) -> Result<(), String> {
+    let js = root.join("js");
+    let lock = js.join("package-lock.json");
+    // npm writes its own copy of the lock into node_modules after every install.
+    let installed = js.join("node_modules/.package-lock.json");
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let fresh = match (modified(&lock), modified(&installed)) {
+        (Some(lock), Some(installed)) => installed >= lock,
+        _ => false,
+    };
+    if fresh && js.join("node_modules/centrifuge").is_dir() {
+        println!("xtask: the Node test clients are installed");
+        return Ok(());
+    }
+    find_program("node", &[]).ok_or("Node.js (20 or newer) is needed for the test clients")?;
+    let npm = find_program("npm", &[]).ok_or("npm is needed to install the test clients")?;
+    println!("xtask: installing the Node test clients (npm ci in js/)");
+    run(Command::new(npm)
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&js))
+}
+
+/// Installs Debian's `chromium` and `redis-server` when missing; returns Chromium's path.
+fn install_debian_packages() -> Result<PathBuf, String> {
+    let chromium = std::env::var_os("CHROMIUM_BIN")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    let mut missing = Vec::new();
+    if !chromium.is_file() {
+        missing.push("chromium");
+    }
+    if find_program("redis-server", &["/usr/bin/redis-server"]).is_none() {
+        missing.push("redis-server");
+    }
+    if missing.is_empty() {
+        println!("xtask: chromium and redis-server are installed");
+        return Ok(chromium);
+    }
+    println!("xtask: installing {} with apt-get", missing.join(" and "));
+    let as_root = |program: &str| {
+        if is_root() {
+            Command::new(program)
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", program]);
+            sudo
+        }
+    };
+    run(as_root("apt-get")
+        .args(["-q", "update"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run(as_root("apt-get")
+        .args(["-q", "install", "-y", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    let chromium = if chromium.is_file() {
+        chromium
+    } else {
+        PathBuf::from("/usr/bin/chromium")
+    };
+    if !chromium.is_file() {
+        return Err(format!(
+            "chromium was installed but {} is missing",
+            chromium.display()
+        ));
+    }
+    Ok(chromium)
+}
+
+fn test(tools: &Tools, args: &[String]) -> Result<ExitCode, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("xtask: cargo test --workspace {}", args.join(" "));
+    let status = Command::new(cargo)
+        .args(["test", "--workspace"])
+        .args(args)
+        .current_dir(workspace_root())
+        .env("INSTANT_CENTRIFUGO_BIN", &tools.centrifugo)
+        .env("CHROMIUM_BIN", &tools.chromium)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    Ok(exit_code(status.code()))
+}
+
+fn lint() -> Result<ExitCode, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let root = workspace_root();
+    println!("xtask: cargo fmt --all --check");
+    let fmt = Command::new(&cargo)
+        .args(["fmt", "--all", "--check"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cannot run cargo fmt: {e}"))?;
+    println!("xtask: cargo clippy --workspace --all-targets -- -D warnings");
+    let clippy = Command::new(&cargo)
+        .args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cannot run cargo clippy: {e}"))?;
+    // Both run, so one report shows every problem.
+    if !fmt.success() {
+        return Ok(exit_code(fmt.code()));
+    }
+    Ok(exit_code(clippy.code()))
+}
+
+fn exit_code(code: Option<i32>) -> ExitCode {
+    match code {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1).max(1)),
+        None => ExitCode::FAILURE,
+    }
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+/// `program` on PATH, else the first of `fallbacks` that exists.
+fn find_program(program: &str, fallbacks: &[&str]) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .find(|candidate| candidate.is_file())
+        })
+        .or_else(|| {
+            fallbacks
+                .iter()
+                .map(PathBuf::from)
+                .find(|candidate| candidate.is_file())
+        })
+}
+
+fn is_root() -> bool {
+    // Avoids a libc dependency: `id -u` answers the same question.
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
