@@ -278,7 +278,6 @@ impl Instant {
     ///
     /// # Panics
     /// When the set-up fails and [`ready`](Instant::ready) was not called to report it as an error.
-    #[must_use]
     pub fn middleware(&self) -> InstantMiddleware {
         InstantMiddleware::new(self.runtime_or_panic())
     }
@@ -292,7 +291,6 @@ impl Instant {
     ///
     /// # Panics
     /// When the set-up fails and [`ready`](Instant::ready) was not called to report it as an error.
-    #[must_use]
     pub fn routes(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
         let runtime = self.runtime_or_panic();
         move |cfg| crate::routes::configure(&runtime, cfg)

@@ -62,7 +62,8 @@ impl<B> std::fmt::Debug for InjectBody<B> {
 impl<B> InjectBody<B> {
     /// Wraps `inner`, inserting `snippet`; the rewriter may buffer at most about `memory_limit`
     /// bytes before it bails out to pass-through.
-    pub(crate) fn new(inner: B, snippet: Rc<str>, memory_limit: usize) -> Self {
+    pub(crate) fn new(inner: B, snippet: &str, memory_limit: usize) -> Self {
+        let snippet: Rc<str> = Rc::from(snippet);
         let out = SharedSink::default();
         let injected = Rc::new(Cell::new(false));
         // `</head>` first, then `</body>`, then the document end: the first one reached wins.
@@ -187,7 +188,7 @@ mod tests {
             .map(|c| Ok(Bytes::copy_from_slice(c.as_bytes())))
             .collect();
         let body = BodyStream::new(stream::iter(chunks));
-        let body = InjectBody::new(body, Rc::from("<!--X-->"), limit);
+        let body = InjectBody::new(body, "<!--X-->", limit);
         String::from_utf8(to_bytes(body).await.unwrap().to_vec()).unwrap()
     }
 

@@ -125,7 +125,7 @@ where
                 if has_token {
                     mark_private(&mut head.headers);
                 }
-                EitherBody::left(InjectBody::new(body, Rc::from(snippet), limit))
+                EitherBody::left(InjectBody::new(body, &snippet, limit))
             }))
         })
     }

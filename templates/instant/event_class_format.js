@@ -24,13 +24,13 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c];
     });
   }
-  /* An HTML label: <span class="i-label i-<key>"><i class="fa <icon>">glyph</i>&nbsp;&nbsp;Title Case</span> */
+  /* An HTML label: <span class="i-label i-<key>"><i class="i-icon" data-icon="<Font Awesome icon>">glyph</i>&nbsp;&nbsp;Title Case</span> */
   function getLabel(event_class) {
     var key = labelKey(event_class);
     var text = String(event_class || "default").replace(/\w\S*/g, function (word) {
       return word.charAt(0).toUpperCase() + word.substr(1).toLowerCase();
     });
     var format = eventClassFormat[key];
-    return "<span class=\"i-label i-" + key + "\"><i class=\"i-icon fa " + format.icon + "\" aria-hidden=\"true\">" +
+    return "<span class=\"i-label i-" + key + "\"><i class=\"i-icon\" data-icon=\"" + format.icon + "\" aria-hidden=\"true\">" +
       format.glyph + "</i>&nbsp;&nbsp;" + escapeHtml(text) + "</span>";
   }

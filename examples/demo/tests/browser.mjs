@@ -56,6 +56,24 @@ try {
   });
   await page.screenshot({ path: path.join(artifacts, "demo-a-path.png"), fullPage: true });
   report("screenshot", { path: path.join(artifacts, "demo-a-path.png") });
+  // The superuser frontend joins every channel whatever its paths, and publishes from its form.
+  await page.goto(base + "/instant/");
+  const frontendChannels = JSON.parse(await page.textContent("#instant-config")).channels.map((c) => c.name);
+  report("frontend-config", { channels: frontendChannels });
+  await page.waitForFunction(() => window.instant && Object.values(window.instant.subscriptions).length > 0
+    && Object.values(window.instant.subscriptions).every((s) => s.state === "subscribed"), null, { timeout: 20000 });
+  await page.selectOption("#instant-channel", "$mysite_staff1");
+  await page.fill("#instant-message", "From the frontend form");
+  await page.click(".quick button[data-class=warning]");
+  await page.click("#instant-publish button[type=submit]");
+  const row = await page.waitForSelector("#instant-feed tr", { timeout: 20000 });
+  report("frontend-feed", {
+    row: await row.textContent(),
+    label: await row.$eval(".i-label", (el) => el.className),
+    count: await page.textContent('#instant-channels li[data-channel="$mysite_staff1"] .count'),
+    result: await page.textContent("#instant-publish-result"),
+  });
+  await page.screenshot({ path: path.join(artifacts, "demo-frontend.png"), fullPage: true });
   report("console", { lines: consoleLines.filter((l) => l.startsWith("instant")).slice(0, 20) });
   await browser.close();
   report("done");

@@ -39,11 +39,17 @@ impl Demo {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the demo starts");
-        let stdout = child.stdout.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(stdout)
+        stdout
             .read_line(&mut line)
             .expect("the demo prints its address");
+        // Keep reading, so that the demo never writes into a closed pipe.
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                println!("demo: {line}");
+            }
+        });
         let url = line
             .split_whitespace()
             .find(|word| word.starts_with("http://"))
@@ -103,4 +109,33 @@ fn a_published_event_reaches_the_pages_channel_handler() {
     assert!(text.contains("$mysite_admin1"));
     assert!(handled["label"].as_str().unwrap().contains("i-created"));
     assert!(artifacts.join("demo-a-path.png").is_file());
+
+    let frontend = step("frontend-config").unwrap();
+    assert_eq!(
+        frontend["channels"].as_array().unwrap().len(),
+        7,
+        "the frontend joins all seven channels: {frontend}"
+    );
+    let feed = step("frontend-feed").unwrap();
+    assert!(
+        feed["row"]
+            .as_str()
+            .unwrap()
+            .contains("From the frontend form"),
+        "{feed}"
+    );
+    assert!(feed["row"].as_str().unwrap().contains("$mysite_staff1"));
+    assert!(feed["label"].as_str().unwrap().contains("i-warning"));
+    assert_eq!(feed["count"], "1");
+    assert_eq!(feed["result"], "Published.");
+    // Debug mode (INSTANT_DEBUG=true) logs every event in the console.
+    let console = step("console").unwrap();
+    assert!(
+        console["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().starts_with("instant event")),
+        "{console}"
+    );
 }
