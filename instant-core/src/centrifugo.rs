@@ -926,18 +926,22 @@ mod tests {
     }
 
     fn unreachable_config() -> Config {
-        // Port 9 (discard) on loopback is closed on test machines: the connection is refused.
+        // A port that was free a moment ago: nothing listens there, connecting is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
         Config::builder()
             .secret("s")
             .api_key("k")
-            .centrifugo_url("http://127.0.0.1:9")
+            .centrifugo_url(format!("http://127.0.0.1:{port}"))
             .publish_timeout(Duration::from_secs(3))
             .build()
             .unwrap()
     }
 
     #[test]
-    fn an_unreachable_server_is_a_typed_error_from_a_plain_executor() {
+    fn an_unreachable_server_is_a_typed_error_from_a_tokio_runtime() {
         let client = CentrifugoClient::new(&unreachable_config()).unwrap();
         let outcome = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -993,5 +997,118 @@ mod tests {
             rt.block_on(client.call("publish", json!([]))),
             Err(PublishError::BadInput(_))
         ));
+    }
+
+    /// A loopback HTTP/1.1 server answering every request with `answer`, keeping connections
+    /// open; reports each connection accepted and each request's head.
+    fn fake_server(answer: &'static str) -> (String, mpsc::UnboundedReceiver<String>) {
+        use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (seen, heads) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let seen = seen.clone();
+                let _ = seen.send("connection".to_owned());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    loop {
+                        let mut head = String::new();
+                        loop {
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            head.push_str(&line);
+                        }
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                let (name, value) = l.split_once(':')?;
+                                name.eq_ignore_ascii_case("content-length")
+                                    .then(|| value.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        let _ = seen.send(head);
+                        if answer.is_empty() {
+                            continue; // never answer
+                        }
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+                            answer.len()
+                        );
+                        writer.write_all(response.as_bytes()).unwrap();
+                    }
+                });
+            }
+        });
+        (url, heads)
+    }
+
+    fn config_for(url: &str, timeout: Duration) -> Config {
+        Config::builder()
+            .secret("s")
+            .api_key("the-api-key")
+            .centrifugo_url(url)
+            .publish_timeout(timeout)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn requests_carry_the_key_and_reuse_one_kept_alive_connection() {
+        let (url, mut seen) = fake_server(r#"{"result":{}}"#);
+        let client = CentrifugoClient::new(&config_for(&url, Duration::from_secs(10))).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for i in 0..20 {
+            let receipt = rt
+                .block_on(client.publish_event(&Event::new("s", "c", format!("{i}"))))
+                .unwrap();
+            assert_eq!(receipt, PublishReceipt::default());
+        }
+        let mut connections = 0;
+        let mut heads = Vec::new();
+        while let Ok(item) = seen.try_recv() {
+            if item == "connection" {
+                connections += 1;
+            } else {
+                heads.push(item.to_ascii_lowercase());
+            }
+        }
+        assert_eq!(heads.len(), 20);
+        assert_eq!(connections, 1, "one connection, kept alive and reused");
+        assert!(
+            heads[0].starts_with("post /api/publish http/1.1"),
+            "{}",
+            heads[0]
+        );
+        assert!(heads[0].contains("x-api-key: the-api-key"), "{}", heads[0]);
+        assert!(
+            heads[0].contains("x-centrifugo-error-mode: transport"),
+            "{}",
+            heads[0]
+        );
+    }
+
+    #[test]
+    fn a_server_that_does_not_answer_is_a_timeout() {
+        let (url, _seen) = fake_server("");
+        let client = CentrifugoClient::new(&config_for(&url, Duration::from_millis(300))).unwrap();
+        let outcome =
+            actix_rt::System::new().block_on(client.publish_event(&Event::new("s", "c", "m")));
+        assert_eq!(
+            outcome,
+            Err(PublishError::Timeout(Duration::from_millis(300)))
+        );
     }
 }
