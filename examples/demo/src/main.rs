@@ -17,7 +17,7 @@ use actix_web::middleware::Compress;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use instant_actix::session::{SessionUsers, login, logout};
 use instant_actix::{CentrifugeJs, Instant, User, UserResolver};
-use instant_core::{Channel, ChannelSet, Level};
+use instant_core::Level;
 use serde::Deserialize;
 
 /// The demo accounts: user name, level. Every password is [`PASSWORD`].
@@ -29,22 +29,16 @@ const ACCOUNTS: [(&str, Level); 3] = [
 /// The password of every demo account.
 const PASSWORD: &str = "demo";
 
-/// The seed's seven channels.
-fn channels() -> ChannelSet {
-    let declare = || -> Result<ChannelSet, instant_core::ChannelError> {
-        ChannelSet::new([
-            Channel::new("$mysite_admin1", Level::Superuser)?
-                .at("/a/path")?
-                .at("/another/path")?,
-            Channel::new("$mysite_admin2", Level::Superuser)?,
-            Channel::new("$mysite_staff1", Level::Staff)?.at("/a/path")?,
-            Channel::new("$mysite_staff2", Level::Staff)?,
-            Channel::new("$mysite_users1", Level::Users)?,
-            Channel::new("mysite_public1", Level::Public)?,
-            Channel::new("mysite_public2", Level::Public)?,
-        ])
-    };
-    declare().expect("the demo channels are valid")
+instant::channels! {
+    /// The seed's seven channels.
+    static CHANNELS;
+    superuser "$mysite_admin1" at ["/a/path", "/another/path"],
+    superuser "$mysite_admin2",
+    staff     "$mysite_staff1" at ["/a/path"],
+    staff     "$mysite_staff2",
+    users     "$mysite_users1",
+    public    "mysite_public1",
+    public    "mysite_public2",
 }
 
 /// The local copy of `centrifuge.js` installed by `npm ci` in `js/`, for offline use.
@@ -182,11 +176,14 @@ fn set_up() -> Result<Instant, Box<dyn std::error::Error>> {
     {
         instant = instant.centrifuge_js(CentrifugeJs::File(LOCAL_CENTRIFUGE_JS.into()));
     }
-    let mut instant = instant.channels(channels()).users(SessionUsers).template(
-        "demo/channel_handler.js",
-        include_str!("../templates/demo/channel_handler.js"),
-    );
-    for channel in channels().iter() {
+    let mut instant = instant
+        .channels(CHANNELS.clone())
+        .users(SessionUsers)
+        .template(
+            "demo/channel_handler.js",
+            include_str!("../templates/demo/channel_handler.js"),
+        );
+    for channel in CHANNELS.iter() {
         instant = instant.template(
             instant_actix::handler_template_name(channel.name()),
             "{% include \"demo/channel_handler.js\" %}",
