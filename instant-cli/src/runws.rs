@@ -2,8 +2,9 @@
 //!
 //! Centrifugo's output goes straight to the terminal. The command waits for `/health` to answer
 //! (the config written by `installws` enables it), forwards SIGINT and SIGTERM to Centrifugo so it
-//! shuts down gracefully, and exits with Centrifugo's exit code (128 + the signal number when
-//! Centrifugo was killed by a signal, as shells report it).
+//! shuts down gracefully (a second one kills it), forwards SIGHUP so it reloads its config, and
+//! exits with Centrifugo's exit code (128 + the signal number when Centrifugo was killed by a
+//! signal, as shells report it).
 
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -94,11 +95,21 @@ pub(crate) fn runws(args: &RunArgs, out: &Output) -> Result<ExitCode> {
             }
             return Ok(exit_code(status));
         }
-        let received = signal.load(Ordering::SeqCst);
-        if received != 0 && !forwarded {
-            forwarded = true;
-            out.info("Stopping Centrifugo");
-            forward(&child, received);
+        match signal.swap(0, Ordering::SeqCst) {
+            0 => {}
+            RELOAD => {
+                out.info("Reloading Centrifugo's config");
+                forward(&child, RELOAD);
+            }
+            received if !forwarded => {
+                forwarded = true;
+                out.info("Stopping Centrifugo (interrupt again to kill it)");
+                forward(&child, received);
+            }
+            _ => {
+                out.warn("Killing Centrifugo");
+                let _ = child.kill();
+            }
         }
         if !healthy && !forwarded {
             if crate::http::healthy(&agent, &base_url).is_ok() {
@@ -126,7 +137,13 @@ const TERMINATE: usize = signal_hook::consts::SIGTERM as usize;
 #[cfg(not(unix))]
 const TERMINATE: usize = 15;
 
-/// Records SIGINT and SIGTERM (and SIGHUP) in `signal` instead of dying, so they can be forwarded.
+/// SIGHUP: Centrifugo reloads its config (channel options, token keys) without restarting.
+#[cfg(unix)]
+const RELOAD: usize = signal_hook::consts::SIGHUP as usize;
+#[cfg(not(unix))]
+const RELOAD: usize = 1;
+
+/// Records SIGINT, SIGTERM and SIGHUP in `signal` instead of dying, so they can be forwarded.
 #[cfg(unix)]
 fn register_signals(signal: &Arc<AtomicUsize>) -> Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};

@@ -92,10 +92,13 @@ impl RunWs {
         self.log.join("\n")
     }
 
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
     fn terminate(&self) {
-        use nix::sys::signal::{Signal, kill};
-        use nix::unistd::Pid;
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
+        self.signal(nix::sys::signal::Signal::SIGTERM);
     }
 }
 
@@ -222,6 +225,14 @@ fn runws_starts_centrifugo_and_stops_it_on_sigterm() {
         .filter(|line| line.starts_with("error: ") && line.contains("; fix: "))
         .count();
     assert_eq!(refused, 2, "{}", stderr(&wrong));
+
+    // SIGHUP reaches Centrifugo, which reloads its config and keeps running.
+    running.signal(nix::sys::signal::Signal::SIGHUP);
+    running.wait_for("configuration successfully reloaded");
+    assert!(
+        matches!(running.child.try_wait(), Ok(None)),
+        "still running"
+    );
 
     running.terminate();
     let status = running.child.wait().unwrap();
