@@ -616,7 +616,7 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, PublishErro
 }
 
 /// Interprets an HTTP answer of the API.
-fn interpret(status: u16, body: &[u8]) -> Result<Value, PublishError> {
+fn interpret(status: u16, body: &[u8], url: &str) -> Result<Value, PublishError> {
     if status == 401 {
         return Err(PublishError::Unauthorized);
     }
@@ -631,6 +631,11 @@ fn interpret(status: u16, body: &[u8]) -> Result<Value, PublishError> {
         (200, _) => Err(PublishError::UnexpectedResponse(
             "the answer is not a JSON object".to_owned(),
         )),
+        // A proxy in front of Centrifugo saying it cannot reach it: worth retrying.
+        (502..=504, _) => Err(PublishError::Unreachable {
+            url: url.to_owned(),
+            reason: format!("HTTP {status} from a proxy in front of Centrifugo"),
+        }),
         (status, _) => Err(PublishError::UnexpectedResponse(format!(
             "HTTP {status}: {}",
             String::from_utf8_lossy(&body[..body.len().min(200)]).trim()
@@ -693,7 +698,7 @@ impl Worker {
                 .limit(MAX_RESPONSE_BYTES)
                 .await
                 .map_err(|e| PublishError::UnexpectedResponse(e.to_string()))?;
-            interpret(response.status().as_u16(), &bytes)
+            interpret(response.status().as_u16(), &bytes, &self.url)
         };
         actix_rt::time::timeout(remaining, exchange)
             .await
@@ -845,9 +850,9 @@ mod tests {
 
     #[test]
     fn answers_are_interpreted() {
-        assert_eq!(interpret(401, b""), Err(PublishError::Unauthorized));
+        assert_eq!(interpret(401, b"", "u"), Err(PublishError::Unauthorized));
         assert_eq!(
-            interpret(200, br#"{"result":{"offset":3,"epoch":"x"}}"#).map(|v| receipt(&v)),
+            interpret(200, br#"{"result":{"offset":3,"epoch":"x"}}"#, "u").map(|v| receipt(&v)),
             Ok(PublishReceipt {
                 offset: Some(3),
                 epoch: Some("x".to_owned())
@@ -856,7 +861,8 @@ mod tests {
         assert_eq!(
             interpret(
                 200,
-                br#"{"error":{"code":102,"message":"unknown channel"}}"#
+                br#"{"error":{"code":102,"message":"unknown channel"}}"#,
+                "u"
             ),
             Err(PublishError::Server {
                 code: 102,
@@ -864,21 +870,25 @@ mod tests {
             })
         );
         assert_eq!(
-            interpret(404, br#"{"code":102,"message":"unknown channel"}"#),
+            interpret(404, br#"{"code":102,"message":"unknown channel"}"#, "u"),
             Err(PublishError::Server {
                 code: 102,
                 message: "unknown channel".to_owned()
             })
         );
         assert!(matches!(
-            interpret(500, b"oops"),
+            interpret(503, b"<html>down</html>", "u"),
+            Err(PublishError::Unreachable { .. })
+        ));
+        assert!(matches!(
+            interpret(500, b"oops", "u"),
             Err(PublishError::UnexpectedResponse(m)) if m.contains("500")
         ));
         assert!(matches!(
-            interpret(200, b"not json"),
+            interpret(200, b"not json", "u"),
             Err(PublishError::UnexpectedResponse(_))
         ));
-        assert_eq!(interpret(200, br#"{"result":{}}"#), Ok(json!({})));
+        assert_eq!(interpret(200, br#"{"result":{}}"#, "u"), Ok(json!({})));
     }
 
     #[test]
