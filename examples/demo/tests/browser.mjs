@@ -74,6 +74,19 @@ try {
     result: await page.textContent("#instant-publish-result"),
   });
   await page.screenshot({ path: path.join(artifacts, "demo-frontend.png"), fullPage: true });
+  // An anonymous visitor connects without a token and gets public events only.
+  const anonymous = await (await browser.newContext()).newPage();
+  await anonymous.goto(base + "/");
+  const anonymousConfig = JSON.parse(await anonymous.textContent("#instant-config"));
+  report("anonymous-config", { channels: anonymousConfig.channels.map((c) => c.name), token: anonymousConfig.token });
+  await anonymous.waitForFunction(() => window.instant && Object.values(window.instant.subscriptions).length > 0
+    && Object.values(window.instant.subscriptions).every((s) => s.state === "subscribed"), null, { timeout: 20000 });
+  await page.selectOption("#instant-channel", "mysite_public2");
+  await page.fill("#instant-message", "For everyone");
+  await page.click("#instant-publish button[type=submit]");
+  const publicItem = await anonymous.waitForSelector('#events li[data-channel="mysite_public2"]', { timeout: 20000 });
+  report("anonymous-handled", { text: await publicItem.textContent() });
+
   report("console", { lines: consoleLines.filter((l) => l.startsWith("instant")).slice(0, 20) });
   await browser.close();
   report("done");

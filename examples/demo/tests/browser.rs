@@ -128,6 +128,17 @@ fn a_published_event_reaches_the_pages_channel_handler() {
     assert!(feed["label"].as_str().unwrap().contains("i-warning"));
     assert_eq!(feed["count"], "1");
     assert_eq!(feed["result"], "Published.");
+    let anonymous = step("anonymous-config").unwrap();
+    assert_eq!(
+        anonymous["token"], "",
+        "anonymous visitors connect without a token"
+    );
+    assert_eq!(
+        anonymous["channels"],
+        serde_json::json!(["mysite_public1", "mysite_public2"])
+    );
+    let handled = step("anonymous-handled").unwrap();
+    assert!(handled["text"].as_str().unwrap().contains("For everyone"));
     // Debug mode (INSTANT_DEBUG=true) logs every event in the console.
     let console = step("console").unwrap();
     assert!(
