@@ -201,9 +201,15 @@ fn install_debian_packages() -> Result<PathBuf, String> {
 
 fn test(tools: &Tools, args: &[String]) -> Result<ExitCode, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    println!("xtask: cargo test --workspace {}", args.join(" "));
+    // `-p crate` narrows the run; otherwise the whole workspace is tested.
+    let narrowed = args
+        .iter()
+        .any(|a| a == "-p" || a.starts_with("--package") || (a.starts_with("-p") && a.len() > 2));
+    let scope: &[&str] = if narrowed { &[] } else { &["--workspace"] };
+    println!("xtask: cargo test {} {}", scope.join(" "), args.join(" "));
     let status = Command::new(cargo)
-        .args(["test", "--workspace"])
+        .arg("test")
+        .args(scope)
         .args(args)
         .current_dir(workspace_root())
         .env("INSTANT_CENTRIFUGO_BIN", &tools.centrifugo)
