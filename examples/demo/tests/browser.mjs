@@ -32,7 +32,7 @@ try {
 
   await page.goto(base + "/a/path");
   const config = JSON.parse(await page.textContent("#instant-config"));
-  report("config", { channels: config.channels.map((c) => c.name), token: config.token !== "" });
+  report("config", { channels: config.channels.map((c) => c.name), token: config.token !== "", ws_url: config.ws_url });
 
   const channel = "$mysite_admin1";
   await page.waitForFunction((name) => window.instant && window.instant.subscriptions[name]

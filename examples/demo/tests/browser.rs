@@ -3,8 +3,8 @@
 //! only that path joins), and the page's per-channel handler adds it to the page. The screenshot is
 //! kept in `test-artifacts/demo-a-path.png`.
 //!
-//! The demo runs as a child process with the embedded real-time server (no Centrifugo) and the
-//! local `centrifuge.js` (no network).
+//! The demo runs as a child process with the local `centrifuge.js` (no network), once with the
+//! embedded real-time server (no Centrifugo) and once with a real Centrifugo v6.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -23,7 +23,7 @@ struct Demo {
 }
 
 impl Demo {
-    fn start() -> Self {
+    fn start(env: &[(&str, String)]) -> Self {
         let centrifuge_js = workspace().join("js/node_modules/centrifuge/dist/centrifuge.js");
         assert!(
             centrifuge_js.is_file(),
@@ -35,6 +35,7 @@ impl Demo {
             .env("INSTANT_CENTRIFUGE_JS", &centrifuge_js)
             .env("INSTANT_DEBUG", "true")
             .env_remove("INSTANT_CENTRIFUGO_URL")
+            .envs(env.iter().map(|(k, v)| (*k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -68,8 +69,33 @@ impl Drop for Demo {
 
 #[test]
 fn a_published_event_reaches_the_pages_channel_handler() {
-    let demo = Demo::start();
-    let artifacts = workspace().join("test-artifacts");
+    let demo = Demo::start(&[]);
+    let ws_url = demo.url.replace("http://", "ws://") + "/connection/websocket";
+    run_scenario(&demo, "embedded", &ws_url);
+}
+
+#[test]
+fn the_same_page_works_on_a_real_centrifugo() {
+    let centrifugo = instant_testkit::Centrifugo::start(
+        instant_testkit::CentrifugoOptions::default().allow_anonymous_connect_without_token(true),
+    );
+    let demo = Demo::start(&[
+        ("INSTANT_CENTRIFUGO_URL", centrifugo.url()),
+        (
+            "INSTANT_CENTRIFUGO_API_KEY",
+            centrifugo.api_key().expose_secret().to_owned(),
+        ),
+        (
+            "INSTANT_SECRET",
+            centrifugo.secret().expose_secret().to_owned(),
+        ),
+    ]);
+    let ws_url = centrifugo.ws_url();
+    run_scenario(&demo, "centrifugo", &ws_url);
+}
+
+fn run_scenario(demo: &Demo, backend: &str, ws_url: &str) {
+    let artifacts = workspace().join("test-artifacts").join(backend);
     std::fs::create_dir_all(&artifacts).unwrap();
     let output = Command::new("node")
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser.mjs"))
@@ -101,6 +127,10 @@ fn a_published_event_reaches_the_pages_channel_handler() {
         .collect();
     assert!(channels.contains(&"$mysite_admin1") && channels.contains(&"$mysite_staff1"));
     assert_eq!(config["token"], true);
+    assert_eq!(
+        config["ws_url"], ws_url,
+        "the page connects to the {backend} server"
+    );
     let published = step("published").unwrap();
     assert_eq!(published["status"], 200, "{published}");
     let handled = step("handled").unwrap();
