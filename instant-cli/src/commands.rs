@@ -139,7 +139,7 @@ fn write_config_and_settings(
         },
         settings,
     )?;
-    settings::write_atomically(&layout.config(), text.as_bytes())?;
+    write_checked_config(&layout.binary(), &layout.config(), &text)?;
     out.success(format_args!("wrote {}", layout.config().display()));
 
     let centrifugo_url = format!("http://localhost:{}", args.config.port);
@@ -180,6 +180,29 @@ fn write_config_and_settings(
             format!(" --dir {}", layout.dir.display())
         }
     ));
+    Ok(())
+}
+
+/// Writes the config through a temporary `.json` file that the installed Centrifugo must accept
+/// (`checkconfig --strict`) before it replaces `path`.
+fn write_checked_config(binary: &Path, path: &Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".config-")
+        .suffix(".json")
+        .tempfile_in(dir)
+        .map_err(CliError::io("write", dir))?;
+    temp.write_all(text.as_bytes())
+        .map_err(CliError::io("write", temp.path()))?;
+    checkconfig(binary, temp.path()).map_err(|reason| CliError::Settings {
+        path: path.to_owned(),
+        reason: format!(
+            "the generated config is refused by `centrifugo checkconfig --strict`: {reason}"
+        ),
+    })?;
+    temp.persist(path)
+        .map_err(|err| CliError::io("write", path)(err.error))?;
     Ok(())
 }
 
@@ -300,6 +323,22 @@ pub(crate) fn check(cli: &Cli, args: &CheckArgs, out: &Output) -> Result<()> {
                 settings.path.display()
             ),
             "correct the channel declaration",
+        );
+    }
+    // The app reads the file with `Config::load`, which must accept `[[channels]]` too.
+    if let Some(settings) = &settings
+        && !settings.channels.is_empty()
+        && let Some(text) = &settings.text
+        && let Err(instant_core::ConfigError::UnknownKey { key, .. }) =
+            instant_core::Config::from_toml_str(text)
+        && key == "channels"
+    {
+        problems.problem(
+            format_args!(
+                "this version of instant_core::Config::load refuses the [[channels]] of {}",
+                settings.path.display()
+            ),
+            "declare the channels in code instead, or upgrade instant",
         );
     }
     if let Some(config) = &core {

@@ -96,6 +96,8 @@ pub(crate) struct AppSettings {
     layered: Vec<(String, String)>,
     /// The channels declared in `[[channels]]`.
     pub(crate) channels: Vec<ChannelEntry>,
+    /// The file's text, when it exists.
+    pub(crate) text: Option<String>,
 }
 
 impl AppSettings {
@@ -148,6 +150,7 @@ impl AppSettings {
                 };
                 settings.layered.push((env_name(&key), text));
             }
+            settings.text = Some(text);
         }
         settings.layered.extend(
             env.into_iter()
