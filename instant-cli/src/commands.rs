@@ -454,6 +454,19 @@ pub(crate) fn check(cli: &Cli, args: &CheckArgs, out: &Output) -> Result<()> {
                 ),
             );
         }
+        if let Some(url) = config.centrifugo_url()
+            && let Some(port) = local_port(url)
+            && port != shared.port
+        {
+            problems.problem(
+                format_args!(
+                    "centrifugo_url {url} names port {port}, but {} makes Centrifugo listen on {}",
+                    config_path.display(),
+                    shared.port
+                ),
+                "make the two ports equal (`instant genconfig --port` or centrifugo_url)",
+            );
+        }
     }
 
     // 4. Centrifugo answers, and accepts the API key.
@@ -485,6 +498,21 @@ pub(crate) fn check(cli: &Cli, args: &CheckArgs, out: &Output) -> Result<()> {
         }
     }
     finish(&problems)
+}
+
+/// The port of a URL on this machine (`localhost`, `127.0.0.1`, `[::1]`), default 80/443;
+/// `None` for other hosts, whose port may be a proxy's.
+fn local_port(url: &str) -> Option<u16> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, Some(port.parse().ok()?)),
+        _ => (authority, None),
+    };
+    if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+        return None;
+    }
+    Some(port.unwrap_or(if scheme == "https" { 443 } else { 80 }))
 }
 
 fn finish(problems: &Problems<'_>) -> Result<()> {
@@ -619,4 +647,19 @@ pub(crate) fn token(cli: &Cli, args: &TokenArgs) -> Result<()> {
     };
     println!("{token}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_port;
+
+    #[test]
+    fn local_ports_are_read_from_urls() {
+        assert_eq!(local_port("http://localhost:8000"), Some(8000));
+        assert_eq!(local_port("http://127.0.0.1:9/api"), Some(9));
+        assert_eq!(local_port("https://localhost"), Some(443));
+        assert_eq!(local_port("http://[::1]:8001"), Some(8001));
+        assert_eq!(local_port("http://[::1]"), Some(80));
+        assert_eq!(local_port("https://rt.example.com:8443"), None);
+    }
 }

@@ -305,6 +305,7 @@ fn check_reports_each_problem_on_one_line() {
         "secret differs",
         "centrifugo_api_key differs",
         "does not answer",
+        "but cf/config.json makes Centrifugo listen on 8000",
     ] {
         assert!(
             problems.iter().any(|line| line.contains(needle)),
