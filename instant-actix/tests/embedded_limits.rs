@@ -65,7 +65,7 @@ async fn a_slow_client_is_disconnected_with_3008_while_a_fast_one_gets_every_pub
             actix_rt::time::sleep(Duration::from_millis(1)).await;
         }
         assert_eq!(received.get(), published, "the fast client was held up");
-        if published % 20 == 0 {
+        if published.is_multiple_of(20) {
             let stats = api(&server, "presence_stats", json!({"channel": "news"})).await;
             if stats["result"]["num_clients"] == 1 {
                 slow_dropped = true;

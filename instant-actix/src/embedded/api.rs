@@ -182,7 +182,7 @@ fn call(server: &Inner, method: &str, body: &[u8]) -> Option<Result<Value, Failu
                 .history(&r.channel, r.limit, r.since.as_ref(), r.reverse)?;
             Ok(to_value(&history))
         }),
-        "info" => parse::<Value>(body).and_then(|_| Ok(info(server))),
+        "info" => parse::<Value>(body).map(|_| info(server)),
         _ => return None,
     })
 }

@@ -606,7 +606,7 @@ mod tests {
         let (sub, mut queue, _) = subscriber("c1", 1 << 20);
         let from = RecoverFrom {
             offset: position.offset,
-            epoch: position.epoch.clone(),
+            epoch: position.epoch,
         };
         hub.subscribe("news", 7, sub, Some(from), SubscribeExpiry::default())
             .unwrap();
@@ -635,7 +635,7 @@ mod tests {
         for from in [
             RecoverFrom {
                 offset: position.offset,
-                epoch: position.epoch.clone(),
+                epoch: position.epoch,
             },
             RecoverFrom {
                 offset: 3,

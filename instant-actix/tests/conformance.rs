@@ -1,0 +1,457 @@
+//! The conformance suite: the same scenarios, with the same assertions, against the embedded server
+//! and against a real Centrifugo v6 configured with the same channels (history, recovery, presence
+//! and join/leave on; anonymous connections allowed; only the declared channels open).
+//!
+//! Two clients drive it: the official centrifuge-js 5 under Node (`js/conformance/scenarios.mjs`),
+//! and a minimal Rust client speaking the JSON protocol for the exact codes and shapes on the wire.
+//! A scenario passing on one server and failing on the other is a bug of the embedded server.
+//!
+//! Needs Node 20+ with `js/node_modules` installed and the Centrifugo binary (see
+//! `instant_testkit::centrifugo_binary`); fails, never skips, without them.
+
+mod embedded_support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use embedded_support::{RawClient, TestServer};
+use instant_actix::EmbeddedOptions;
+use instant_core::{Config, Secret, SubscriptionClaims, Tokens, now_secs};
+use instant_testkit::{Centrifugo, CentrifugoOptions, workspace_root};
+use serde_json::{Value, json};
+
+/// One of the two servers under test.
+enum Server {
+    Embedded(TestServer),
+    Centrifugo(Centrifugo),
+}
+
+struct Target {
+    name: &'static str,
+    server: Server,
+    secret: Secret,
+    api_key: Secret,
+}
+
+/// Server pings every 5 s with a 3 s pong timeout, for the idle scenario.
+const SHORT_PING: (u64, u64) = (5, 3);
+
+impl Target {
+    fn embedded(short_ping: bool) -> Self {
+        let secret = Secret::generate();
+        let api_key = Secret::generate();
+        let config = Config::builder()
+            .secret(secret.clone())
+            .api_key(api_key.clone())
+            .build()
+            .unwrap();
+        let mut options = EmbeddedOptions::default();
+        options.channel_defaults.history_size = 100;
+        options.channel_defaults.history_ttl = Duration::from_secs(300);
+        if short_ping {
+            options.ping_interval = Duration::from_secs(SHORT_PING.0);
+            options.pong_timeout = Duration::from_secs(SHORT_PING.1);
+        }
+        Self {
+            name: "embedded server",
+            server: Server::Embedded(TestServer::start(config, options)),
+            secret,
+            api_key,
+        }
+    }
+
+    fn centrifugo(short_ping: bool) -> Self {
+        let mut extra = json!({
+            "channel": { "without_namespace": {
+                // Only the declared channels, as the embedded server has them.
+                "channel_regex": r"^\$?(news|chat|users|staff)$",
+                // Subscribers may ask presence and history, anonymous ones too.
+                "allow_presence_for_anonymous": true,
+                "allow_history_for_anonymous": true,
+            } },
+        });
+        if short_ping {
+            extra["client"] = json!({
+                "ping_interval": format!("{}s", SHORT_PING.0),
+                "pong_timeout": format!("{}s", SHORT_PING.1),
+            });
+        }
+        let options = CentrifugoOptions::default()
+            .history(100, Duration::from_secs(300))
+            .force_recovery(true)
+            .presence(true)
+            .join_leave(true)
+            .allow_anonymous_connect_without_token(true)
+            .extra(extra);
+        let server = Centrifugo::start(options);
+        Self {
+            name: "Centrifugo v6",
+            secret: server.secret().clone(),
+            api_key: server.api_key().clone(),
+            server: Server::Centrifugo(server),
+        }
+    }
+
+    /// Both servers, the embedded one first.
+    fn both(short_ping: bool) -> [Self; 2] {
+        [Self::embedded(short_ping), Self::centrifugo(short_ping)]
+    }
+
+    fn base_url(&self) -> String {
+        match &self.server {
+            Server::Embedded(server) => server.http_url(),
+            Server::Centrifugo(server) => server.url(),
+        }
+    }
+
+    fn ws_url(&self) -> String {
+        match &self.server {
+            Server::Embedded(server) => server.ws_url(),
+            Server::Centrifugo(server) => server.ws_url(),
+        }
+    }
+
+    fn tokens(&self) -> Tokens {
+        Tokens::new(self.secret.clone(), Duration::from_secs(3600))
+    }
+
+    /// Tokens for the scenarios: good ones, an expired one, one signed with another key and one
+    /// for another channel.
+    fn scenario_tokens(&self) -> Value {
+        let tokens = self.tokens();
+        let now = now_secs();
+        let expired = tokens.sign_subscription(&SubscriptionClaims::new(
+            "alice",
+            "$users",
+            now - 120,
+            now - 60,
+        ));
+        let other_key = Tokens::new(Secret::generate(), Duration::from_secs(3600));
+        json!({
+            "alice": tokens.connection("alice", None),
+            "bob": tokens.connection("bob", None),
+            "alice_users": tokens.subscription("alice", "$users"),
+            "alice_users_expired": expired,
+            "alice_users_wrong_key": other_key.subscription("alice", "$users"),
+            "alice_users_wrong_channel": tokens.subscription("alice", "$staff"),
+        })
+    }
+
+    fn spec(&self) -> Value {
+        json!({
+            "url": self.ws_url(),
+            "api_url": format!("{}/api", self.base_url()),
+            "api_key": self.api_key.expose_secret(),
+            "tokens": self.scenario_tokens(),
+            "idle_ms": 65_000,
+        })
+    }
+
+    /// Publishes through the server API; returns the result object.
+    async fn publish(&self, channel: &str, data: Value) -> Value {
+        let mut response = awc::Client::default()
+            .post(format!("{}/api/publish", self.base_url()))
+            .insert_header(("X-API-Key", self.api_key.expose_secret()))
+            .send_json(&json!({ "channel": channel, "data": data }))
+            .await
+            .expect("API request");
+        let answer: Value = response.json().await.expect("JSON answer");
+        assert!(
+            answer.get("error").is_none(),
+            "{}: publish failed: {answer}",
+            self.name
+        );
+        answer["result"].clone()
+    }
+}
+
+/// Runs a centrifuge-js scenario; `Err` holds what went wrong.
+fn run_js(target: &Target, scenario: &str) -> Result<(), String> {
+    let script = workspace_root().join("js/conformance/scenarios.mjs");
+    let node = std::env::var_os("INSTANT_NODE_BIN").unwrap_or_else(|| "node".into());
+    let output = Command::new(&node)
+        .arg(&script)
+        .arg(scenario)
+        .arg(target.spec().to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} (Node.js 20+ is needed): {e}", node.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let verdict: Option<Value> = stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok());
+    match verdict {
+        Some(v) if v["ok"] == true && output.status.success() => Ok(()),
+        Some(v) => Err(v["error"].as_str().unwrap_or("failed").to_owned()),
+        None => Err(format!(
+            "no verdict; stdout: {stdout}; stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )),
+    }
+}
+
+/// Runs a centrifuge-js scenario on both servers, in parallel, and fails naming each server it
+/// failed on.
+fn js_scenario(scenario: &str, short_ping: bool) {
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = [false, true]
+            .into_iter()
+            .map(|centrifugo| {
+                scope.spawn(move || {
+                    let target = if centrifugo {
+                        Target::centrifugo(short_ping)
+                    } else {
+                        Target::embedded(short_ping)
+                    };
+                    run_js(&target, scenario).map_err(|e| format!("on {}: {e}", target.name))
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .filter_map(|run| run.join().expect("scenario thread").err())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "scenario {scenario} failed {}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn js_connect_with_a_token_and_anonymously() {
+    js_scenario("connect", false);
+}
+
+#[test]
+fn js_subscribe_allowed_and_refused_by_level() {
+    js_scenario("subscribe_levels", false);
+}
+
+#[test]
+fn js_private_channel_with_good_expired_wrong_key_and_wrong_channel_tokens() {
+    js_scenario("private_tokens", false);
+}
+
+#[test]
+fn js_publication_fields() {
+    js_scenario("publication_fields", false);
+}
+
+#[test]
+fn js_unsubscribe_stops_publications() {
+    js_scenario("unsubscribe", false);
+}
+
+#[test]
+fn js_presence_and_join_leave() {
+    js_scenario("presence_join_leave", false);
+}
+
+#[test]
+fn js_history() {
+    js_scenario("history", false);
+}
+
+#[test]
+fn js_recovery_after_a_dropped_connection_brings_exactly_the_missed_publications() {
+    js_scenario("recovery", false);
+}
+
+#[test]
+fn js_ping_pong_keeps_an_idle_connection_alive_past_a_minute() {
+    js_scenario("idle", true);
+}
+
+// The same assertions on the wire, with the Rust client.
+
+/// Runs `check` against both servers.
+async fn on_both<F>(check: F)
+where
+    F: AsyncFn(&Target),
+{
+    for target in Target::both(false) {
+        eprintln!("checking {}", target.name);
+        check(&target).await;
+    }
+}
+
+#[actix_rt::test]
+async fn wire_a_malformed_frame_or_a_command_before_connect_closes_with_3501() {
+    on_both(async |target| {
+        let mut client = RawClient::open(&target.ws_url()).await;
+        client.connect("").await;
+        client.send_text(r#"{"id":2,"subscribe":"#).await;
+        assert_eq!(client.closed().await, Some(3501), "{}", target.name);
+
+        let mut early = RawClient::open(&target.ws_url()).await;
+        early.command("subscribe", json!({"channel": "news"})).await;
+        assert_eq!(early.closed().await, Some(3501), "{}", target.name);
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn wire_connection_tokens_expired_answer_109_and_invalid_close_with_3500() {
+    on_both(async |target| {
+        let tokens = target.tokens();
+        let now = now_secs();
+        let mut claims = instant_core::ConnectionClaims::new("alice", now - 120, now - 60);
+        let expired = tokens.sign_connection(&claims);
+        let mut client = RawClient::open(&target.ws_url()).await;
+        let reply = client.call("connect", json!({ "token": expired })).await;
+        assert_eq!(reply["error"]["code"], 109, "{}: {reply}", target.name);
+
+        claims.exp = Some(now + 60);
+        let foreign =
+            Tokens::new(Secret::generate(), Duration::from_secs(60)).sign_connection(&claims);
+        let mut client = RawClient::open(&target.ws_url()).await;
+        client.command("connect", json!({ "token": foreign })).await;
+        assert_eq!(client.closed().await, Some(3500), "{}", target.name);
+
+        let mut client = RawClient::open(&target.ws_url()).await;
+        let result = client.connect(&tokens.connection("alice", None)).await;
+        assert_eq!(result["expires"], true, "{}: {result}", target.name);
+        assert!(
+            result["ttl"].as_u64().unwrap() > 3000,
+            "{}: {result}",
+            target.name
+        );
+        assert_eq!(result["pong"], true, "{}: {result}", target.name);
+        assert!(result["client"].as_str().is_some_and(|c| !c.is_empty()));
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn wire_subscription_answers_and_codes() {
+    on_both(async |target| {
+        let name = target.name;
+        let tokens = target.tokens();
+        let specimen = target.scenario_tokens();
+        let mut client = RawClient::open(&target.ws_url()).await;
+        client.connect(&tokens.connection("alice", None)).await;
+
+        let public = client.call("subscribe", json!({"channel": "news"})).await;
+        let result = &public["subscribe"];
+        assert_eq!(result["recoverable"], true, "{name}: {public}");
+        assert_eq!(result["positioned"], true, "{name}: {public}");
+        assert!(
+            result["epoch"].as_str().is_some_and(|e| !e.is_empty()),
+            "{name}: {public}"
+        );
+        let again = client.call("subscribe", json!({"channel": "news"})).await;
+        assert_eq!(again["error"]["code"], 105, "{name}: {again}");
+
+        for (token, code) in [
+            (None, 103),
+            (Some(&specimen["alice_users_wrong_key"]), 103),
+            (Some(&specimen["alice_users_expired"]), 109),
+        ] {
+            let request = match token {
+                Some(token) => json!({"channel": "$users", "token": token}),
+                None => json!({"channel": "$users"}),
+            };
+            let reply = client.call("subscribe", request).await;
+            assert_eq!(reply["error"]["code"], code, "{name}: {reply}");
+        }
+        let good = client
+            .call(
+                "subscribe",
+                json!({"channel": "$users", "token": specimen["alice_users"]}),
+            )
+            .await;
+        assert_eq!(good["subscribe"]["expires"], true, "{name}: {good}");
+
+        let refused = client
+            .call("publish", json!({"channel": "news", "data": {"x": 1}}))
+            .await;
+        assert_eq!(refused["error"]["code"], 103, "{name}: {refused}");
+        let no_rpc = client.call("rpc", json!({"method": "m", "data": {}})).await;
+        assert_eq!(no_rpc["error"]["code"], 108, "{name}: {no_rpc}");
+        let unsubscribed = client
+            .call("unsubscribe", json!({"channel": "$users"}))
+            .await;
+        assert_eq!(
+            unsubscribed,
+            json!({"id": unsubscribed["id"], "unsubscribe": {}})
+        );
+
+        client
+            .command(
+                "subscribe",
+                json!({"channel": "$users", "token": specimen["alice_users_wrong_channel"]}),
+            )
+            .await;
+        assert_eq!(client.closed().await, Some(3500), "{name}");
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn wire_publications_history_and_recovery() {
+    on_both(async |target| {
+        let name = target.name;
+        let mut live = RawClient::open(&target.ws_url()).await;
+        live.connect("").await;
+        live.call("subscribe", json!({"channel": "chat"})).await;
+
+        let first = target.publish("chat", json!({"n": 1})).await;
+        let push = live.push().await;
+        assert_eq!(push["channel"], "chat", "{name}: {push}");
+        assert_eq!(push["pub"]["data"], json!({"n": 1}), "{name}: {push}");
+        assert_eq!(push["pub"]["offset"], first["offset"], "{name}: {push}");
+        assert!(push["pub"].get("info").is_none(), "{name}: {push}");
+
+        for n in 2..=4 {
+            target.publish("chat", json!({"n": n})).await;
+        }
+        let history = live.call("history", json!({"channel": "chat", "limit": 10})).await;
+        let publications = history["history"]["publications"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {history}"));
+        let numbers: Vec<_> = publications.iter().map(|p| p["data"]["n"].clone()).collect();
+        assert_eq!(numbers, [1, 2, 3, 4], "{name}: {history}");
+        let position = live.call("history", json!({"channel": "chat"})).await;
+        assert_eq!(position["history"]["publications"], json!([]), "{name}: {position}");
+        assert_eq!(position["history"]["offset"], publications[3]["offset"], "{name}");
+        let wrong_epoch = live
+            .call("history", json!({"channel": "chat", "limit": 1, "since": {"offset": 1, "epoch": "not-the-epoch"}}))
+            .await;
+        assert_eq!(wrong_epoch["error"]["code"], 112, "{name}: {wrong_epoch}");
+
+        // A client that stopped at the first publication recovers exactly the three after it.
+        let epoch = history["history"]["epoch"].clone();
+        let mut returning = RawClient::open(&target.ws_url()).await;
+        returning.connect("").await;
+        let reply = returning
+            .call(
+                "subscribe",
+                json!({"channel": "chat", "recover": true, "offset": first["offset"], "epoch": epoch}),
+            )
+            .await;
+        let result = &reply["subscribe"];
+        assert_eq!(result["recovered"], true, "{name}: {reply}");
+        assert_eq!(result["was_recovering"], true, "{name}: {reply}");
+        let recovered: Vec<_> = result["publications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["data"]["n"].clone())
+            .collect();
+        assert_eq!(recovered, [2, 3, 4], "{name}: {reply}");
+
+        // From another epoch nothing can be recovered.
+        let mut lost = RawClient::open(&target.ws_url()).await;
+        lost.connect("").await;
+        let reply = lost
+            .call(
+                "subscribe",
+                json!({"channel": "chat", "recover": true, "offset": 1, "epoch": "gone"}),
+            )
+            .await;
+        assert!(reply["subscribe"].get("recovered").is_none(), "{name}: {reply}");
+        assert_eq!(reply["subscribe"]["was_recovering"], true, "{name}: {reply}");
+    })
+    .await;
+}
