@@ -159,18 +159,17 @@ fn write_config_and_settings(
             file.display()
         ));
     }
-    if std::env::vars().any(|(name, value)| {
-        !value.is_empty()
-            && [KEY_SECRET, KEY_API_KEY, KEY_CENTRIFUGO_URL]
-                .iter()
-                .any(|key| name == settings::env_name(key))
-            && settings.get(
-                name.trim_start_matches("INSTANT_")
-                    .to_ascii_lowercase()
-                    .as_str(),
-            ) != Some(value.as_str())
-    }) {
-        out.warn("INSTANT_* variables in the environment override instant.toml; unset them or give them the new values");
+    // The secret and API key came from the environment when it set them, so only the URL can
+    // disagree with what was written.
+    let url_variable = settings::env_name(KEY_CENTRIFUGO_URL);
+    if let Ok(value) = std::env::var(&url_variable)
+        && !value.is_empty()
+        && value.trim_end_matches('/') != centrifugo_url
+    {
+        out.warn(format_args!(
+            "{url_variable}={value} in the environment overrides centrifugo_url = \"{centrifugo_url}\" in {}; unset it or change it",
+            settings.path.display()
+        ));
     }
     out.info(format_args!(
         "Start it with `instant runws{}`, then check everything with `instant check`.",
