@@ -45,10 +45,11 @@
 //! }
 //!
 //! #[actix_web::main]
-//! async fn main() -> std::io::Result<()> {
-//!     let instant = instant::Instant::from_env()
-//!         .expect("INSTANT_* settings")
-//!         .channels(CHANNELS.clone());
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // Settings from `instant.toml` and `INSTANT_*` variables; with none, the embedded server.
+//!     let instant = instant::Instant::from_env()?
+//!         .channels(CHANNELS.clone())
+//!         .ready()?;
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             .wrap(instant.middleware())
@@ -57,7 +58,8 @@
 //!     })
 //!     .bind(("127.0.0.1", 8080))?
 //!     .run()
-//!     .await
+//!     .await?;
+//!     Ok(())
 //! }
 //! ```
 
@@ -82,8 +84,8 @@ pub use instant_core::*;
 /// ```
 ///
 /// - **Item form** (with a header): `pub static CHANNELS;` declares
-///   `pub static CHANNELS: ChannelSet`, and each `as NAME` declares `pub const NAME: Channel` (same
-///   visibility), which [`#[instant::event]`](macro@event) and [`Publisher::publish`] (through
+///   `pub static CHANNELS: ChannelSet`, and each `as NAME` declares
+///   `pub const NAME: &'static Channel` (same visibility), which [`#[instant::event]`](macro@event) and [`Publisher::publish`] (through
 ///   [`Channel::name`]) take, so publishing code refers to a checked name. Attributes above a named
 ///   declaration, such as doc comments, go on its constant.
 /// - **Expression form** (no header): an expression of type `ChannelSet`, usable in a `static`,

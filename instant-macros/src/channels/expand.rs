@@ -3,6 +3,8 @@
 //! Slices are named `const`s inside a block: a temporary with a destructor that is passed to a
 //! `const fn` is not promoted to `'static` in a `static`'s initializer, a named const is.
 
+use std::collections::HashSet;
+
 use instant_core::Level;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -20,13 +22,7 @@ pub(crate) fn expand(input: &ChannelsInput, errors: Vec<syn::Error>) -> TokenStr
     let valid = compile_errors.is_none();
 
     // Each channel either by its constant's name or by value.
-    let values = input
-        .declarations
-        .iter()
-        .map(|declaration| match &declaration.alias {
-            Some(alias) if input.header.is_some() => quote!(#alias),
-            _ => channel_value(declaration),
-        });
+    let values = input.declarations.iter().map(channel_value);
     let set = if valid {
         quote! {{
             const __INSTANT_CHANNELS: &[#private::Channel] = &[#(#values),*];
@@ -42,10 +38,17 @@ pub(crate) fn expand(input: &ChannelsInput, errors: Vec<syn::Error>) -> TokenStr
             #set
         }},
         Some(header) => {
+            // A repeated name is reported by validation; declaring it once avoids rustc's E0428.
+            let mut named = HashSet::new();
             let constants = input
                 .declarations
                 .iter()
-                .filter(|declaration| declaration.alias.is_some())
+                .filter(|declaration| {
+                    declaration
+                        .alias
+                        .as_ref()
+                        .is_some_and(|alias| named.insert(alias.to_string()))
+                })
                 .map(|declaration| named_constant(header, declaration));
             let Header {
                 attrs,
@@ -64,7 +67,9 @@ pub(crate) fn expand(input: &ChannelsInput, errors: Vec<syn::Error>) -> TokenStr
     }
 }
 
-/// `pub const ADMIN1: Channel = …;`, documented unless the declaration carries its own docs.
+/// `pub const ADMIN1: &Channel = &…;`, documented unless the declaration carries its own docs.
+///
+/// A reference, so that `ADMIN1.name()` is a `&'static str`.
 fn named_constant(header: &Header, declaration: &Declaration) -> TokenStream {
     let private = private();
     let vis = &header.vis;
@@ -79,7 +84,7 @@ fn named_constant(header: &Header, declaration: &Declaration) -> TokenStream {
     quote! {
         #doc
         #(#attrs)*
-        #vis const #alias: #private::Channel = #value;
+        #vis const #alias: &#private::Channel = &#value;
     }
 }
 
@@ -128,13 +133,19 @@ pub(crate) fn fallback(shape: &Shape, error: &syn::Error) -> TokenStream {
             ident,
         }) => {
             let kind = item_keyword(*kind);
-            let constants = shape.aliases.iter().map(|alias| {
-                quote! {
-                    #[doc(hidden)]
-                    #vis const #alias: #private::Channel =
-                        #private::Channel::from_static_unchecked("", #private::Level::Public, &[]);
-                }
-            });
+            let mut named = HashSet::new();
+            let constants = shape
+                .aliases
+                .iter()
+                .filter(|alias| named.insert(alias.to_string()))
+                .map(|alias| {
+                    quote! {
+                        #[doc(hidden)]
+                        #vis const #alias: &#private::Channel = &#private::Channel::from_static_unchecked(
+                            "", #private::Level::Public, &[],
+                        );
+                    }
+                });
             quote! {
                 #compile_error
                 #(#attrs)*

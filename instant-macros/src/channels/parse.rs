@@ -33,7 +33,7 @@ const LEVEL_KEYWORDS: &[&str] = &["superuser", "staff", "users", "public"];
 ///
 /// Without a header the macro is an expression of type `ChannelSet`. With one it is an item:
 /// `pub static CHANNELS;` declares `pub static CHANNELS: ChannelSet`, and each `as NAME`
-/// declares `pub const NAME: Channel` with the header's visibility; a declaration's attributes
+/// declares `pub const NAME: &Channel` with the header's visibility; a declaration's attributes
 /// (doc comments) go on its constant.
 pub(crate) struct ChannelsInput {
     pub(crate) header: Option<Header>,

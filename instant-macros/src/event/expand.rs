@@ -18,7 +18,7 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens as _, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{FnArg, ItemFn, ReturnType, Type, parse_quote};
+use syn::{FnArg, ItemFn, ReturnType, Type, TypeParamBound, parse_quote};
 
 use super::validate::Options;
 
@@ -40,7 +40,25 @@ pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
         ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => {
             quote!(#private::handler_output::<#ty, _>(async #block).await)
         }
-        ReturnType::Type(..) => quote!(async #block.await),
+        // `-> impl Responder`: the bounds go on a generic pass-through, so they are still
+        // checked and still use the user's imports.
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::ImplTrait(impl_trait) => {
+                let bounds = impl_trait
+                    .bounds
+                    .iter()
+                    .filter(|bound| !matches!(bound, TypeParamBound::PreciseCapture(_)));
+                quote! {{
+                    fn __instant_returns<__InstantOutput: #(#bounds)+*>(
+                        output: __InstantOutput,
+                    ) -> __InstantOutput {
+                        output
+                    }
+                    __instant_returns(async #block.await)
+                }}
+            }
+            _ => quote!(async #block.await),
+        },
         ReturnType::Default => quote!(#private::handler_output::<(), _>(async #block).await),
     };
     // An unsatisfied `Responder` bound is reported at the declared return type.

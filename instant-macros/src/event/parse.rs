@@ -31,6 +31,9 @@ pub(crate) struct EventArgs {
     pub(crate) options: Vec<EventOption>,
     /// Unknown options, reported while the rest is read.
     pub(crate) errors: Vec<syn::Error>,
+    /// Whether an unknown option looked like a misspelt `channel` (then its absence is not
+    /// reported a second time).
+    pub(crate) misspelt_channel: bool,
 }
 
 /// One option with its key token, kept for spans.
@@ -47,6 +50,7 @@ impl Parse for EventArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut options = Vec::new();
         let mut errors = Vec::new();
+        let mut misspelt_channel = false;
         while !input.is_empty() {
             let lookahead = input.lookahead1();
             if lookahead.peek(kw::channel) {
@@ -65,7 +69,9 @@ impl Parse for EventArgs {
                 options.push(EventOption::Wait(input.parse()?));
             } else if input.peek(Ident::peek_any) {
                 let key = input.call(Ident::parse_any)?;
-                errors.push(unknown_option(&key));
+                let suggestion = suggest::closest(&key.unraw().to_string(), OPTION_NAMES);
+                misspelt_channel |= suggestion == Some("channel");
+                errors.push(unknown_option(&key, suggestion));
                 if input.peek(Token![=]) {
                     value(input)?;
                 }
@@ -77,7 +83,11 @@ impl Parse for EventArgs {
             }
             input.parse::<Token![,]>()?;
         }
-        Ok(Self { options, errors })
+        Ok(Self {
+            options,
+            errors,
+            misspelt_channel,
+        })
     }
 }
 
@@ -87,10 +97,10 @@ fn value(input: ParseStream<'_>) -> syn::Result<Expr> {
     input.parse()
 }
 
-fn unknown_option(key: &Ident) -> syn::Error {
+fn unknown_option(key: &Ident, suggestion: Option<&str>) -> syn::Error {
     let key_text = key.unraw().to_string();
     let expected = "expected one of `channel`, `class`, `message`, `data`, `wait`";
-    let message = match suggest::closest(&key_text, OPTION_NAMES) {
+    let message = match suggestion {
         Some(option) => format!("unknown option `{key_text}`: did you mean `{option}`?"),
         None => format!("unknown option `{key_text}`: {expected}"),
     };

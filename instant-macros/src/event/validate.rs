@@ -20,6 +20,7 @@ pub(crate) struct Options {
 /// The options, or `None` with every mistake pushed to `errors`.
 pub(crate) fn options(args: EventArgs, errors: &mut Vec<syn::Error>) -> Option<Options> {
     let before = errors.len();
+    let misspelt_channel = args.misspelt_channel;
     errors.extend(args.errors);
     let mut channel = None;
     let mut class = None;
@@ -46,7 +47,7 @@ pub(crate) fn options(args: EventArgs, errors: &mut Vec<syn::Error>) -> Option<O
             EventOption::Wait(key) => set_once(&mut wait, key.span, "wait", (), errors),
         }
     }
-    if channel.is_none() {
+    if channel.is_none() && !misspelt_channel {
         errors.push(syn::Error::new(
             Span::call_site(),
             "missing `channel = …`: name the channel to publish on, such as `channel = ADMIN1` \

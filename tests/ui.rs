@@ -1,0 +1,12 @@
+//! Compile-time behaviour of `channels!` and `#[instant::event]`, through the facade as users
+//! see it. Every diagnostic has a case in `ui/*/fail` with its expected `.stderr`; regenerate
+//! them with `TRYBUILD=overwrite cargo test -p instant --test ui` and read every change.
+
+#[test]
+fn ui() {
+    let cases = trybuild::TestCases::new();
+    cases.pass("tests/ui/channels/pass/*.rs");
+    cases.compile_fail("tests/ui/channels/fail/*.rs");
+    cases.pass("tests/ui/event/pass/*.rs");
+    cases.compile_fail("tests/ui/event/fail/*.rs");
+}

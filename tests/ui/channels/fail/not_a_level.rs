@@ -1,0 +1,5 @@
+static CHANNELS: instant::ChannelSet = instant::channels! {
+    "$mysite_admin1",
+};
+
+fn main() {}

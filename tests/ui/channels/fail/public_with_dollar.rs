@@ -1,0 +1,5 @@
+static CHANNELS: instant::ChannelSet = instant::channels! {
+    public "$mysite_public1",
+};
+
+fn main() {}

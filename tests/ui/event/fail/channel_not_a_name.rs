@@ -1,0 +1,9 @@
+#[instant::event(channel = 42, message = "hello")]
+#[actix_web::get("/")]
+async fn index() -> &'static str {
+    "hello"
+}
+
+fn main() {
+    let _app = actix_web::App::new().service(index);
+}

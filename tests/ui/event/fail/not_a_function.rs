@@ -1,0 +1,6 @@
+instant::channels! { pub static CHANNELS; public "news" as NEWS }
+
+#[instant::event(channel = NEWS)]
+struct Index;
+
+fn main() {}
