@@ -3,14 +3,10 @@
 mod support;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
-use support::{centrifugo_bin, free_port, instant, run, stderr, stdout};
+use support::{RunWs, centrifugo_bin, free_port, instant, run, stderr, stdout};
 
 /// An app directory with settings for a Centrifugo on `port`, and `cf/` holding the real binary.
 fn app(port: u16, extra_settings: &str) -> (tempfile::TempDir, PathBuf) {
@@ -36,79 +32,6 @@ fn app(port: u16, extra_settings: &str) -> (tempfile::TempDir, PathBuf) {
     ]));
     assert!(output.status.success(), "{}", stderr(&output));
     (root, dir)
-}
-
-/// `instant runws` running in the background, its stderr lines sent to a channel.
-struct RunWs {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    log: Vec<String>,
-}
-
-impl RunWs {
-    fn start(root: &Path) -> Self {
-        let mut child = instant(root)
-            .args(["runws", "--dir", "cf"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            log: Vec::new(),
-        }
-    }
-
-    /// Reads lines until one contains `needle`; panics with the log if the stream ends first.
-    fn wait_for(&mut self, needle: &str) {
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => {
-                    let found = line.contains(needle);
-                    self.log.push(line);
-                    if found {
-                        return;
-                    }
-                }
-                Err(_) => panic!("no line with {needle:?}; log:\n{}", self.log.join("\n")),
-            }
-        }
-    }
-
-    fn rest_of_log(&mut self) -> String {
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
-            self.log.push(line);
-        }
-        self.log.join("\n")
-    }
-
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
-        nix::sys::signal::kill(pid, signal).unwrap();
-    }
-
-    fn terminate(&self) {
-        self.signal(nix::sys::signal::Signal::SIGTERM);
-    }
-}
-
-impl Drop for RunWs {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.terminate();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 fn checkconfig(config: &Path) -> std::process::Output {

@@ -6,7 +6,7 @@ mod support;
 use std::fs;
 use std::process::Command;
 
-use support::{entries, free_port, instant, run, stderr, stdout};
+use support::{RunWs, entries, free_port, instant, run, stderr, stdout};
 
 fn go_is_installed() {
     let go = Command::new("go").arg("version").output();
@@ -17,16 +17,28 @@ fn go_is_installed() {
 }
 
 #[test]
-fn from_source_builds_the_version_asked_for_and_keeps_it_on_the_next_run() {
+fn from_source_builds_a_centrifugo_that_runs_with_the_config_and_settings_it_wrote() {
     go_is_installed();
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("cf");
+    let port = free_port().to_string();
+    let install = [
+        "installws",
+        "--from-source",
+        "--dir",
+        "cf",
+        "--port",
+        &port,
+        "--address",
+        "127.0.0.1",
+    ];
 
-    let output = run(instant(root.path())
-        .args(["installws", "--from-source", "--binary-only", "--dir"])
-        .arg(&dir));
+    let output = run(instant(root.path()).args(install));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(entries(&dir), ["centrifugo", "centrifugo.version"]);
+    assert_eq!(
+        entries(&dir),
+        ["centrifugo", "centrifugo.version", "config.json"]
+    );
     // The build is stamped with its version, as release builds are, and the marker agrees.
     let version = run(Command::new(dir.join("centrifugo")).arg("version"));
     assert!(
@@ -39,13 +51,28 @@ fn from_source_builds_the_version_asked_for_and_keeps_it_on_the_next_run() {
         "6.9.1\n"
     );
 
+    // The seed's workflow: installws, runws, and everything checks out.
+    let mut running = RunWs::start(root.path());
+    running.wait_for("Centrifugo is ready");
+    let check = run(instant(root.path()).args(["check", "--dir", "cf"]));
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(
+        stderr(&check).contains("`centrifugo checkconfig --strict` accepts"),
+        "{}",
+        stderr(&check)
+    );
+    assert!(
+        stderr(&check).contains("Centrifugo accepts the API key"),
+        "{}",
+        stderr(&check)
+    );
+    running.terminate();
+    assert_eq!(running.child.wait().unwrap().code(), Some(0));
+
     // The right version is kept: the second run does not build (a PATH without Go proves it).
     let no_go = root.path().join("empty-path");
     fs::create_dir_all(&no_go).unwrap();
-    let again = run(instant(root.path())
-        .args(["installws", "--from-source", "--binary-only", "--dir"])
-        .arg(&dir)
-        .env("PATH", &no_go));
+    let again = run(instant(root.path()).args(install).env("PATH", &no_go));
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
         stderr(&again).contains("already installed"),
