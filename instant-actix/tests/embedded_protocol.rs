@@ -1,0 +1,225 @@
+//! The embedded server's client protocol beyond what Centrifugo's default configuration shows:
+//! token expiry and refresh, client publishing where a channel allows it, forced join/leave,
+//! permissions of presence and history, and the per-connection channel limit.
+
+mod embedded_support;
+
+use embedded_support::{RawClient, TestServer, test_config};
+use instant_actix::{ChannelOptions, EmbeddedOptions};
+use instant_core::{ConnectionClaims, SubscriptionClaims, now_secs};
+use serde_json::json;
+
+#[actix_rt::test]
+async fn an_expiring_connection_closes_with_3005_unless_refreshed() {
+    let server = TestServer::with_defaults();
+    let tokens = server.config.tokens();
+    let now = now_secs();
+    let short = tokens.sign_connection(&ConnectionClaims::new("alice", now, now + 2));
+
+    let mut lapsing = RawClient::open(&server.ws_url()).await;
+    let connected = lapsing.connect(&short).await;
+    assert_eq!(connected["expires"], true);
+    assert!(connected["ttl"].as_u64().unwrap() <= 2);
+
+    let mut refreshed = RawClient::open(&server.ws_url()).await;
+    refreshed.connect(&short).await;
+    let reply = refreshed
+        .call(
+            "refresh",
+            json!({"token": tokens.connection("alice", None)}),
+        )
+        .await;
+    assert_eq!(reply["refresh"]["expires"], true, "{reply}");
+    assert!(reply["refresh"]["ttl"].as_u64().unwrap() > 3000);
+
+    assert_eq!(lapsing.closed().await, Some(3005));
+    // Past the first token's expiry, the refreshed connection still answers.
+    let answer = refreshed
+        .call("subscribe", json!({"channel": "news"}))
+        .await;
+    assert!(answer.get("subscribe").is_some(), "{answer}");
+
+    // Refreshing with another user's token is an invalid token.
+    refreshed
+        .command(
+            "refresh",
+            json!({"token": tokens.connection("mallory", None)}),
+        )
+        .await;
+    assert_eq!(refreshed.closed().await, Some(3500));
+}
+
+#[actix_rt::test]
+async fn an_expiring_subscription_ends_with_unsubscribe_2501_unless_refreshed() {
+    let server = TestServer::with_defaults();
+    let tokens = server.config.tokens();
+    let now = now_secs();
+    let short = |channel: &str| {
+        tokens.sign_subscription(&SubscriptionClaims::new("alice", channel, now, now + 2))
+    };
+    let mut client = RawClient::open(&server.ws_url()).await;
+    client.connect(&tokens.connection("alice", None)).await;
+    let reply = client
+        .call(
+            "subscribe",
+            json!({"channel": "$users", "token": short("$users")}),
+        )
+        .await;
+    assert_eq!(reply["subscribe"]["expires"], true, "{reply}");
+    let reply = client
+        .call(
+            "subscribe",
+            json!({"channel": "$staff", "token": short("$staff")}),
+        )
+        .await;
+    assert!(reply.get("subscribe").is_some(), "{reply}");
+    let refreshed = client
+        .call(
+            "sub_refresh",
+            json!({"channel": "$staff", "token": tokens.subscription("alice", "$staff")}),
+        )
+        .await;
+    assert_eq!(refreshed["sub_refresh"]["expires"], true, "{refreshed}");
+
+    let push = client.push().await;
+    assert_eq!(push["channel"], "$users");
+    assert_eq!(push["unsubscribe"]["code"], 2501);
+
+    // `$staff` was refreshed: still subscribed, so presence is allowed there but not on `$users`.
+    let staff = client
+        .call("presence_stats", json!({"channel": "$staff"}))
+        .await;
+    assert_eq!(staff["presence_stats"]["num_clients"], 1, "{staff}");
+    let users = client
+        .call("presence_stats", json!({"channel": "$users"}))
+        .await;
+    assert_eq!(users["error"]["code"], 103, "{users}");
+}
+
+#[actix_rt::test]
+async fn clients_publish_only_where_the_channel_allows_it_and_carry_their_info() {
+    let mut chat = ChannelOptions::default();
+    chat.client_publish = true;
+    let options = EmbeddedOptions::default().channel("chat", chat);
+    let server = TestServer::start(test_config(), options);
+    let tokens = server.config.tokens();
+
+    let mut alice = RawClient::open(&server.ws_url()).await;
+    alice
+        .connect(&tokens.connection("alice", Some(&json!({"name": "Alice"}))))
+        .await;
+    let mut reader = RawClient::open(&server.ws_url()).await;
+    reader.connect("").await;
+    for client in [&mut alice, &mut reader] {
+        client.call("subscribe", json!({"channel": "chat"})).await;
+        client.call("subscribe", json!({"channel": "news"})).await;
+    }
+    let refused = alice
+        .call("publish", json!({"channel": "news", "data": {"t": "no"}}))
+        .await;
+    assert_eq!(refused["error"]["code"], 103);
+    let accepted = alice
+        .call("publish", json!({"channel": "chat", "data": {"t": "hi"}}))
+        .await;
+    assert!(accepted.get("publish").is_some(), "{accepted}");
+
+    let push = reader.push().await;
+    assert_eq!(push["channel"], "chat");
+    assert_eq!(push["pub"]["data"], json!({"t": "hi"}));
+    assert_eq!(push["pub"]["info"]["user"], "alice");
+    assert_eq!(push["pub"]["info"]["conn_info"], json!({"name": "Alice"}));
+}
+
+#[actix_rt::test]
+async fn join_and_leave_go_to_those_who_ask_or_to_everyone_when_forced() {
+    let mut forced = ChannelOptions::default();
+    forced.force_push_join_leave = true;
+    let server = TestServer::start(
+        test_config(),
+        EmbeddedOptions::default().channel("chat", forced),
+    );
+    let tokens = server.config.tokens();
+
+    let mut watcher = RawClient::open(&server.ws_url()).await;
+    watcher.connect("").await;
+    // Asks for join/leave on `news`; gets them on `chat` regardless.
+    watcher
+        .call("subscribe", json!({"channel": "news", "join_leave": true}))
+        .await;
+    watcher.call("subscribe", json!({"channel": "chat"})).await;
+    // Its own joins come first.
+    assert_eq!(watcher.push().await["channel"], "news");
+    assert_eq!(watcher.push().await["channel"], "chat");
+
+    let mut bob = RawClient::open(&server.ws_url()).await;
+    let bob_client = bob.connect(&tokens.connection("bob", None)).await["client"].clone();
+    for channel in ["news", "chat"] {
+        bob.call("subscribe", json!({"channel": channel})).await;
+        let join = watcher.push().await;
+        assert_eq!(join["channel"], channel);
+        assert_eq!(join["join"]["info"]["user"], "bob");
+        assert_eq!(join["join"]["info"]["client"], bob_client);
+    }
+    drop(bob);
+    let mut left = vec![];
+    for _ in 0..2 {
+        let leave = watcher.push().await;
+        assert_eq!(leave["leave"]["info"]["user"], "bob");
+        left.push(leave["channel"].as_str().unwrap().to_owned());
+    }
+    left.sort();
+    assert_eq!(left, ["chat", "news"]);
+}
+
+#[actix_rt::test]
+async fn presence_and_history_need_a_subscription_and_the_feature_on() {
+    let mut bare = ChannelOptions::default();
+    bare.presence = false;
+    bare.history_size = 0;
+    let server = TestServer::start(
+        test_config(),
+        EmbeddedOptions::default().channel("chat", bare),
+    );
+    let mut client = RawClient::open(&server.ws_url()).await;
+    client.connect("").await;
+    for method in ["presence", "presence_stats", "history"] {
+        let reply = client.call(method, json!({"channel": "news"})).await;
+        assert_eq!(reply["error"]["code"], 103, "{method}: {reply}");
+    }
+    client.call("subscribe", json!({"channel": "chat"})).await;
+    for method in ["presence", "presence_stats", "history"] {
+        let reply = client.call(method, json!({"channel": "chat"})).await;
+        assert_eq!(reply["error"]["code"], 108, "{method}: {reply}");
+    }
+    let subscribe = client.call("subscribe", json!({"channel": "chat"})).await;
+    assert_eq!(subscribe["error"]["code"], 105);
+    // Without history a channel is not recoverable.
+    let mut other = RawClient::open(&server.ws_url()).await;
+    other.connect("").await;
+    let reply = other.call("subscribe", json!({"channel": "chat"})).await;
+    assert_eq!(reply["subscribe"], json!({}));
+}
+
+#[actix_rt::test]
+async fn a_connection_may_not_exceed_its_channel_limit() {
+    let mut options = EmbeddedOptions::default();
+    options.max_channels_per_client = 2;
+    let server = TestServer::start(test_config(), options);
+    let mut client = RawClient::open(&server.ws_url()).await;
+    client.connect("").await;
+    client.call("subscribe", json!({"channel": "news"})).await;
+    client.call("subscribe", json!({"channel": "chat"})).await;
+    let third = client
+        .call(
+            "subscribe",
+            json!({"channel": "$users", "token": server.config.tokens().subscription("", "$users")}),
+        )
+        .await;
+    assert_eq!(third["error"]["code"], 106, "{third}");
+    // Several commands in one frame are served in order.
+    client
+        .send_text("{\"id\":50,\"unsubscribe\":{\"channel\":\"news\"}}\n{\"id\":51,\"presence_stats\":{\"channel\":\"chat\"}}")
+        .await;
+    assert_eq!(client.reply(50).await["unsubscribe"], json!({}));
+    assert_eq!(client.reply(51).await["presence_stats"]["num_clients"], 1);
+}
