@@ -1,0 +1,210 @@
+//! `#[instant::event]` handlers publish exactly when they succeed, through the publisher the app
+//! registers, without changing their response; recorded by a `RecordingBackend`.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpResponse, Responder, get, post, test, web};
+use instant::{Event, Publisher, RecordingBackend};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+instant::channels! {
+    static CHANNELS;
+    superuser "$mysite_admin1" as ADMIN1,
+    public "mysite_public1" as PUBLIC1,
+}
+
+#[derive(Deserialize)]
+struct NewOrder {
+    item: String,
+}
+
+#[derive(Serialize)]
+struct Order {
+    id: u64,
+    item: String,
+}
+
+#[instant::event(channel = ADMIN1, class = "object created", message = "New order")]
+#[post("/orders")]
+async fn create_order(form: web::Json<NewOrder>) -> actix_web::Result<web::Json<Order>> {
+    let item = form.into_inner().item;
+    if item.is_empty() {
+        return Err(actix_web::error::ErrorBadRequest("an order needs an item"));
+    }
+    Ok(web::Json(Order { id: 7, item }))
+}
+
+#[instant::event(channel = PUBLIC1, class = "info", message = "Looked up")]
+#[get("/orders/{id}")]
+async fn find_order(id: web::Path<u64>) -> HttpResponse {
+    if *id == 7 {
+        HttpResponse::Ok().body("order 7")
+    } else {
+        HttpResponse::NotFound().body("no such order")
+    }
+}
+
+#[instant::event(channel = PUBLIC1, class = "object deleted", message = "Order deleted",
+                 data = json!({ "id": *id }), wait)]
+async fn delete_order(id: web::Path<u64>) -> impl Responder {
+    HttpResponse::NoContent().finish()
+}
+
+#[instant::event(channel = "mysite_public1", message = "Hello")]
+async fn hello() -> &'static str {
+    "hello"
+}
+
+fn recording_app_data() -> (RecordingBackend, Publisher) {
+    let backend = RecordingBackend::new();
+    let publisher = Publisher::new(Arc::new(backend.clone()), "mysite");
+    (backend, publisher)
+}
+
+fn only_event(backend: &RecordingBackend) -> Event {
+    let events = backend.events();
+    assert_eq!(
+        events.len(),
+        1,
+        "expected exactly one event, got {events:#?}"
+    );
+    events.into_iter().next().unwrap()
+}
+
+#[actix_web::test]
+async fn a_successful_handler_publishes_its_json_body() {
+    let (backend, publisher) = recording_app_data();
+    let app = test::init_service(App::new().app_data(publisher).service(create_order)).await;
+
+    let request = test::TestRequest::post()
+        .uri("/orders")
+        .set_json(json!({ "item": "tea" }))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = test::read_body_json(response).await;
+    assert_eq!(body, json!({ "id": 7, "item": "tea" }));
+    let event = only_event(&backend);
+    assert_eq!(event.channel, "$mysite_admin1");
+    assert_eq!(event.site, "mysite");
+    assert_eq!(event.event_class, "object created");
+    assert_eq!(event.message, "New order");
+    assert_eq!(event.data, json!({ "id": 7, "item": "tea" }));
+}
+
+#[actix_web::test]
+async fn an_error_publishes_nothing_and_keeps_the_error_response() {
+    let (backend, publisher) = recording_app_data();
+    let app = test::init_service(App::new().app_data(publisher).service(create_order)).await;
+
+    let request = test::TestRequest::post()
+        .uri("/orders")
+        .set_json(json!({ "item": "" }))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+
+    assert_eq!(response.status(), 400);
+    assert_eq!(test::read_body(response).await, "an order needs an item");
+    assert!(backend.events().is_empty());
+}
+
+#[actix_web::test]
+async fn a_non_2xx_response_publishes_nothing() {
+    let (backend, publisher) = recording_app_data();
+    let app = test::init_service(App::new().app_data(publisher).service(find_order)).await;
+
+    let missing = test::TestRequest::get().uri("/orders/8").to_request();
+    let response = test::call_service(&app, missing).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(test::read_body(response).await, "no such order");
+    assert!(backend.events().is_empty());
+
+    let found = test::TestRequest::get().uri("/orders/7").to_request();
+    let response = test::call_service(&app, found).await;
+    assert_eq!(test::read_body(response).await, "order 7");
+    let event = only_event(&backend);
+    assert_eq!(event.channel, "mysite_public1");
+    assert_eq!(event.event_class, "info");
+    assert_eq!(
+        event.data,
+        serde_json::Value::Null,
+        "a non-JSON body gives null data"
+    );
+}
+
+#[actix_web::test]
+async fn handlers_registered_with_web_resource_publish_their_data_expression() {
+    let (backend, publisher) = recording_app_data();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(publisher))
+            .service(web::resource("/orders/{id}").route(web::delete().to(delete_order)))
+            .route("/hello", web::get().to(hello)),
+    )
+    .await;
+
+    let request = test::TestRequest::delete().uri("/orders/5").to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), 204);
+    let event = only_event(&backend);
+    assert_eq!(event.event_class, "object deleted");
+    assert_eq!(event.message, "Order deleted");
+    assert_eq!(event.data, json!({ "id": 5 }));
+
+    let request = test::TestRequest::get().uri("/hello").to_request();
+    assert_eq!(test::call_and_read_body(&app, request).await, "hello");
+    assert_eq!(backend.events().len(), 2);
+    assert_eq!(backend.events()[1].message, "Hello");
+}
+
+/// Captures what `tracing` writes during the test.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[actix_web::test]
+async fn an_app_without_instant_answers_normally_and_logs_why_nothing_was_published() {
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = subscriber.set_default();
+
+    let app = test::init_service(App::new().service(create_order)).await;
+    let request = test::TestRequest::post()
+        .uri("/orders")
+        .set_json(json!({ "item": "tea" }))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+
+    assert_eq!(response.status(), 200);
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("ERROR"), "{log}");
+    assert!(
+        log.contains("instant is not set up for this app: call .configure(instant.routes())"),
+        "{log}"
+    );
+    assert!(log.contains("$mysite_admin1"), "{log}");
+}
+
+#[actix_web::test]
+async fn the_declared_set_holds_the_named_channels() {
+    assert_eq!(CHANNELS.get(ADMIN1.name()), Some(ADMIN1));
+    assert_eq!(CHANNELS.len(), 2);
+}
