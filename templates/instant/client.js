@@ -80,7 +80,7 @@
 {% include "instant/events/disconnect.js" %}
   });
   if (instantDebug) {
-    centrifuge.on("error", function (ctx) { console.log("instant: client error", ctx); });
+    centrifuge.on("error", function (ctx) { console.log("instant: client error " + JSON.stringify(ctx)); });
   }
 
   config.channels.forEach(function (channel) {

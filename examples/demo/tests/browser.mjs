@@ -21,6 +21,11 @@ try {
   const context = await browser.newContext();
   page = await context.newPage();
   const consoleLines = [];
+  const tokenRequests = { connection: 0, subscription: 0 };
+  page.on("request", (request) => {
+    if (request.url().endsWith("/instant/auth/connection")) { tokenRequests.connection += 1; }
+    if (request.url().endsWith("/instant/auth/subscription")) { tokenRequests.subscription += 1; }
+  });
   page.on("console", (msg) => consoleLines.push(msg.text()));
   page.on("pageerror", (error) => report("pageerror", { message: String(error) }));
 
@@ -38,6 +43,20 @@ try {
   await page.waitForFunction((name) => window.instant && window.instant.subscriptions[name]
     && window.instant.subscriptions[name].state === "subscribed", channel, { timeout: 20000 });
   report("subscribed", { channel });
+  await page.evaluate(() => {
+    window.__instantDrops = 0;
+    window.instant.centrifuge.on("disconnected", () => { window.__instantDrops += 1; });
+    window.instant.centrifuge.on("connecting", () => { window.__instantDrops += 1; });
+  });
+
+  // Tokens live a few seconds (INSTANT_TOKEN_TTL): centrifuge-js renews them through getToken,
+  // which calls the auth routes, and the page stays connected and subscribed.
+  const deadline = Date.now() + 30000;
+  while ((tokenRequests.connection === 0 || tokenRequests.subscription === 0) && Date.now() < deadline) {
+    await page.waitForTimeout(250);
+  }
+  await page.waitForTimeout(1000);
+  report("refreshed", { ...tokenRequests, drops: await page.evaluate(() => window.__instantDrops) });
 
   const message = "Hello from the browser test " + Date.now();
   const reply = await page.evaluate(async ([channel, message]) => {
@@ -87,7 +106,7 @@ try {
   const publicItem = await anonymous.waitForSelector('#events li[data-channel="mysite_public2"]', { timeout: 20000 });
   report("anonymous-handled", { text: await publicItem.textContent() });
 
-  report("console", { lines: consoleLines.filter((l) => l.startsWith("instant")).slice(0, 20) });
+  report("console", { lines: consoleLines.filter((l) => l.startsWith("instant")).slice(0, 200) });
   await browser.close();
   report("done");
 } catch (error) {

@@ -34,6 +34,8 @@ impl Demo {
             .env("INSTANT_ADDR", "127.0.0.1:0")
             .env("INSTANT_CENTRIFUGE_JS", &centrifuge_js)
             .env("INSTANT_DEBUG", "true")
+            // Short-lived tokens, so that the browser renews them during the test.
+            .env("INSTANT_TOKEN_TTL", "3s")
             .env_remove("INSTANT_CENTRIFUGO_URL")
             .envs(env.iter().map(|(k, v)| (*k, v)))
             .stdout(Stdio::piped())
@@ -105,6 +107,7 @@ fn run_scenario(demo: &Demo, backend: &str, ws_url: &str) {
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("backend {backend}\n{stdout}");
     let steps: Vec<Value> = stdout
         .lines()
         .filter_map(|line| serde_json::from_str(line).ok())
@@ -130,6 +133,16 @@ fn run_scenario(demo: &Demo, backend: &str, ws_url: &str) {
     assert_eq!(
         config["ws_url"], ws_url,
         "the page connects to the {backend} server"
+    );
+    let refreshed = step("refreshed").unwrap();
+    assert!(
+        refreshed["connection"].as_u64().unwrap() > 0
+            && refreshed["subscription"].as_u64().unwrap() > 0,
+        "centrifuge-js renews expiring tokens through the auth routes: {refreshed}"
+    );
+    assert_eq!(
+        refreshed["drops"], 0,
+        "renewing tokens must not cost the page its connection: {refreshed}"
     );
     let published = step("published").unwrap();
     assert_eq!(published["status"], 200, "{published}");
