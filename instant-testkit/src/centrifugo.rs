@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use instant_core::{Config, Secret, Tokens};
 use serde_json::{Value, json};
 
-use crate::paths::{centrifugo_binary, temp_dir};
+use crate::paths::{centrifugo_binary, free_port, temp_dir};
 
 /// How long Centrifugo may take to answer `/health` after it starts.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -408,14 +408,6 @@ impl Drop for Centrifugo {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-/// A port free on 127.0.0.1 right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .unwrap_or_else(|e| panic!("cannot find a free port on 127.0.0.1: {e}"))
 }
 
 /// Whether `GET /health` answers 200.

@@ -4,6 +4,7 @@
 //!   secret and API key, and stops it when dropped.
 //! - [`NodeClient`] runs the official JavaScript client (centrifuge-js 5) under Node and reports
 //!   what it sees as JSON events.
+//! - [`Redis`] runs a throw-away `redis-server`, for Centrifugo's Redis engine.
 //!
 //! Both panic with an explanation when their program is missing: a test that needs them fails,
 //! it never skips. `cargo xtask test` installs everything first.
@@ -25,7 +26,9 @@
 mod centrifugo;
 mod node;
 mod paths;
+mod redis;
 
 pub use crate::centrifugo::{Centrifugo, CentrifugoOptions};
 pub use crate::node::{NodeClient, NodeEvent, NodeSpec};
 pub use crate::paths::{centrifugo_binary, workspace_root};
+pub use crate::redis::Redis;

@@ -51,6 +51,14 @@ pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
     })
 }
 
+/// A port free on 127.0.0.1 right now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|e| panic!("cannot find a free port on 127.0.0.1: {e}"))
+}
+
 /// A fresh private directory under the system's temporary directory.
 pub(crate) fn temp_dir(prefix: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -47,3 +47,33 @@ fn a_node_client_connects_subscribes_and_publishes() {
     server.restart();
     client.wait_for(|e| e.is("connected"), WAIT);
 }
+
+#[test]
+fn two_centrifugo_nodes_share_a_redis_engine() {
+    let redis = instant_testkit::Redis::start();
+    let options = CentrifugoOptions::default().extra(json!({
+        "engine": {"type": "redis", "redis": {"address": redis.address()}}
+    }));
+    let publishing_node = Centrifugo::start(options.clone());
+    let subscribing_node = Centrifugo::start(options);
+    let mut client = NodeClient::spawn(
+        NodeSpec::new(subscribing_node.ws_url())
+            .token(subscribing_node.tokens().connection("alice", None))
+            .subscribe("lobby"),
+    );
+    client.wait_for(|e| e.is_on("subscribed", "lobby"), WAIT);
+
+    // Published through the other node's HTTP API, delivered through Redis.
+    let publisher = instant_core::CentrifugoClient::new(&publishing_node.config()).unwrap();
+    let receipt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(publisher.call(
+            "publish",
+            json!({"channel": "lobby", "data": {"via": "redis"}}),
+        ));
+    assert!(receipt.is_ok(), "{receipt:?}");
+    let publication = client.wait_for(|e| e.is_on("publication", "lobby"), WAIT);
+    assert_eq!(publication.data(), Some(&json!({"via": "redis"})));
+}
