@@ -15,12 +15,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => {
-            let error = syn::Error::new(
+            let mut output = syn::Error::new(
                 proc_macro2::Span::call_site(),
                 "`#[instant::event]` goes on an `async fn` actix-web handler",
             )
             .into_compile_error();
-            return quote::quote!(#error #item);
+            output.extend(item);
+            return output;
         }
     };
     let mut errors = Vec::new();
