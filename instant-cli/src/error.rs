@@ -13,6 +13,8 @@ pub(crate) const EXIT_CONFIG: u8 = 3;
 pub(crate) const EXIT_UNREACHABLE: u8 = 4;
 /// Exit code of a download that failed verification (checksum, archive, version).
 pub(crate) const EXIT_INTEGRITY: u8 = 5;
+/// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// Everything that can go wrong in the `instant` command.
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, Result};
+use crate::interrupt::Cleanup;
 use crate::output::Output;
 
 /// The binary's file name.
@@ -199,6 +200,7 @@ fn hex(bytes: &[u8]) -> String {
 #[derive(Debug)]
 struct Staging {
     temp: tempfile::TempDir,
+    _cleanup: Cleanup,
 }
 
 impl Staging {
@@ -207,7 +209,11 @@ impl Staging {
             .prefix(".centrifugo-install-")
             .tempdir_in(dir)
             .map_err(CliError::io("create a temporary directory in", dir))?;
-        Ok(Self { temp })
+        let cleanup = Cleanup::directory(temp.path().to_owned());
+        Ok(Self {
+            temp,
+            _cleanup: cleanup,
+        })
     }
 
     fn path(&self) -> &Path {
@@ -246,7 +252,9 @@ impl Staging {
 fn in_dir<T>(dir: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
     let created = !dir.exists();
     fs::create_dir_all(dir).map_err(CliError::io("create", dir))?;
+    let cleanup = created.then(|| Cleanup::directory(dir.to_owned()));
     let result = work();
+    drop(cleanup);
     if result.is_err() && created {
         let _ = fs::remove_dir(dir);
     }
@@ -411,15 +419,22 @@ pub(crate) fn install_from_source(layout: &Layout, version: &str, out: &Output) 
             gobin.display()
         ));
         let spinner = out.spinner("go install");
-        let output = Command::new("go")
+        let child = Command::new("go")
             .args(["install", &ldflags, &module])
             .env("GOBIN", &gobin)
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|source| CliError::Spawn {
                 program: PathBuf::from("go"),
                 source,
             })?;
+        let stop_on_interrupt = Cleanup::child(child.id());
+        let output = child
+            .wait_with_output()
+            .map_err(CliError::io("wait for", "go"))?;
+        drop(stop_on_interrupt);
         spinner.finish_and_clear();
         let stderr = String::from_utf8_lossy(&output.stderr);
         if !stderr.trim().is_empty() {

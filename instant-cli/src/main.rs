@@ -33,7 +33,8 @@
 //! # Exit codes
 //! `0` success; `1` an operation failed; `2` bad arguments; `3` invalid or inconsistent settings
 //! or config (and the problems `check` finds); `4` a host or server could not be reached;
-//! `5` a download failed verification. `runws` exits with Centrifugo's own exit code.
+//! `5` a download failed verification; `130` interrupted. `runws` exits with Centrifugo's own
+//! exit code.
 //!
 //! # HTTP client
 //! Downloads and probes use `ureq`: a small blocking client with rustls, which suits a
@@ -48,6 +49,7 @@ mod commands;
 mod error;
 mod http;
 mod install;
+mod interrupt;
 mod output;
 mod runws;
 mod settings;
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
     let out = Output::new(cli.quiet, cli.verbose);
     let result = match &cli.command {
         Command::Installws(args) => {
+            interrupt::catch();
             commands::installws(&cli, args, &out).map(|()| ExitCode::SUCCESS)
         }
         Command::Runws(args) => runws::runws(args, &out),

@@ -233,3 +233,51 @@ fn binary_only_leaves_the_settings_alone() {
     );
     assert!(!root.path().join("instant.toml").exists());
 }
+
+#[test]
+fn an_interrupted_download_leaves_nothing_behind() {
+    let root = tempfile::tempdir().unwrap();
+    let server = ReleaseServer::release(support::STALL.to_vec(), checksums(&"1".repeat(64)));
+    let dir = root.path().join("centrifugo");
+    let no_go = root.path().join("empty-path");
+    fs::create_dir_all(&no_go).unwrap();
+    let child = instant(root.path())
+        .args(["installws", "--base-url", &server.base_url(), "--dir"])
+        .arg(&dir)
+        .env("PATH", &no_go)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Wait until the download is under way: the staged archive has its first bytes.
+    let staged_bytes = || -> u64 {
+        let mut total = 0;
+        for name in entries(&dir) {
+            if name.starts_with(".centrifugo-install-") {
+                for file in entries(&dir.join(&name)) {
+                    total += fs::metadata(dir.join(&name).join(file)).map_or(0, |m| m.len());
+                }
+            }
+        }
+        total
+    };
+    for _ in 0..400 {
+        if staged_bytes() > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(staged_bytes() > 0, "the download started");
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("interrupted"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.exists(), "nothing left behind: {:?}", entries(&dir));
+}

@@ -141,6 +141,10 @@ pub struct ReleaseServer {
     requests: Arc<Mutex<Vec<String>>>,
 }
 
+/// A response body that is announced whole but of which only the start is sent, after which
+/// the connection hangs: a download stalled half-way.
+pub const STALL: &[u8] = b"STALL";
+
 impl ReleaseServer {
     /// Serves `files` (path → body) until the test process ends.
     pub fn start(files: HashMap<String, Vec<u8>>) -> Self {
@@ -200,6 +204,14 @@ fn serve(stream: TcpStream, files: &HashMap<String, Vec<u8>>, seen: &Mutex<Vec<S
     seen.lock().expect("lock").push(path.clone());
     let mut stream = stream;
     let (status, body) = match files.get(&path) {
+        Some(body) if body.as_slice() == STALL => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\nConnection: close\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&[0x1f; 100_000]);
+            let _ = stream.flush();
+            thread::sleep(Duration::from_secs(120));
+            return;
+        }
         Some(body) => ("200 OK", body.as_slice()),
         None => ("404 Not Found", b"Not Found".as_slice()),
     };
