@@ -12,7 +12,7 @@ const [base, artifacts] = process.argv.slice(2);
 const report = (step, detail = {}) => console.log(JSON.stringify({ step, ...detail }));
 
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  executablePath: process.env.CHROMIUM_BIN || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync"],
 });

@@ -1,0 +1,149 @@
+//! The templates: built in, overridden from the app's directory or as text, and reported when
+//! broken.
+
+mod common;
+
+use actix_web::{App, HttpResponse, test, web};
+use instant_actix::{InstantError, handler_template_name};
+
+async fn page_with(instant: instant_actix::Instant) -> String {
+    let app = test::init_service(App::new().wrap(instant.middleware()).route(
+        "/",
+        web::get().to(|| async {
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .body("<html><head></head><body></body></html>")
+        }),
+    ))
+    .await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/")
+            .insert_header(("x-test-user", "u:users"))
+            .to_request(),
+    )
+    .await;
+    String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
+}
+
+#[actix_rt::test]
+async fn app_templates_replace_the_built_in_ones_by_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let handlers = dir.path().join("instant/handlers");
+    std::fs::create_dir_all(&handlers).unwrap();
+    std::fs::write(
+        dir.path().join(handler_template_name("$users_all")),
+        "/* users handler of {{ channel }} on {{ site }} */ document.title = message;",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("instant.css"), ".from-the-app-dir{}").unwrap();
+    let instant = common::instant()
+        .templates_dir(dir.path())
+        .template("instant/extra_clients.js", "/* extra client from text */")
+        .ready()
+        .unwrap();
+    let body = page_with(instant).await;
+    assert!(body.contains(
+        "\"$users_all\": function (event_class, channel, message, data, site, uid, timestamp) {\n/* users handler of $users_all on testsite */"
+    ));
+    assert!(body.contains(".from-the-app-dir{}"));
+    assert!(!body.contains("#instant-notifications{position"));
+    assert!(body.contains("/* extra client from text */"));
+    // Channels without their own handler keep the default one.
+    assert!(!body.contains("\"$users_a\": function"));
+    assert!(body.contains("function defaultHandler("));
+}
+
+#[actix_rt::test]
+async fn a_broken_template_is_a_typed_error() {
+    let error = common::instant()
+        .template("instant/handlers/default.js", "{% if %}")
+        .ready()
+        .unwrap_err();
+    match error {
+        InstantError::Template { name, reason } => {
+            assert_eq!(name, "instant/handlers/default.js");
+            assert!(!reason.is_empty());
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    let missing = common::instant()
+        .templates_dir("/nonexistent/templates")
+        .ready()
+        .unwrap_err();
+    assert!(matches!(missing, InstantError::Io { .. }), "{missing}");
+    let missing = common::instant()
+        .centrifuge_js(instant_actix::CentrifugeJs::File(
+            "/nonexistent/centrifuge.js".into(),
+        ))
+        .ready()
+        .unwrap_err();
+    assert!(missing.to_string().contains("/nonexistent/centrifuge.js"));
+}
+
+#[actix_rt::test]
+async fn the_local_client_file_is_served_and_the_default_is_the_pinned_cdn() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "globalThis.Centrifuge = function () {};").unwrap();
+    let instant = common::instant()
+        .centrifuge_js(instant_actix::CentrifugeJs::File(file.path().into()))
+        .ready()
+        .unwrap();
+    let app = test::init_service(App::new().configure(instant.routes())).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri(instant_actix::CentrifugeJs::LOCAL_PATH)
+            .to_request(),
+    )
+    .await;
+    assert!(res.status().is_success());
+    assert_eq!(
+        test::read_body(res).await.as_ref(),
+        b"globalThis.Centrifuge = function () {};"
+    );
+    let body = page_with(instant).await;
+    assert!(body.contains("<script src=\"/instant/static/centrifuge.js\"></script>"));
+
+    let cdn = instant_actix::Instant::new(common::config())
+        .ready()
+        .unwrap();
+    let body = page_with(cdn).await;
+    assert!(body.contains(
+        "<script src=\"https://cdn.jsdelivr.net/npm/centrifuge@5.7.4/dist/centrifuge.js\" integrity=\"sha384-Iz2tPn0Bdkrz7y4HN3TY1XBlxpW+TjRqSbTJc2ENckVFOGn9tDUNezcC3CF5pO+h\" crossorigin=\"anonymous\"></script>"
+    ), "{body}");
+}
+
+#[actix_rt::test]
+async fn the_pinned_hash_is_the_hash_of_the_installed_client() {
+    // The same file that the npm lock pins (js/node_modules/centrifuge 5.7.4).
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../js/node_modules/centrifuge/dist/centrifuge.js"
+    );
+    let output = std::process::Command::new("openssl")
+        .args(["dgst", "-sha384", "-binary", path])
+        .output()
+        .expect("openssl runs");
+    assert!(
+        output.status.success(),
+        "{path} must exist: run npm ci in js/"
+    );
+    let encoded = std::process::Command::new("openssl")
+        .args(["base64", "-A"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(&output.stdout)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let hash = format!(
+        "sha384-{}",
+        String::from_utf8(encoded.stdout).unwrap().trim()
+    );
+    assert_eq!(hash, instant_actix::CentrifugeJs::CDN_INTEGRITY);
+}
