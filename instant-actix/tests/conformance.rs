@@ -455,3 +455,136 @@ async fn wire_publications_history_and_recovery() {
     })
     .await;
 }
+
+#[actix_rt::test]
+async fn wire_the_server_pings_a_pong_keeps_the_connection_and_an_unasked_pong_is_refused() {
+    for target in Target::both(true) {
+        let name = target.name;
+        let mut client = RawClient::open(&target.ws_url()).await;
+        let connected = client.connect("").await;
+        assert_eq!(connected["ping"], SHORT_PING.0, "{name}: {connected}");
+        assert_eq!(connected["pong"], true, "{name}: {connected}");
+        client.call("subscribe", json!({"channel": "news"})).await;
+        // Wait for two pings, answering each; the connection still serves commands afterwards.
+        let published = target.publish("news", json!({"after": "pings"}));
+        while client.pings < 2 {
+            let stats = client
+                .call("presence_stats", json!({"channel": "news"}))
+                .await;
+            assert_eq!(stats["presence_stats"]["num_clients"], 1, "{name}: {stats}");
+            actix_rt::time::sleep(Duration::from_millis(500)).await;
+        }
+        published.await;
+        assert_eq!(
+            client.push().await["pub"]["data"]["after"],
+            "pings",
+            "{name}"
+        );
+
+        let mut eager = RawClient::open(&target.ws_url()).await;
+        eager.connect("").await;
+        eager.send_text("{}").await;
+        assert_eq!(eager.closed().await, Some(3501), "{name}");
+    }
+}
+
+#[actix_rt::test]
+async fn wire_server_api_answers_in_the_same_shapes() {
+    for target in Target::both(false) {
+        let name = target.name;
+        let mut subscriber = RawClient::open(&target.ws_url()).await;
+        let client_id = subscriber
+            .connect(&target.tokens().connection("alice", None))
+            .await["client"]
+            .clone();
+        subscriber
+            .call("subscribe", json!({"channel": "news"}))
+            .await;
+
+        let api = async |method: &str, body: Value| -> Value {
+            let mut response = awc::Client::default()
+                .post(format!("{}/api/{method}", target.base_url()))
+                .insert_header(("X-API-Key", target.api_key.expose_secret()))
+                .send_json(&body)
+                .await
+                .expect("API request");
+            assert_eq!(response.status(), 200, "{name}: {method}");
+            response.json().await.expect("JSON answer")
+        };
+
+        let published = api("publish", json!({"channel": "news", "data": {"n": 1}})).await;
+        assert_eq!(published["result"]["offset"], 1, "{name}: {published}");
+        assert!(
+            published["result"]["epoch"].is_string(),
+            "{name}: {published}"
+        );
+
+        let broadcast = api(
+            "broadcast",
+            json!({"channels": ["news", "chat"], "data": {"n": 2}}),
+        )
+        .await;
+        let responses = broadcast["result"]["responses"].as_array().unwrap();
+        let offsets: Vec<_> = responses
+            .iter()
+            .map(|r| r["result"]["offset"].clone())
+            .collect();
+        assert_eq!(offsets, [2, 1], "{name}: {broadcast}");
+
+        let batch = api(
+            "batch",
+            json!({"commands": [
+                {"publish": {"channel": "chat", "data": {"n": 3}}},
+                {"publish": {"channel": "chat"}},
+            ]}),
+        )
+        .await;
+        assert_eq!(
+            batch["replies"][0]["publish"]["offset"], 2,
+            "{name}: {batch}"
+        );
+        assert_eq!(batch["replies"][1]["error"]["code"], 107, "{name}: {batch}");
+
+        let presence = api("presence", json!({"channel": "news"})).await;
+        let entry = &presence["result"]["presence"][client_id.as_str().unwrap()];
+        assert_eq!(entry["user"], "alice", "{name}: {presence}");
+        assert_eq!(entry["client"], client_id, "{name}: {presence}");
+        let stats = api("presence_stats", json!({"channel": "news"})).await;
+        assert_eq!(
+            stats["result"],
+            json!({"num_clients": 1, "num_users": 1}),
+            "{name}: {stats}"
+        );
+
+        let history = api(
+            "history",
+            json!({"channel": "news", "limit": 10, "reverse": true}),
+        )
+        .await;
+        let numbers: Vec<_> = history["result"]["publications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["data"]["n"].clone())
+            .collect();
+        assert_eq!(numbers, [2, 1], "{name}: {history}");
+        assert_eq!(history["result"]["offset"], 2, "{name}: {history}");
+
+        let missing_data = api("publish", json!({"channel": "news"})).await;
+        assert_eq!(missing_data["error"]["code"], 107, "{name}: {missing_data}");
+
+        // Centrifugo refreshes its node counts every few seconds, so only the shape compares.
+        let info = api("info", json!({})).await;
+        let node = &info["result"]["nodes"][0];
+        for field in [
+            "uid",
+            "name",
+            "version",
+            "num_clients",
+            "num_users",
+            "num_channels",
+        ] {
+            assert!(node.get(field).is_some(), "{name}: no {field} in {info}");
+        }
+    }
+}
