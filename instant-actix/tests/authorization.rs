@@ -337,3 +337,51 @@ async fn cross_site_posts_are_refused() {
         }
     }
 }
+
+#[actix_rt::test]
+async fn the_frontend_and_its_publish_route_are_for_superusers_only() {
+    let instant = instant();
+    let app = test::init_service(
+        App::new()
+            .wrap(instant.middleware())
+            .configure(instant.routes()),
+    )
+    .await;
+    for (user, expected) in [
+        (None, StatusCode::NOT_FOUND),
+        (Some("s1:staff"), StatusCode::NOT_FOUND),
+        (Some("root:superuser"), StatusCode::OK),
+    ] {
+        let mut req = test::TestRequest::get().uri("/instant/");
+        if let Some(value) = user {
+            req = req.insert_header(("x-test-user", value));
+        }
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(res.status(), expected, "{user:?}");
+        if expected == StatusCode::OK {
+            let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+            let config = injected_config(&body).unwrap();
+            // The frontend joins every channel, whatever their paths.
+            assert_eq!(
+                config["channels"].as_array().unwrap().len(),
+                matrix_channels().len()
+            );
+        }
+    }
+    let event = json!({"channel": "public_all", "message": "hi", "event_class": "info"});
+    let (status, _) = post(&app, "/instant/publish", None, event.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = post(&app, "/instant/publish", Some("s1:staff"), event.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, reply) = post(
+        &app,
+        "/instant/publish",
+        Some("root:superuser"),
+        json!({"channel": "$nope", "message": "hi"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+    let (status, reply) = post(&app, "/instant/publish", Some("root:superuser"), event).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert!(reply["uid"].as_str().is_some_and(|uid| !uid.is_empty()));
+}
