@@ -157,6 +157,11 @@ fn namespaces(channels: &[ChannelEntry]) -> Result<BTreeMap<String, NamespaceOpt
     Ok(namespaces)
 }
 
+/// Checks the declared channels as [`build`] does.
+pub(crate) fn validate_channels(channels: &[ChannelEntry]) -> Result<(), String> {
+    namespaces(channels).map(|_| ())
+}
+
 /// Centrifugo's rule for namespace names: `^[-a-zA-Z0-9_.]{2,}$`.
 fn valid_namespace_name(name: &str) -> bool {
     name.len() >= 2

@@ -58,7 +58,10 @@ pub(crate) fn installws(cli: &Cli, args: &InstallArgs, out: &Output) -> Result<(
     let settings = if args.binary_only {
         None
     } else {
-        Some(AppSettings::load(&cli.settings)?)
+        let settings = AppSettings::load(&cli.settings)?;
+        centrifugo_config::validate_channels(&settings.channels)
+            .map_err(|reason| centrifugo_config::channel_error(&settings.path, reason))?;
+        Some(settings)
     };
 
     let current = install::installed_version(&layout);
@@ -305,16 +308,7 @@ pub(crate) fn check(cli: &Cli, args: &CheckArgs, out: &Output) -> Result<()> {
         }
     });
     if let Some(settings) = &settings
-        && let Err(reason) = centrifugo_config::build(&ConfigInputs {
-            secret: "",
-            api_key: "",
-            port: 8000,
-            address: None,
-            allowed_origins: &[],
-            engine: crate::cli::Engine::Memory,
-            redis_url: None,
-            channels: &settings.channels,
-        })
+        && let Err(reason) = centrifugo_config::validate_channels(&settings.channels)
     {
         problems.problem(
             format_args!(
