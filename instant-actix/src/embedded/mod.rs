@@ -31,6 +31,29 @@ use self::session::ConnectionPermit;
 ///
 /// Mount it with [`EmbeddedServer::configure`]; publish to it in-process through [`Backend`]
 /// (usually wrapped in an [`instant_core::Publisher`]). Cheap to clone: clones share one server.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use actix_web::{App, HttpServer};
+/// use instant_actix::EmbeddedServer;
+/// use instant_core::{Channel, ChannelSet, Config, Level, Publisher};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = Config::load()?;
+/// let channels = ChannelSet::new([Channel::new("news", Level::Public)?])?;
+/// let server = EmbeddedServer::new(&config, channels);
+/// let publisher = Publisher::new(Arc::new(server.clone()), config.site_slug());
+/// publisher.publish("news", "the server is up").await?;
+/// HttpServer::new(move || {
+///     let server = server.clone();
+///     App::new().configure(move |cfg| server.configure(cfg))
+/// })
+/// .bind(("127.0.0.1", 8080))?
+/// .run()
+/// .await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct EmbeddedServer {
     inner: Arc<Inner>,
