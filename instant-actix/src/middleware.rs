@@ -48,6 +48,11 @@ pub struct CspNonce(pub String);
 /// `Content-Length` (it is sent chunked), and a page that received tokens is marked
 /// `Cache-Control: private` unless it already says `private` or `no-store`.
 ///
+/// The client renews its tokens through the auth routes, so mount [`Instant::routes`](crate::Instant::routes)
+/// in the same app. With the embedded server and no `INSTANT_WEBSOCKET_URL`, the page connects to
+/// `ws(s)://<the request's host>/connection/websocket`; set the URL explicitly in production behind
+/// proxies or shared caches.
+///
 /// # Ordering
 /// Register `Compress` *after* this middleware so that compression is the outer layer and sees the
 /// rewritten page: `App::new().wrap(instant.middleware()).wrap(Compress::default())`. A session or
