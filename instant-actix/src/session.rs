@@ -1,4 +1,4 @@
-//! A ready [`UserResolver`](crate::UserResolver) on top of `actix-session`.
+//! A ready [`UserResolver`] on top of `actix-session`.
 //!
 //! The app's login handler stores the user with [`login`]; [`SessionUsers`] reads it back on every
 //! request; [`logout`] removes it. The session keys are:
