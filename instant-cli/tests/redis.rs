@@ -6,50 +6,15 @@ mod support;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use instant_core::{Secret, Tokens};
-use instant_testkit::{NodeClient, NodeSpec};
+use instant_testkit::{NodeClient, NodeSpec, Redis};
 use support::{RunWs, centrifugo_bin, free_port, instant, run, stderr};
 
 const SECRET: &str = "redis-test-secret-0123456789";
 const API_KEY: &str = "redis-test-api-key";
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A `redis-server` on a free loopback port, without persistence; killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed for the Redis engine tests");
-        let redis = Self { child, port };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not listen on {port}");
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// An app directory for a Centrifugo node on `port` using the Redis engine.
 fn node(root: &Path, port: u16, redis: &Redis) {
@@ -68,7 +33,7 @@ fn node(root: &Path, port: u16, redis: &Redis) {
         "--engine",
         "redis",
         "--redis-url",
-        &format!("redis://127.0.0.1:{}", redis.port),
+        &redis.url(),
         "--port",
         &port.to_string(),
         "--address",
