@@ -227,6 +227,53 @@ mod tests {
     }
 
     #[actix_rt::test]
+    async fn output_flows_before_the_page_ends() {
+        use futures_util::StreamExt as _;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Bytes, Infallible>>();
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        let body = InjectBody::new(BodyStream::new(stream.boxed_local()), "<!--X-->", 1 << 20);
+        let mut body = std::pin::pin!(body);
+        tx.send(Ok(Bytes::from_static(
+            b"<html><head><title>t</title></head><body><p>first",
+        )))
+        .unwrap();
+        // The rest of the page has not been sent, yet the head, with the snippet, comes out.
+        let mut out = Vec::new();
+        while !String::from_utf8_lossy(&out).contains("<!--X--></head>") {
+            let chunk = std::future::poll_fn(|cx| body.as_mut().poll_next(cx))
+                .await
+                .unwrap()
+                .unwrap();
+            out.extend_from_slice(&chunk);
+        }
+        tx.send(Ok(Bytes::from_static(b"</p></body></html>")))
+            .unwrap();
+        drop(tx);
+        while let Some(chunk) = std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<html><head><title>t</title><!--X--></head><body><p>first</p></body></html>"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn bytes_that_are_not_utf8_pass_through() {
+        let chunks: Vec<Result<Bytes, Infallible>> = vec![Ok(Bytes::from_static(
+            b"<html><head><meta charset=\"iso-8859-1\"></head><body>caf\xe9</body></html>",
+        ))];
+        let body = InjectBody::new(BodyStream::new(stream::iter(chunks)), "<!--X-->", 1 << 20);
+        let out = to_bytes(body).await.unwrap();
+        assert_eq!(
+            out.as_ref(),
+            b"<html><head><meta charset=\"iso-8859-1\"><!--X--></head><body>caf\xe9</body></html>"
+        );
+    }
+
+    #[actix_rt::test]
     async fn bails_out_to_the_original_bytes_over_the_memory_cap() {
         // A matched start tag (`<head …>`) spread across many chunks must be buffered whole.
         let mut chunks = vec!["<html><head data-x=\"".to_owned()];
