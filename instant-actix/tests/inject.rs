@@ -324,3 +324,40 @@ async fn json_in_the_config_cannot_close_the_script() {
     let config = injected_config(&body).unwrap();
     assert_eq!(config["site_name"], "</script><script>alert(1)</script>");
 }
+
+#[actix_rt::test]
+async fn on_the_wire_the_page_is_chunked_without_a_stale_length() {
+    let instant = instant();
+    let server =
+        actix_web::HttpServer::new(move || App::new().wrap(instant.middleware()).configure(routes))
+            .workers(1)
+            .bind(("127.0.0.1", 0))
+            .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    let client = awc::Client::default();
+    let mut res = client
+        .get(format!("http://{addr}/with-length"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers().get(header::TRANSFER_ENCODING).unwrap(),
+        "chunked"
+    );
+    assert!(res.headers().get(header::CONTENT_LENGTH).is_none());
+    let body = res.body().await.unwrap();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(count(&body, "id=\"instant-config\""), 1);
+    assert!(body.ends_with("</head><body><p>hello</p></body></html>"));
+    let mut res = client
+        .get(format!("http://{addr}/binary"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers().get(header::CONTENT_LENGTH).unwrap(), "10");
+    assert_eq!(res.body().await.unwrap().as_ref(), b"\x00\x01</head>\xff");
+    handle.stop(true).await;
+}
