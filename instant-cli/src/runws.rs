@@ -38,7 +38,13 @@ pub(crate) fn runws(args: &RunArgs, out: &Output) -> Result<ExitCode> {
             path: config_path.clone(),
             reason: format!("not valid JSON: {err}"),
         })?;
-    let port = centrifugo_config::shared_values(&config).port;
+    // Internal endpoints such as /health move to `http_server.internal_port` when it is set.
+    let port = config
+        .pointer("/http_server/internal_port")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|port| u16::try_from(port).ok())
+        .filter(|port| *port != 0)
+        .unwrap_or_else(|| centrifugo_config::shared_values(&config).port);
     let health_enabled = config
         .pointer("/health/enabled")
         .and_then(serde_json::Value::as_bool)
