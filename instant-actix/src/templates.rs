@@ -284,7 +284,9 @@ pub(crate) fn render(
         context.insert("channel", channel.name());
         context.insert("site", config.site_slug());
         handlers.push(HandlerSource {
-            name_json: serde_json::to_string(channel.name()).unwrap_or_default(),
+            name_json: escape_json_for_script(
+                &serde_json::to_string(channel.name()).unwrap_or_default(),
+            ),
             source: render(&template, &context)?,
         });
     }

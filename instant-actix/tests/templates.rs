@@ -147,3 +147,23 @@ async fn the_pinned_hash_is_the_hash_of_the_installed_client() {
     );
     assert_eq!(hash, instant_actix::CentrifugeJs::CDN_INTEGRITY);
 }
+
+#[actix_rt::test]
+async fn a_channel_name_cannot_close_the_client_script() {
+    let name = "x</script><script>alert(1)//";
+    let channels = instant_core::ChannelSet::new([instant_core::Channel::new(
+        name,
+        instant_core::Level::Public,
+    )
+    .unwrap()])
+    .unwrap();
+    let instant = common::instant()
+        .channels(channels)
+        .template(handler_template_name(name), "console.log(channel);")
+        .ready()
+        .unwrap();
+    let body = page_with(instant).await;
+    assert!(!body.contains("<script>alert(1)"), "{body}");
+    let config = common::injected_config(&body).unwrap();
+    assert_eq!(config["channels"][0]["name"], name);
+}
