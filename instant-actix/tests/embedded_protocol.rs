@@ -11,7 +11,9 @@ use serde_json::json;
 
 #[actix_rt::test]
 async fn an_expiring_connection_closes_with_3005_unless_refreshed() {
-    let server = TestServer::with_defaults();
+    let mut options = EmbeddedOptions::default();
+    options.expired_close_delay = std::time::Duration::from_secs(1);
+    let server = TestServer::start(test_config(), options);
     let tokens = server.config.tokens();
     let now = now_secs();
     let short = tokens.sign_connection(&ConnectionClaims::new("alice", now, now + 2));
@@ -51,7 +53,9 @@ async fn an_expiring_connection_closes_with_3005_unless_refreshed() {
 
 #[actix_rt::test]
 async fn an_expiring_subscription_ends_with_unsubscribe_2501_unless_refreshed() {
-    let server = TestServer::with_defaults();
+    let mut options = EmbeddedOptions::default();
+    options.expired_close_delay = std::time::Duration::from_secs(1);
+    let server = TestServer::start(test_config(), options);
     let tokens = server.config.tokens();
     let now = now_secs();
     let short = |channel: &str| {

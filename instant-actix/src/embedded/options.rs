@@ -67,6 +67,10 @@ pub struct EmbeddedOptions {
     /// How long a new connection may take to send `connect` (`client.stale_close_delay`, 10 s);
     /// then 3502.
     pub connect_timeout: Duration,
+    /// How long past its token's expiry a connection or subscription is kept, giving the client
+    /// time to refresh it (Centrifugo's `client.expired_close_delay` and
+    /// `client.expired_sub_close_delay`, 25 s); then 3005, or an unsubscribe with 2501.
+    pub expired_close_delay: Duration,
     /// How long a closing connection may take to accept its close frame before it is dropped.
     pub close_timeout: Duration,
     /// The most publications one history call or one recovery returns (Centrifugo: 300).
@@ -87,6 +91,7 @@ impl Default for EmbeddedOptions {
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(8),
             connect_timeout: Duration::from_secs(10),
+            expired_close_delay: Duration::from_secs(25),
             close_timeout: Duration::from_secs(5),
             max_history_publications: 300,
             channel_defaults: ChannelOptions::default(),

@@ -308,6 +308,12 @@ impl Connection {
         }
     }
 
+    /// When a token with `left` to live stops being honoured: its expiry plus the grace time the
+    /// client has to refresh it.
+    fn expiry_deadline(&self, left: Duration) -> Instant {
+        Instant::now() + left + self.server.options.expired_close_delay
+    }
+
     fn ping_interval(&self) -> Duration {
         Duration::from_secs(u64::from(self.server.options.ping_secs()))
     }
@@ -413,7 +419,7 @@ impl Connection {
         let (expires, ttl, expires_at) = match exp {
             Some(exp) => {
                 let (ttl, left) = ttl_until(exp);
-                (true, ttl, Some(Instant::now() + left))
+                (true, ttl, Some(self.expiry_deadline(left)))
             }
             None => (false, 0, None),
         };
@@ -476,7 +482,7 @@ impl Connection {
                     if let Some(exp) = claims.exp {
                         let (ttl, left) = ttl_until(exp);
                         expiry = SubscribeExpiry { expires: true, ttl };
-                        expires_at = Some(Instant::now() + left);
+                        expires_at = Some(self.expiry_deadline(left));
                     }
                 }
                 Err(error) => return self.token_refused(id, &error),
@@ -621,18 +627,22 @@ impl Connection {
             }
             Err(_) => return Err(Disconnect::INVALID_TOKEN),
         };
-        let Some(connected) = self.connected.as_mut() else {
-            return Err(Disconnect::BAD_REQUEST);
-        };
-        if *claims.sub != *connected.user {
+        if self
+            .connected
+            .as_ref()
+            .is_none_or(|connected| *claims.sub != *connected.user)
+        {
             return Err(Disconnect::INVALID_TOKEN);
         }
         let mut result = ExpiryResult::default();
-        connected.expires_at = claims.exp.map(|exp| {
+        let expires_at = claims.exp.map(|exp| {
             let (ttl, left) = ttl_until(exp);
             result = ExpiryResult { expires: true, ttl };
-            Instant::now() + left
+            self.expiry_deadline(left)
         });
+        if let Some(connected) = self.connected.as_mut() {
+            connected.expires_at = expires_at;
+        }
         self.reply(id, ReplyBody::Refresh(result));
         Ok(())
     }
@@ -656,7 +666,7 @@ impl Connection {
         let expires_at = claims.exp.map(|exp| {
             let (ttl, left) = ttl_until(exp);
             result = ExpiryResult { expires: true, ttl };
-            Instant::now() + left
+            self.expiry_deadline(left)
         });
         if let Some(subscription) = self.subscriptions.get_mut(&request.channel) {
             subscription.expires_at = expires_at;
