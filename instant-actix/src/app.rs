@@ -8,7 +8,7 @@ use actix_web::web;
 use bytes::Bytes;
 use instant_core::{Backend, CentrifugoClient, Channel, ChannelSet, Config, Publisher};
 
-use crate::embedded::EmbeddedServer;
+use crate::embedded::{EmbeddedOptions, EmbeddedServer};
 use crate::error::InstantError;
 use crate::middleware::InstantMiddleware;
 use crate::runtime::{AuthorizeFn, Runtime};
@@ -64,6 +64,7 @@ pub struct Instant {
     centrifuge_js: CentrifugeJs,
     frontend: bool,
     memory_limit: usize,
+    embedded_options: EmbeddedOptions,
     runtime: Arc<OnceLock<Arc<Runtime>>>,
 }
 
@@ -96,6 +97,7 @@ impl Instant {
             centrifuge_js: CentrifugeJs::default(),
             frontend: true,
             memory_limit: DEFAULT_MEMORY_LIMIT,
+            embedded_options: EmbeddedOptions::default(),
             runtime: Arc::default(),
         }
     }
@@ -185,6 +187,14 @@ impl Instant {
         self.changed()
     }
 
+    /// The limits and per-channel options (history, presence, …) of the embedded server; unused
+    /// when a Centrifugo URL is configured.
+    #[must_use]
+    pub fn embedded_options(mut self, options: EmbeddedOptions) -> Self {
+        self.embedded_options = options;
+        self.changed()
+    }
+
     /// The configuration.
     #[must_use]
     pub fn config(&self) -> &Config {
@@ -249,7 +259,11 @@ impl Instant {
                     (Arc::new(CentrifugoClient::new(&self.config)?), None, ws_url)
                 }
                 None => {
-                    let server = EmbeddedServer::new(&self.config, self.channels.clone());
+                    let server = EmbeddedServer::with_options(
+                        &self.config,
+                        self.channels.clone(),
+                        self.embedded_options.clone(),
+                    );
                     (
                         Arc::new(server.clone()),
                         Some(server),
