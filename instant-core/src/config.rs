@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -24,6 +25,10 @@ pub const DEFAULT_SITE_SLUG: &str = "site";
 pub const CONFIG_FILE_NAME: &str = "instant.toml";
 /// The environment variable that points [`Config::load`] at another file.
 pub const CONFIG_FILE_ENV: &str = "INSTANT_CONFIG";
+
+/// The secret of embedded mode when none is configured: one per process, so every `Config` built
+/// in the process (the middleware's, the embedded server's) signs and verifies alike.
+static PROCESS_SECRET: LazyLock<Secret> = LazyLock::new(Secret::generate);
 
 /// A secret string (HMAC key, API key) that never shows in `Debug` or `Display` output, so it
 /// cannot leak through logs or error messages.
@@ -257,7 +262,8 @@ impl Config {
     }
 
     /// Whether the secret was generated for this process because none was configured (embedded
-    /// mode only); tokens then stop being valid when the process restarts.
+    /// mode only). Every configuration built in the process shares it; tokens stop being valid
+    /// when the process restarts.
     #[must_use]
     pub fn secret_is_generated(&self) -> bool {
         self.secret_generated
@@ -682,7 +688,7 @@ impl Raw {
                     reason: "with a Centrifugo URL the HMAC secret must be set to Centrifugo's client.token.hmac_secret_key".to_owned(),
                 });
             }
-            None => (Secret::generate(), true),
+            None => (PROCESS_SECRET.clone(), true),
         };
         if self.api_key.as_ref().is_some_and(Secret::is_empty) {
             return Err(invalid("centrifugo_api_key", "it is empty"));
@@ -804,11 +810,12 @@ mod tests {
         assert!(config.is_embedded());
         assert!(config.secret_is_generated());
         assert!(config.secret().expose_secret().len() >= 40);
-        assert_ne!(
+        assert_eq!(
             config.secret(),
             Config::builder().build().unwrap().secret(),
-            "each process gets its own secret"
+            "one generated secret per process"
         );
+        assert_ne!(config.secret(), &Secret::generate());
         assert_eq!(config.site_slug(), "site");
         assert_eq!(config.token_ttl(), DEFAULT_TOKEN_TTL);
         assert_eq!(config.publish_timeout(), DEFAULT_PUBLISH_TIMEOUT);
