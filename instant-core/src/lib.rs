@@ -2,6 +2,18 @@
 //! payload, tokens, and publishing, with no actix-web server types.
 //!
 //! Apps depend on the `instant` facade crate, which re-exports everything here.
+//!
+//! # Dependencies, and why
+//!
+//! - `awc` (actix's HTTP client) talks to Centrifugo's HTTP API with kept-alive, pooled
+//!   connections; it runs on a thread of its own because its client is not `Send`.
+//! - `hmac` + `sha2` sign HS256 tokens, `base64` encodes them (URL-safe, unpadded), and `subtle`
+//!   compares secrets in constant time. A general JWT crate would bring algorithm negotiation
+//!   that the verifier must refuse anyway.
+//! - `toml` reads `instant.toml`, with serde's unknown-key errors catching typos.
+//! - `rand` draws the per-process secret of embedded mode from the operating system's generator.
+//! - `thiserror` derives the typed errors, `tracing` logs, `tokio`'s channels carry work to the
+//!   publishing thread and answers back from any runtime.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
