@@ -90,6 +90,9 @@ struct Connection {
     connect_deadline: Instant,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
+    /// Pings sent and not answered yet, and when the last one went out.
+    unanswered_pings: u32,
+    last_ping: Option<Instant>,
 }
 
 /// Serves one upgraded WebSocket until it closes.
@@ -117,6 +120,8 @@ pub(crate) async fn run(
         subscriptions: HashMap::new(),
         next_ping: None,
         pong_deadline: None,
+        unanswered_pings: 0,
+        last_ping: None,
     };
     loop {
         let (deadline, kind) = conn.next_deadline();
@@ -279,6 +284,8 @@ impl Connection {
                 if self.pong_deadline.is_none() {
                     self.pong_deadline = Some(now + self.server.options.pong_timeout);
                 }
+                self.unanswered_pings += 1;
+                self.last_ping = Some(now);
                 self.next_ping = Some(now + self.ping_interval());
                 Ok(())
             }
@@ -388,10 +395,18 @@ impl Connection {
         }
         if command.is_empty() {
             // A pong nobody asked for is a protocol error, as in Centrifugo.
-            return match self.pong_deadline.take() {
-                Some(_) => Ok(()),
-                None => Err(Disconnect::BAD_REQUEST),
-            };
+            if self.unanswered_pings == 0 {
+                return Err(Disconnect::BAD_REQUEST);
+            }
+            self.unanswered_pings -= 1;
+            // With pings still unanswered, the next pong is due after the last ping.
+            self.pong_deadline = (self.unanswered_pings > 0)
+                .then(|| {
+                    self.last_ping
+                        .map(|at| at + self.server.options.pong_timeout)
+                })
+                .flatten();
+            return Ok(());
         }
         if command.send.is_some() {
             // Asynchronous messages need a handler the embedded server does not have.
