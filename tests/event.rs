@@ -5,7 +5,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpResponse, Responder, get, post, test, web};
-use instant::{Event, Publisher, RecordingBackend};
+use instant::{
+    Backend, BoxFuture, DeliveryStats, Event, PublishError, PublishReceipt, Publisher,
+    RecordingBackend,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -207,4 +210,51 @@ async fn an_app_without_instant_answers_normally_and_logs_why_nothing_was_publis
 async fn the_declared_set_holds_the_named_channels() {
     assert_eq!(CHANNELS.get(ADMIN1.name()), Some(ADMIN1));
     assert_eq!(CHANNELS.len(), 2);
+}
+
+/// A backend whose server never answers.
+struct UnreachableBackend;
+
+impl Backend for UnreachableBackend {
+    fn publish(&self, _event: Event) -> BoxFuture<'_, Result<PublishReceipt, PublishError>> {
+        Box::pin(std::future::ready(Err(PublishError::Timeout(
+            std::time::Duration::from_secs(5),
+        ))))
+    }
+
+    fn publish_detached(&self, _event: Event) {}
+
+    fn stats(&self) -> DeliveryStats {
+        DeliveryStats::default()
+    }
+}
+
+#[actix_web::test]
+async fn a_failed_awaited_publish_is_logged_and_the_success_response_is_kept() {
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = subscriber.set_default();
+
+    let publisher = Publisher::new(Arc::new(UnreachableBackend), "mysite");
+    let app = test::init_service(
+        App::new()
+            .app_data(publisher)
+            .route("/orders/{id}", web::delete().to(delete_order)),
+    )
+    .await;
+    let request = test::TestRequest::delete().uri("/orders/5").to_request();
+    let response = test::call_service(&app, request).await;
+
+    assert_eq!(response.status(), 204);
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("ERROR"), "{log}");
+    assert!(
+        log.contains("publishing the event of a successful handler failed"),
+        "{log}"
+    );
+    assert!(log.contains("did not answer within 5s"), "{log}");
 }

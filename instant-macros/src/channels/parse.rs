@@ -38,9 +38,13 @@ const LEVEL_KEYWORDS: &[&str] = &["superuser", "staff", "users", "public"];
 pub(crate) struct ChannelsInput {
     pub(crate) header: Option<Header>,
     pub(crate) declarations: Vec<Declaration>,
-    /// Mistakes the parser stepped over to keep reporting the rest (unknown levels, missing commas).
-    pub(crate) errors: Vec<syn::Error>,
+    /// Mistakes the parser stepped over to keep reporting the rest (unknown levels, missing
+    /// commas), each with where it belongs so all errors are reported in source order.
+    pub(crate) errors: Vec<(Position, syn::Error)>,
 }
+
+/// Where an error belongs: in (or before) the declaration with this index, or after it.
+pub(crate) type Position = (usize, bool);
 
 /// `pub static CHANNELS;`
 pub(crate) struct Header {
@@ -97,14 +101,22 @@ impl Parse for ChannelsInput {
             }
             if input.is_empty() {
                 if let Some(attr) = attrs.first() {
-                    errors.push(syn::Error::new_spanned(
-                        attr,
-                        "expected a channel declaration after this attribute",
+                    errors.push((
+                        (declarations.len(), false),
+                        syn::Error::new_spanned(
+                            attr,
+                            "expected a channel declaration after this attribute",
+                        ),
                     ));
                 }
                 break;
             }
-            let declaration = Declaration::parse_after_attrs(attrs, input, &mut errors)?;
+            let mut level_error = None;
+            let declaration = Declaration::parse_after_attrs(attrs, input, &mut level_error)?;
+            if let Some(error) = level_error {
+                errors.push(((declarations.len(), false), error));
+            }
+            let position = (declarations.len(), true);
             let (has_at, has_alias) = (declaration.at.is_some(), declaration.alias.is_some());
             declarations.push(declaration);
             attrs = Vec::new();
@@ -119,9 +131,9 @@ impl Parse for ChannelsInput {
             }
             if starts_declaration(input) {
                 // `superuser "$a" staff "$b"`: report the comma and read on.
-                errors.push(syn::Error::new(
-                    input.span(),
-                    "expected `,` between channel declarations",
+                errors.push((
+                    position,
+                    syn::Error::new(input.span(), "expected `,` between channel declarations"),
                 ));
                 continue;
             }
@@ -131,8 +143,9 @@ impl Parse for ChannelsInput {
             if !has_alias {
                 lookahead.peek(Token![as]);
             }
-            errors.push(lookahead.error());
-            return Err(combine(errors).expect("one error was just pushed"));
+            errors.push((position, lookahead.error()));
+            return Err(combine(errors.into_iter().map(|(_, error)| error))
+                .expect("one error was just pushed"));
         }
 
         Ok(Self {
@@ -183,9 +196,9 @@ impl Declaration {
     fn parse_after_attrs(
         attrs: Vec<Attribute>,
         input: ParseStream<'_>,
-        errors: &mut Vec<syn::Error>,
+        level_error: &mut Option<syn::Error>,
     ) -> syn::Result<Self> {
-        let level = parse_level(input, errors)?;
+        let level = parse_level(input, level_error)?;
         let name: LitStr = input.parse()?;
         let at = if input.peek(kw::at) {
             let at = input.parse()?;
@@ -220,7 +233,7 @@ impl Declaration {
 /// read over, so the rest of the declaration is still checked.
 fn parse_level(
     input: ParseStream<'_>,
-    errors: &mut Vec<syn::Error>,
+    error: &mut Option<syn::Error>,
 ) -> syn::Result<Option<(Level, Span)>> {
     let lookahead = input.lookahead1();
     let level = if lookahead.peek(kw::superuser) {
@@ -233,7 +246,7 @@ fn parse_level(
         (Level::Public, input.parse::<kw::public>()?.span)
     } else if input.peek(Ident::peek_any) {
         let word = input.call(Ident::parse_any)?;
-        errors.push(unknown_level(&word));
+        *error = Some(unknown_level(&word));
         return Ok(None);
     } else {
         return Err(lookahead.error());
@@ -337,7 +350,7 @@ mod tests {
             admin "$c",
         });
         assert_eq!(input.declarations.len(), 3);
-        let messages: Vec<String> = input.errors.iter().map(ToString::to_string).collect();
+        let messages: Vec<String> = input.errors.iter().map(|(_, e)| e.to_string()).collect();
         assert_eq!(messages.len(), 3, "{messages:?}");
         assert!(messages[0].contains("did you mean `superuser`?"));
         assert!(messages[1].contains("expected `,`"));

@@ -8,17 +8,18 @@ use instant_core::{ChannelError, Level, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX};
 
 use super::parse::{ChannelsInput, Declaration};
 
-/// Every mistake in the invocation, each spanned at the offending token, in source order of
-/// discovery; empty when the declarations are valid.
+/// Every mistake in the invocation, each spanned at the offending token, in source order; empty
+/// when the declarations are valid.
 pub(crate) fn validate(input: &ChannelsInput) -> Vec<syn::Error> {
-    let mut errors = input.errors.clone();
+    let mut positioned = input.errors.clone();
+    let mut errors = Vec::new();
     let mut names: HashMap<String, ()> = HashMap::new();
     let mut aliases: HashMap<String, ()> = HashMap::new();
     if let Some(header) = &input.header {
         aliases.insert(header.ident.to_string(), ());
     }
 
-    for declaration in &input.declarations {
+    for (index, declaration) in input.declarations.iter().enumerate() {
         let name = declaration.name.value();
         if let Err(error) = check_name(declaration, &name) {
             errors.push(syn::Error::new_spanned(&declaration.name, describe(&error)));
@@ -30,8 +31,11 @@ pub(crate) fn validate(input: &ChannelsInput) -> Vec<syn::Error> {
         }
         check_paths(declaration, &name, &mut errors);
         check_alias(input, declaration, &mut aliases, &mut errors);
+        positioned.extend(errors.drain(..).map(|error| ((index, false), error)));
     }
-    errors
+    // Stable: the parser's errors of a declaration come first, as its level comes first.
+    positioned.sort_by_key(|(position, _)| *position);
+    positioned.into_iter().map(|(_, error)| error).collect()
 }
 
 /// The name rules; a declaration whose level keyword was unknown is still checked for
