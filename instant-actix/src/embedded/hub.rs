@@ -671,6 +671,28 @@ mod tests {
     }
 
     #[test]
+    fn a_publication_is_serialized_once_and_its_bytes_shared_by_every_subscriber() {
+        let hub = hub(10);
+        let mut queues = Vec::new();
+        for id in ["a", "b", "c"] {
+            let (sub, queue, _) = subscriber(id, 1 << 20);
+            hub.subscribe("news", 1, sub, None, SubscribeExpiry::default())
+                .unwrap();
+            queues.push(queue);
+        }
+        hub.publish("news", new_pub(1)).unwrap();
+        let frames: Vec<ByteString> = queues
+            .iter_mut()
+            .map(|queue| {
+                let _subscribe_reply = queue.frames.try_recv().unwrap();
+                queue.frames.try_recv().unwrap()
+            })
+            .collect();
+        assert!(frames.iter().all(|f| f.as_ptr() == frames[0].as_ptr()));
+        assert!(frames[0].contains(r#""pub":{"data":{"n":1},"offset":1}"#));
+    }
+
+    #[test]
     fn history_honours_limit_since_and_reverse() {
         let hub = hub(10);
         for n in 1..=5 {
