@@ -1,7 +1,6 @@
 //! For middleware documentation, see [`InstantMiddleware`].
 
 use std::future::{Ready, ready};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::body::{BodySize, EitherBody, MessageBody};
@@ -82,7 +81,7 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(InstantMiddlewareService {
-            service: Rc::new(service),
+            service,
             runtime: Arc::clone(&self.runtime),
         }))
     }
@@ -92,7 +91,7 @@ where
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct InstantMiddlewareService<S> {
-    service: Rc<S>,
+    service: S,
     runtime: Arc<Runtime>,
 }
 
