@@ -183,3 +183,21 @@ async fn connections_over_the_limit_are_refused_with_503() {
     }
     assert!(RawClient::open_with(&server.ws_url(), None).await.is_ok());
 }
+
+#[actix_rt::test]
+async fn shutdown_closes_every_connection_with_3001_and_refuses_new_ones() {
+    let server = TestServer::with_defaults();
+    let mut connected = RawClient::open(&server.ws_url()).await;
+    connected.connect("").await;
+    connected
+        .call("subscribe", json!({"channel": "news"}))
+        .await;
+    let mut waiting = RawClient::open(&server.ws_url()).await;
+    server.server.shutdown();
+    assert_eq!(connected.closed().await, Some(3001));
+    assert_eq!(waiting.closed().await, Some(3001));
+    assert_eq!(
+        RawClient::open_with(&server.ws_url(), None).await.err(),
+        Some(503)
+    );
+}

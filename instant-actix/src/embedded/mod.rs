@@ -68,6 +68,9 @@ pub(crate) struct Inner {
     api_key: Option<Secret>,
     allowed_origins: Vec<String>,
     open_connections: AtomicUsize,
+    /// Every open connection's handle, to close them all on shutdown.
+    connections: std::sync::Mutex<std::collections::HashMap<Arc<str>, hub::ClientHandle>>,
+    shutting_down: std::sync::atomic::AtomicBool,
     started: std::time::Instant,
     node_id: String,
     queued: AtomicU64,
@@ -114,6 +117,8 @@ impl EmbeddedServer {
                 api_key: config.api_key().cloned(),
                 allowed_origins: config.allowed_origins().to_vec(),
                 open_connections: AtomicUsize::new(0),
+                connections: std::sync::Mutex::default(),
+                shutting_down: std::sync::atomic::AtomicBool::new(false),
                 started: std::time::Instant::now(),
                 node_id: uuid::Uuid::new_v4().to_string(),
                 queued: AtomicU64::new(0),
@@ -134,6 +139,24 @@ impl EmbeddedServer {
     #[must_use]
     pub fn open_connections(&self) -> usize {
         self.inner.open_connections.load(Ordering::Acquire)
+    }
+
+    /// Closes every connection with Centrifugo's 3001 (shutdown; clients reconnect later) and
+    /// refuses new ones with 503. Call it when the app stops, so that open WebSockets do not hold
+    /// up the HTTP server's graceful shutdown.
+    pub fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+        let handles: Vec<hub::ClientHandle> = self
+            .inner
+            .connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for handle in handles {
+            handle.disconnect(protocol::Disconnect::SHUTDOWN);
+        }
     }
 
     /// Mounts `GET /connection/websocket` and `POST /api/{method}`.
@@ -236,6 +259,9 @@ fn websocket(
             "WebSocket refused: origin not allowed (set INSTANT_ALLOWED_ORIGINS)"
         );
         return Ok(HttpResponse::Forbidden().body("request origin is not allowed"));
+    }
+    if server.shutting_down.load(Ordering::Acquire) {
+        return Ok(HttpResponse::ServiceUnavailable().body("the server is shutting down"));
     }
     let Some(permit) = ConnectionPermit::acquire(&server) else {
         return Ok(HttpResponse::ServiceUnavailable().body("connection limit reached"));

@@ -46,6 +46,8 @@ impl Disconnect {
     pub(crate) const NORMAL: Self = Self::new(1000, "");
     /// A frame over the size limit (the WebSocket code; Centrifugo sends no reason).
     pub(crate) const MESSAGE_TOO_BIG: Self = Self::new(1009, "");
+    /// The server shuts down; clients reconnect later.
+    pub(crate) const SHUTDOWN: Self = Self::new(3001, "shutdown");
     pub(crate) const CONNECTION_EXPIRED: Self = Self::new(3005, "connection expired");
     pub(crate) const SLOW: Self = Self::new(3008, "slow");
     pub(crate) const WRITE_ERROR: Self = Self::new(3009, "write error");

@@ -23,6 +23,12 @@ use super::protocol::{
     UNSUBSCRIBE_EXPIRED, UnsubscribeBody, encode, encode_error,
 };
 
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The server version announced in connect replies.
 const SERVER_VERSION: &str = concat!("instant ", env!("CARGO_PKG_VERSION"));
 
@@ -103,7 +109,14 @@ pub(crate) async fn run(
     permit: ConnectionPermit,
 ) {
     let id: Arc<str> = Arc::from(uuid::Uuid::new_v4().to_string());
-    let (handle, queue) = ClientHandle::new(id, server.options.client_queue_max_bytes);
+    let (handle, queue) = ClientHandle::new(Arc::clone(&id), server.options.client_queue_max_bytes);
+    lock(&server.connections).insert(Arc::clone(&id), handle.clone());
+    if server
+        .shutting_down
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        handle.disconnect(Disconnect::SHUTDOWN);
+    }
     let writer = actix_web::rt::spawn(write_loop(
         ws.clone(),
         queue,
@@ -160,6 +173,7 @@ pub(crate) async fn run(
     conn.leave_everything();
     // Make sure the writer stops even when the reader ended first.
     conn.handle.disconnect(Disconnect::NORMAL);
+    lock(&conn.server.connections).remove(&id);
     let _ = writer.await;
     drop(permit);
 }
