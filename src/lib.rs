@@ -156,8 +156,9 @@ pub use instant_macros::channels;
 ///
 /// # Placement
 ///
-/// Put it **above** actix-web's route macros (`#[get]`, `#[post]`, …), so it sees the handler
-/// before they turn it into a service. It also works on handlers registered by hand with
+/// Put it above actix-web's route macros (`#[get]`, `#[post]`, …), so it sees the handler before
+/// they turn it into a service. Below them works too, since they keep the attributes of the
+/// function they wrap. It also works on handlers registered by hand with
 /// `web::resource(..).route(web::post().to(handler))`.
 ///
 /// # What it changes in the handler

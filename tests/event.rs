@@ -61,6 +61,12 @@ async fn hello() -> &'static str {
     "hello"
 }
 
+#[get("/below")]
+#[instant::event(channel = PUBLIC1, class = "ok", message = "Below the route macro")]
+async fn below_the_route_macro() -> web::Json<u32> {
+    web::Json(42)
+}
+
 fn recording_app_data() -> (RecordingBackend, Publisher) {
     let backend = RecordingBackend::new();
     let publisher = Publisher::new(Arc::new(backend.clone()), "mysite");
@@ -162,6 +168,22 @@ async fn handlers_registered_with_web_resource_publish_their_data_expression() {
     assert_eq!(test::call_and_read_body(&app, request).await, "hello");
     assert_eq!(backend.events().len(), 2);
     assert_eq!(backend.events()[1].message, "Hello");
+}
+
+#[actix_web::test]
+async fn the_attribute_also_works_below_the_route_macro() {
+    let (backend, publisher) = recording_app_data();
+    let app = test::init_service(
+        App::new()
+            .app_data(publisher)
+            .service(below_the_route_macro),
+    )
+    .await;
+    let request = test::TestRequest::get().uri("/below").to_request();
+    assert_eq!(test::call_and_read_body(&app, request).await, "42");
+    let event = only_event(&backend);
+    assert_eq!(event.message, "Below the route macro");
+    assert_eq!(event.data, json!(42));
 }
 
 /// Captures what `tracing` writes during the test.

@@ -64,10 +64,18 @@ async fn patterns(web::Json((a, b)): web::Json<(u32, u32)>) -> String {
     format!("{a}+{b}")
 }
 
+// Below the route macro works too: actix-web keeps the attribute on the function it wraps.
+#[get("/below")]
+#[instant::event(channel = PUBLIC1, message = "below")]
+async fn below() -> web::Json<u32> {
+    web::Json(1)
+}
+
 fn main() {
     let _app = actix_web::App::new()
         .service(create_order)
         .service(ping)
+        .service(below)
         .service(web::resource("/by-hand/{id}").route(web::post().to(by_hand)))
         .route("/sum", web::post().to(patterns));
 }
