@@ -205,6 +205,8 @@ pub(crate) fn build(inputs: &ConfigInputs<'_>) -> Result<Value, String> {
         "client": {
             "token": { "hmac_secret_key": inputs.secret },
             "allowed_origins": inputs.allowed_origins,
+            // Anonymous visitors' pages connect without a token, as they do to the embedded server.
+            "allow_anonymous_connect_without_token": true,
         },
         "http_api": { "key": inputs.api_key },
         "health": { "enabled": true },
@@ -342,6 +344,10 @@ mod tests {
             "http://localhost:8080"
         );
         assert_eq!(config["health"]["enabled"], true);
+        assert_eq!(
+            config["client"]["allow_anonymous_connect_without_token"],
+            true
+        );
         assert_eq!(config["engine"]["type"], "memory");
         assert_eq!(
             config["channel"]["without_namespace"]["allow_subscribe_for_client"],
