@@ -77,6 +77,13 @@ impl ClientOptions {
         self
     }
 
+    /// Sets [`ClientOptions::request_queue_capacity`] (at least 1).
+    #[must_use]
+    pub fn request_queue_capacity(mut self, capacity: usize) -> Self {
+        self.request_queue_capacity = capacity.max(1);
+        self
+    }
+
     /// Sets [`ClientOptions::retry_delay`].
     #[must_use]
     pub fn retry_delay(mut self, delay: Duration) -> Self {
