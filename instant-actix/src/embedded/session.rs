@@ -110,6 +110,7 @@ pub(crate) async fn run(
 ) {
     let id: Arc<str> = Arc::from(uuid::Uuid::new_v4().to_string());
     let (handle, queue) = ClientHandle::new(Arc::clone(&id), server.options.client_queue_max_bytes);
+    let mut disconnect = handle.watch_disconnect();
     lock(&server.connections).insert(Arc::clone(&id), handle.clone());
     if server
         .shutting_down
@@ -123,7 +124,6 @@ pub(crate) async fn run(
         handle.clone(),
         server.options.close_timeout,
     ));
-    let mut disconnect = handle.watch_disconnect();
     let mut pong_session = ws;
     let mut conn = Connection {
         connect_deadline: Instant::now() + server.options.connect_timeout,
@@ -137,6 +137,9 @@ pub(crate) async fn run(
         last_ping: None,
     };
     loop {
+        if conn.handle.disconnect_reason().is_some() {
+            break;
+        }
         let (deadline, kind) = conn.next_deadline();
         tokio::select! {
             biased;
