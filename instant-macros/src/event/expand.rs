@@ -66,7 +66,13 @@ pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
     };
-    let into_response = quote_spanned!(respond_span=> #private::into_response(#output, &#request));
+    let output_at_return_type = syn::Ident::new(
+        "__instant_output",
+        Span::mixed_site().located_at(respond_span),
+    );
+    let into_response = quote_spanned! {respond_span=>
+        #private::into_response(#output_at_return_type, &#request)
+    };
 
     let (probe, data) = match &options.data {
         Some(expr) => (
