@@ -318,22 +318,6 @@ pub(crate) fn check(cli: &Cli, args: &CheckArgs, out: &Output) -> Result<()> {
             "correct the channel declaration",
         );
     }
-    // The app reads the file with `Config::load`, which must accept `[[channels]]` too.
-    if let Some(settings) = &settings
-        && !settings.channels.is_empty()
-        && let Some(text) = &settings.text
-        && let Err(instant_core::ConfigError::UnknownKey { key, .. }) =
-            instant_core::Config::from_toml_str(text)
-        && key == "channels"
-    {
-        problems.problem(
-            format_args!(
-                "this version of instant_core::Config::load refuses the [[channels]] of {}",
-                settings.path.display()
-            ),
-            "declare the channels in code instead, or upgrade instant",
-        );
-    }
     if let Some(config) = &core {
         out.success(format_args!(
             "settings are valid ({})",

@@ -243,6 +243,14 @@ impl AsRef<str> for Channel {
     }
 }
 
+/// Lets a channel named by `channels!` (`as ADMIN1`) stand wherever a channel name is taken, as in
+/// `publisher.publish(ADMIN1, "…")`.
+impl From<&Channel> for String {
+    fn from(channel: &Channel) -> Self {
+        channel.name().to_owned()
+    }
+}
+
 /// The channels an app declares, built by `channels!` at compile time or by hand.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChannelSet {
@@ -399,6 +407,7 @@ mod tests {
         assert!(channel.clone().at("/a").is_err());
         assert!(channel.clone().at("b").is_err());
         assert!(channel.connects_on("/a") && !channel.connects_on("/b"));
+        assert_eq!(String::from(&channel), "news");
         let dup = ChannelSet::new([channel.clone(), channel]);
         assert_eq!(dup, Err(ChannelError::DuplicateChannel("news".into())));
     }

@@ -473,6 +473,11 @@ struct FileConfig {
     token_ttl: Option<FileDuration>,
     publish_timeout: Option<FileDuration>,
     allowed_origins: Option<Vec<String>>,
+    /// `[[channels]]` entries: the Centrifugo channel options the `instant` command derives its
+    /// config from. The app itself declares its channels in code (`channels!`), so they are
+    /// accepted here and left to the command.
+    #[serde(default, rename = "channels")]
+    _channels: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -946,6 +951,13 @@ mod tests {
         assert!(err.to_string().contains("debug"), "{err}");
         let err = Config::from_toml_file("/nonexistent/instant.toml").unwrap_err();
         assert!(matches!(err, ConfigError::Io { .. }));
+
+        // The `instant` command's channel options live in the same file.
+        let config = Config::from_toml_str(
+            "site_slug = \"shop\"\n[[channels]]\nname = \"news\"\nlevel = \"public\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.site_slug(), "shop");
     }
 
     #[test]
