@@ -1,21 +1,21 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
 //! - `test [cargo test args]`: installs what the tests need when it is missing (Centrifugo v6.9.1
-//!   built with `go install`, the Node test clients with `npm ci`, Debian's `chromium` and
-//!   `redis-server`), then runs `cargo test --workspace` with `INSTANT_CENTRIFUGO_BIN` and
-//!   `CHROMIUM_BIN` set, and exits with its code.
+//!   built from source by `instant installws --from-source`, the Node test clients with `npm ci`,
+//!   Debian's `chromium` and `redis-server`), then runs `cargo test --workspace` with
+//!   `INSTANT_CENTRIFUGO_BIN` and `CHROMIUM_BIN` set, and exits with its code.
+//! - `bench`: the benchmarks of `instant-bench`, then its memory check (`--bin memory`), which
+//!   fails when a memory target is missed.
 //! - `install`: only the installing part of `test`.
 //! - `lint`: `cargo fmt --check` and `cargo clippy --workspace --all-targets -- -D warnings`.
 //!
 //! Only the standard library is used, so the task itself builds in seconds.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// The Centrifugo release the tests run against.
-const CENTRIFUGO_VERSION: &str = "v6.9.1";
-const CENTRIFUGO_MODULE: &str = "github.com/centrifugal/centrifugo/v6";
+const CENTRIFUGO_VERSION: &str = "6.9.1";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -25,13 +25,15 @@ fn main() -> ExitCode {
         "test" => install().and_then(|tools| test(&tools, &rest)),
         "install" => install().map(|_| ExitCode::SUCCESS),
         "lint" => lint(),
+        "bench" => bench(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
                  test [args]  install what the tests need, then run `cargo test --workspace [args]`\n  \
                  install      only install what the tests need\n  \
-                 lint         cargo fmt --check and cargo clippy -D warnings"
+                 lint         cargo fmt --check and cargo clippy -D warnings\n  \
+                 bench        run the benchmarks, then check the memory targets"
             );
             Ok(ExitCode::from(2))
         }
@@ -67,66 +69,53 @@ fn install() -> Result<Tools, String> {
     })
 }
 
-/// Builds Centrifugo with `go install` into `<workspace>/.tools/bin`, unless the right version is
-/// there and runs.
+/// Installs Centrifugo into `<workspace>/.tools/bin` with the project's own `instant installws
+/// --from-source` (a `go install` of the pinned version), which keeps an installed right version.
 fn install_centrifugo(root: &Path) -> Result<PathBuf, String> {
     let bin_dir = root.join(".tools/bin");
     let binary = bin_dir.join("centrifugo");
-    if binary.is_file() && centrifugo_is_current(&binary) {
-        println!(
-            "xtask: Centrifugo {CENTRIFUGO_VERSION} is installed at {}",
-            binary.display()
+    let go = find_program("go", &["/usr/local/go/bin/go", "/usr/lib/go/bin/go"]);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut install = Command::new(cargo);
+    install
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "instant-cli",
+            "--",
+            "installws",
+        ])
+        .args([
+            "--version",
+            CENTRIFUGO_VERSION,
+            "--from-source",
+            "--binary-only",
+            "--dir",
+        ])
+        .arg(&bin_dir)
+        .current_dir(root);
+    // The command looks for Go on PATH; Go's usual install folder may be missing from it.
+    if let Some(go_dir) = go.as_deref().and_then(Path::parent) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        dirs.push(go_dir.to_path_buf());
+        install.env(
+            "PATH",
+            std::env::join_paths(dirs).map_err(|e| format!("cannot extend PATH: {e}"))?,
         );
-        return Ok(binary);
     }
-    let go = find_program("go", &["/usr/local/go/bin/go", "/usr/lib/go/bin/go"])
-        .ok_or("Go is needed to build Centrifugo (`go install`), and no `go` was found on PATH")?;
     println!(
-        "xtask: building Centrifugo {CENTRIFUGO_VERSION} with `go install` (a few minutes the first time)"
+        "xtask: instant installws --from-source (builds Centrifugo {CENTRIFUGO_VERSION} with Go when missing)"
     );
-    std::fs::create_dir_all(&bin_dir)
-        .map_err(|e| format!("cannot create {}: {e}", bin_dir.display()))?;
-    run(Command::new(&go)
-        .arg("install")
-        .arg(format!("{CENTRIFUGO_MODULE}@{CENTRIFUGO_VERSION}"))
-        .env("GOBIN", &bin_dir)
-        .env("CGO_ENABLED", "0"))?;
-    if !centrifugo_is_current(&binary) {
+    run(&mut install)?;
+    if !binary.is_file() {
         return Err(format!(
-            "`go install` finished but {} is not a working Centrifugo {CENTRIFUGO_VERSION}",
+            "`instant installws` finished but {} is missing",
             binary.display()
         ));
     }
     Ok(binary)
-}
-
-/// Whether `binary` runs (`centrifugo version`) and was built from the pinned module version
-/// (`go version -m` reads the build info Go embeds; `centrifugo version` itself reports 0.0.0 for
-/// `go install` builds).
-fn centrifugo_is_current(binary: &Path) -> bool {
-    let runs = Command::new(binary)
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !runs {
-        return false;
-    }
-    let Some(go) = find_program("go", &["/usr/local/go/bin/go", "/usr/lib/go/bin/go"]) else {
-        // Without Go the version cannot be read; a binary that runs is accepted.
-        return true;
-    };
-    Command::new(go)
-        .args([OsStr::new("version"), OsStr::new("-m"), binary.as_os_str()])
-        .output()
-        .is_ok_and(|o| {
-            String::from_utf8_lossy(&o.stdout).lines().any(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                fields.len() >= 3
-                    && fields[0] == "mod"
-                    && fields[1] == CENTRIFUGO_MODULE
-                    && fields[2] == CENTRIFUGO_VERSION
-            })
-        })
 }
 
 /// `npm ci` in `js/` when `node_modules` is missing or older than the lock file.
@@ -246,6 +235,34 @@ fn lint() -> Result<ExitCode, String> {
         return Ok(exit_code(fmt.code()));
     }
     Ok(exit_code(clippy.code()))
+}
+
+fn bench() -> Result<ExitCode, String> {
+    let tools = install()?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    for args in [
+        &["bench", "--package", "instant-bench"][..],
+        &[
+            "run",
+            "--release",
+            "--package",
+            "instant-bench",
+            "--bin",
+            "memory",
+        ][..],
+    ] {
+        println!("xtask: cargo {}", args.join(" "));
+        let status = Command::new(&cargo)
+            .args(args)
+            .current_dir(workspace_root())
+            .env("INSTANT_CENTRIFUGO_BIN", &tools.centrifugo)
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Ok(exit_code(status.code()));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn exit_code(code: Option<i32>) -> ExitCode {
