@@ -83,6 +83,16 @@ impl NamespaceOptions {
             json!(format!("{}s", self.history_ttl_seconds)),
         );
         map.insert("force_recovery".into(), Value::Bool(self.recover));
+        // Subscribers, anonymous ones included, may ask for presence and history where the
+        // channel keeps them, as on the embedded server.
+        if self.presence {
+            map.insert("allow_presence_for_subscriber".into(), Value::Bool(true));
+            map.insert("allow_presence_for_anonymous".into(), Value::Bool(true));
+        }
+        if self.history_size > 0 {
+            map.insert("allow_history_for_subscriber".into(), Value::Bool(true));
+            map.insert("allow_history_for_anonymous".into(), Value::Bool(true));
+        }
         map
     }
 }
@@ -380,6 +390,10 @@ mod tests {
         assert_eq!(namespaces[0]["history_size"], 50);
         assert_eq!(namespaces[0]["history_ttl"], "3600s");
         assert_eq!(namespaces[0]["force_recovery"], true);
+        assert_eq!(namespaces[0]["allow_presence_for_subscriber"], true);
+        assert_eq!(namespaces[0]["allow_history_for_anonymous"], true);
+        assert_eq!(plain["allow_history_for_subscriber"], true);
+        assert!(plain.get("allow_presence_for_subscriber").is_none());
     }
 
     #[test]
