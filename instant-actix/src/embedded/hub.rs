@@ -19,8 +19,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::options::{ChannelOptions, EmbeddedOptions};
 use super::protocol::{
-    ClientInfo, Disconnect, ErrorReply, HistoryResult, InfoBody, PresenceStatsResult, Publication,
-    Push, PushBody, Reply, ReplyBody, StreamPosition, SubscribeResult, encode,
+    ClientInfo, Disconnect, ErrorReply, ExpiryResult, HistoryResult, InfoBody, PresenceStatsResult,
+    Publication, Push, PushBody, Reply, ReplyBody, StreamPosition, SubscribeResult, encode,
 };
 
 /// The sending side of one connection, shared by the hub's subscriber lists.
@@ -128,13 +128,6 @@ pub(crate) struct Subscription {
 pub(crate) struct RecoverFrom {
     pub(crate) offset: u64,
     pub(crate) epoch: String,
-}
-
-/// The parts of a subscribe result decided by the connection (token expiry).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct SubscribeExpiry {
-    pub(crate) expires: bool,
-    pub(crate) ttl: u32,
 }
 
 /// A publication to add to a channel.
@@ -344,7 +337,7 @@ impl Hub {
         reply_id: u32,
         subscription: Subscription,
         recover: Option<RecoverFrom>,
-        expiry: SubscribeExpiry,
+        expiry: ExpiryResult,
     ) -> Result<(), ErrorReply> {
         let mut state = lock(self.channel(channel)?);
         state.expire_history(Instant::now());
@@ -608,7 +601,7 @@ mod tests {
             offset: position.offset,
             epoch: position.epoch,
         };
-        hub.subscribe("news", 7, sub, Some(from), SubscribeExpiry::default())
+        hub.subscribe("news", 7, sub, Some(from), ExpiryResult::default())
             .unwrap();
         let frames = drain(&mut queue);
         assert_eq!(frames.len(), 1);
@@ -643,7 +636,7 @@ mod tests {
             },
         ] {
             let (sub, mut queue, _) = subscriber("c1", 1 << 20);
-            hub.subscribe("news", 1, sub, Some(from), SubscribeExpiry::default())
+            hub.subscribe("news", 1, sub, Some(from), ExpiryResult::default())
                 .unwrap();
             let reply: serde_json::Value = serde_json::from_str(&drain(&mut queue)[0]).unwrap();
             assert_eq!(reply["subscribe"]["was_recovering"], true);
@@ -659,9 +652,9 @@ mod tests {
         let hub = hub(0);
         let (slow, _slow_queue, slow_handle) = subscriber("slow", 200);
         let (fast, mut fast_queue, _) = subscriber("fast", 1 << 20);
-        hub.subscribe("news", 1, slow, None, SubscribeExpiry::default())
+        hub.subscribe("news", 1, slow, None, ExpiryResult::default())
             .unwrap();
-        hub.subscribe("news", 1, fast, None, SubscribeExpiry::default())
+        hub.subscribe("news", 1, fast, None, ExpiryResult::default())
             .unwrap();
         for n in 0..20 {
             hub.publish("news", new_pub(n)).unwrap();
@@ -676,7 +669,7 @@ mod tests {
         let mut queues = Vec::new();
         for id in ["a", "b", "c"] {
             let (sub, queue, _) = subscriber(id, 1 << 20);
-            hub.subscribe("news", 1, sub, None, SubscribeExpiry::default())
+            hub.subscribe("news", 1, sub, None, ExpiryResult::default())
                 .unwrap();
             queues.push(queue);
         }

@@ -304,7 +304,9 @@ pub(crate) struct HistoryResult {
     pub(crate) offset: u64,
 }
 
-#[derive(Debug, Default, Serialize)]
+/// Whether a token expires and in how many seconds: the reply to a refresh, and the part of a
+/// connect or subscribe result that the token decides.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
 pub(crate) struct ExpiryResult {
     #[serde(skip_serializing_if = "is_false")]
     pub(crate) expires: bool,

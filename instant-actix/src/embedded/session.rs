@@ -12,10 +12,7 @@ use instant_core::TokenError;
 use tokio::time::Instant;
 
 use super::Inner;
-use super::hub::{
-    ClientHandle, ClientQueue, NewPublication, RecoverFrom, SubscribeExpiry, Subscription,
-    ttl_until,
-};
+use super::hub::{ClientHandle, ClientQueue, NewPublication, RecoverFrom, Subscription, ttl_until};
 use super::protocol::{
     ChannelRequest, ClientInfo, Command, ConnectRequest, ConnectResult, Disconnect, Empty,
     ErrorReply, ExpiryResult, HistoryRequest, PING_FRAME, PresenceResult, PublishRequest, Push,
@@ -332,10 +329,16 @@ impl Connection {
         }
     }
 
-    /// When a token with `left` to live stops being honoured: its expiry plus the grace time the
-    /// client has to refresh it.
-    fn expiry_deadline(&self, left: Duration) -> Instant {
-        Instant::now() + left + self.server.options.expired_close_delay
+    /// What the client is told about a token expiring at `exp` (seconds since the Unix epoch), and
+    /// when the token stops being honoured: its expiry plus the grace time the client has to
+    /// refresh it.
+    fn token_expiry(&self, exp: Option<u64>) -> (ExpiryResult, Option<Instant>) {
+        let Some(exp) = exp else {
+            return (ExpiryResult::default(), None);
+        };
+        let (ttl, left) = ttl_until(exp);
+        let deadline = Instant::now() + left + self.server.options.expired_close_delay;
+        (ExpiryResult { expires: true, ttl }, Some(deadline))
     }
 
     fn ping_interval(&self) -> Duration {
@@ -448,13 +451,7 @@ impl Connection {
                 Err(_) => return Err(Disconnect::INVALID_TOKEN),
             }
         };
-        let (expires, ttl, expires_at) = match exp {
-            Some(exp) => {
-                let (ttl, left) = ttl_until(exp);
-                (true, ttl, Some(self.expiry_deadline(left)))
-            }
-            None => (false, 0, None),
-        };
+        let (expiry, expires_at) = self.token_expiry(exp);
         let user: Arc<str> = Arc::from(user);
         self.server.hub.add_user(&user);
         self.connected = Some(Connected {
@@ -468,8 +465,8 @@ impl Connection {
             ReplyBody::Connect(ConnectResult {
                 client: Arc::clone(self.client_id()),
                 version: SERVER_VERSION,
-                expires,
-                ttl,
+                expires: expiry.expires,
+                ttl: expiry.ttl,
                 ping: self.server.options.ping_secs(),
                 pong: true,
             }),
@@ -502,28 +499,22 @@ impl Connection {
             return Ok(());
         };
         let user = self.user();
-        let mut expiry = SubscribeExpiry::default();
-        let mut expires_at = None;
-        if !request.token.is_empty() {
+        let (expiry, expires_at) = if !request.token.is_empty() {
             match self
                 .server
                 .tokens
                 .verify_subscription(&request.token, channel, &user)
             {
-                Ok(claims) => {
-                    if let Some(exp) = claims.exp {
-                        let (ttl, left) = ttl_until(exp);
-                        expiry = SubscribeExpiry { expires: true, ttl };
-                        expires_at = Some(self.expiry_deadline(left));
-                    }
-                }
+                Ok(claims) => self.token_expiry(claims.exp),
                 Err(error) => return self.token_refused(id, &error),
             }
         } else if declared.is_private() {
             // Private channels open only with a subscription token.
             self.error(id, ErrorReply::PERMISSION_DENIED);
             return Ok(());
-        }
+        } else {
+            self.token_expiry(None)
+        };
         let info = Arc::new(ClientInfo {
             user,
             client: Arc::clone(self.client_id()),
@@ -666,12 +657,7 @@ impl Connection {
         {
             return Err(Disconnect::INVALID_TOKEN);
         }
-        let mut result = ExpiryResult::default();
-        let expires_at = claims.exp.map(|exp| {
-            let (ttl, left) = ttl_until(exp);
-            result = ExpiryResult { expires: true, ttl };
-            self.expiry_deadline(left)
-        });
+        let (result, expires_at) = self.token_expiry(claims.exp);
         if let Some(connected) = self.connected.as_mut() {
             connected.expires_at = expires_at;
         }
@@ -694,12 +680,7 @@ impl Connection {
                 Ok(claims) => claims,
                 Err(error) => return self.token_refused(id, &error),
             };
-        let mut result = ExpiryResult::default();
-        let expires_at = claims.exp.map(|exp| {
-            let (ttl, left) = ttl_until(exp);
-            result = ExpiryResult { expires: true, ttl };
-            self.expiry_deadline(left)
-        });
+        let (result, expires_at) = self.token_expiry(claims.exp);
         if let Some(subscription) = self.subscriptions.get_mut(&request.channel) {
             subscription.expires_at = expires_at;
         }
