@@ -272,6 +272,8 @@ impl Instant {
                 }
             };
         let publisher = Publisher::new(backend, self.config.site_slug());
+        // The first app set up in the process serves `instant::publish(..)`, the seed's call.
+        publisher.install_global();
         Ok(Runtime {
             config: self.config.clone(),
             channels: self.channels.clone(),

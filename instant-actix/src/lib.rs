@@ -49,6 +49,7 @@ mod error;
 #[doc(hidden)]
 pub mod event;
 mod middleware;
+mod origin;
 mod routes;
 mod runtime;
 #[cfg(feature = "session")]

@@ -100,10 +100,7 @@ pub(crate) fn check_same_origin(req: &HttpRequest, allowed: &[String]) -> Result
     match req.headers().get(header::ORIGIN).map(HeaderValue::to_str) {
         Some(Ok(origin)) => {
             let host = req.connection_info().host().to_owned();
-            let same_host = origin
-                .split_once("://")
-                .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(&host));
-            if same_host || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+            if crate::origin::is_allowed(origin, Some(&host), allowed) {
                 Ok(())
             } else {
                 Err(format!("cross-site request from origin {origin} refused"))

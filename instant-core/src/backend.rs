@@ -296,7 +296,7 @@ impl IntoFuture for GlobalPublish {
         match self.publisher {
             Some(publisher) => publisher.backend.publish(self.event),
             None => Box::pin(std::future::ready(Err(PublishError::NotRunning(
-                "instant is not set up: build it with Instant::from_env() or Publisher::install_global".into(),
+                "instant is not set up: the first `Instant` set up in the process (`Instant::ready()`, `.routes()` or `.publisher()`) serves `instant::publish`; without the actix integration call `Publisher::install_global`".into(),
             )))),
         }
     }

@@ -277,78 +277,16 @@ fn websocket(
 }
 
 /// Whether a WebSocket upgrade from this origin is allowed: no `Origin` header (not a browser),
-/// the same origin as the request's host, or one matching an allowed pattern (`*` matches any run
-/// of characters, as in Centrifugo's `client.allowed_origins`).
+/// or an origin the app's origin policy accepts.
 fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let origin = origin.trim().to_ascii_lowercase();
     let host = req
         .headers()
         .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_ascii_lowercase);
-    if let (Some((_, origin_host)), Some(host)) = (origin.split_once("://"), host)
-        && origin_host == host
-    {
-        return true;
-    }
-    allowed.iter().any(|pattern| {
-        glob_match(
-            pattern.trim().to_ascii_lowercase().as_bytes(),
-            origin.as_bytes(),
-        )
-    })
-}
-
-/// Matches `text` against `pattern`, where `*` stands for any run of characters.
-fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && pattern[p] == b'*' {
-            backtrack = Some((p, t));
-            p += 1;
-        } else if p < pattern.len() && pattern[p] == text[t] {
-            p += 1;
-            t += 1;
-        } else if let Some((star, matched)) = backtrack {
-            p = star + 1;
-            t = matched + 1;
-            backtrack = Some((star, matched + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|c| *c == b'*')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn origin_patterns_match_like_centrifugo() {
-        assert!(glob_match(b"*", b"http://a.example"));
-        assert!(glob_match(
-            b"https://*.example.com",
-            b"https://app.example.com"
-        ));
-        assert!(!glob_match(
-            b"https://*.example.com",
-            b"https://example.org"
-        ));
-        assert!(glob_match(
-            b"http://localhost:8080",
-            b"http://localhost:8080"
-        ));
-        assert!(!glob_match(
-            b"http://localhost:8080",
-            b"http://localhost:8081"
-        ));
-    }
+        .and_then(|h| h.to_str().ok());
+    origin
+        .to_str()
+        .is_ok_and(|origin| crate::origin::is_allowed(origin, host, allowed))
 }
