@@ -29,9 +29,26 @@ fn origins(options: &ConfigOptions, settings: &AppSettings) -> Vec<String> {
         .unwrap_or_else(|| DEFAULT_ORIGINS.map(str::to_owned).to_vec())
 }
 
-/// Builds the config text, attributing channel errors to the settings file.
-fn config_text(inputs: &ConfigInputs<'_>, settings: &AppSettings) -> Result<String> {
-    let config = centrifugo_config::build(inputs)
+/// Builds the config text from the command's options, the settings and the two keys,
+/// attributing channel errors to the settings file.
+fn config_text(
+    options: &ConfigOptions,
+    settings: &AppSettings,
+    secret: &str,
+    api_key: &str,
+) -> Result<String> {
+    let origins = origins(options, settings);
+    let inputs = ConfigInputs {
+        secret,
+        api_key,
+        port: options.port,
+        address: options.address.as_deref(),
+        allowed_origins: &origins,
+        engine: options.engine,
+        redis_url: options.redis_url.as_deref(),
+        channels: &settings.channels,
+    };
+    let config = centrifugo_config::build(&inputs)
         .map_err(|reason| centrifugo_config::channel_error(&settings.path, reason))?;
     Ok(centrifugo_config::render(&config))
 }
@@ -128,20 +145,7 @@ fn write_config_and_settings(
         KEY_API_KEY,
         existing.as_ref().and_then(|e| e.api_key.as_ref()),
     );
-    let origins = origins(&args.config, settings);
-    let text = config_text(
-        &ConfigInputs {
-            secret: &secret,
-            api_key: &api_key,
-            port: args.config.port,
-            address: args.config.address.as_deref(),
-            allowed_origins: &origins,
-            engine: args.config.engine,
-            redis_url: args.config.redis_url.as_deref(),
-            channels: &settings.channels,
-        },
-        settings,
-    )?;
+    let text = config_text(&args.config, settings, &secret, &api_key)?;
     write_checked_config(&layout.binary(), &layout.config(), &text)?;
     out.success(format_args!("wrote {}", layout.config().display()));
 
@@ -243,20 +247,7 @@ pub(crate) fn genconfig(cli: &Cli, args: &GenconfigArgs, out: &Output) -> Result
     }
     let secret = secret.unwrap_or_else(centrifugo_config::random_key);
     let api_key = api_key.unwrap_or_else(centrifugo_config::random_key);
-    let origins = origins(&args.config, &settings);
-    let text = config_text(
-        &ConfigInputs {
-            secret: &secret,
-            api_key: &api_key,
-            port: args.config.port,
-            address: args.config.address.as_deref(),
-            allowed_origins: &origins,
-            engine: args.config.engine,
-            redis_url: args.config.redis_url.as_deref(),
-            channels: &settings.channels,
-        },
-        &settings,
-    )?;
+    let text = config_text(&args.config, &settings, &secret, &api_key)?;
     match &args.output {
         Some(path) => {
             settings::write_atomically(path, text.as_bytes())?;
