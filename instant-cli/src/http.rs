@@ -45,9 +45,9 @@ fn describe(err: &ureq::Error) -> String {
         .to_owned()
 }
 
-/// GETs `url` and returns its body as text (at most 1 MiB).
-pub(crate) fn get_text(agent: &ureq::Agent, url: &str) -> Result<String> {
-    let mut response = agent
+/// GETs `url`; any status other than 200 is an error.
+fn get_ok(agent: &ureq::Agent, url: &str) -> Result<ureq::http::Response<ureq::Body>> {
+    let response = agent
         .get(url)
         .call()
         .map_err(|err| unreachable(url, &err))?;
@@ -58,6 +58,12 @@ pub(crate) fn get_text(agent: &ureq::Agent, url: &str) -> Result<String> {
             status,
         });
     }
+    Ok(response)
+}
+
+/// GETs `url` and returns its body as text (at most 1 MiB).
+pub(crate) fn get_text(agent: &ureq::Agent, url: &str) -> Result<String> {
+    let mut response = get_ok(agent, url)?;
     response
         .body_mut()
         .with_config()
@@ -76,17 +82,7 @@ pub(crate) fn download(
     sink: &mut impl Write,
     mut progress: impl FnMut(Option<u64>, u64),
 ) -> Result<u64> {
-    let mut response = agent
-        .get(url)
-        .call()
-        .map_err(|err| unreachable(url, &err))?;
-    let status = response.status().as_u16();
-    if status != 200 {
-        return Err(CliError::HttpStatus {
-            url: url.to_owned(),
-            status,
-        });
-    }
+    let mut response = get_ok(agent, url)?;
     let total = response.body().content_length();
     progress(total, 0);
     let mut reader = response.body_mut().as_reader();
