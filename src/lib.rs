@@ -9,6 +9,7 @@
 //!
 //! - `actix` (default): the actix-web integration: the app object, middleware, auth routes, the
 //!   embedded server and `#[instant::event]`.
+//! - `session`: a ready user resolver on top of `actix-session` (`instant::session`).
 //!
 //! # Example
 //!
