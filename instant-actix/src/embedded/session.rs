@@ -259,32 +259,27 @@ impl Connection {
         self.send(&encode_error(id, error));
     }
 
+    /// The earliest pending deadline; the earlier kind wins a tie. Runs once per message, so it
+    /// allocates nothing.
     fn next_deadline(&self) -> (Instant, Option<Deadline>) {
-        let mut candidates: Vec<(Instant, Deadline)> = Vec::with_capacity(4);
-        if self.connected.is_none() {
-            candidates.push((self.connect_deadline, Deadline::Connect));
-        }
-        if let Some(at) = self.next_ping {
-            candidates.push((at, Deadline::Ping));
-        }
-        if let Some(at) = self.pong_deadline {
-            candidates.push((at, Deadline::Pong));
-        }
-        if let Some(at) = self.connected.as_ref().and_then(|c| c.expires_at) {
-            candidates.push((at, Deadline::ConnectionExpiry));
-        }
-        if let Some(at) = self
+        let connect = self.connected.is_none().then_some(self.connect_deadline);
+        let connection_expiry = self.connected.as_ref().and_then(|c| c.expires_at);
+        let subscription_expiry = self
             .subscriptions
             .values()
             .filter_map(|s| s.expires_at)
-            .min()
-        {
-            candidates.push((at, Deadline::SubscriptionExpiry));
-        }
-        candidates
-            .into_iter()
-            .min_by_key(|(at, _)| *at)
-            .map_or((Instant::now(), None), |(at, kind)| (at, Some(kind)))
+            .min();
+        [
+            (connect, Deadline::Connect),
+            (self.next_ping, Deadline::Ping),
+            (self.pong_deadline, Deadline::Pong),
+            (connection_expiry, Deadline::ConnectionExpiry),
+            (subscription_expiry, Deadline::SubscriptionExpiry),
+        ]
+        .into_iter()
+        .filter_map(|(at, kind)| Some((at?, kind)))
+        .min_by_key(|(at, _)| *at)
+        .map_or((Instant::now(), None), |(at, kind)| (at, Some(kind)))
     }
 
     fn on_deadline(&mut self, kind: Deadline) -> Result<(), Disconnect> {
