@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::Inner;
 use super::hub::NewPublication;
-use super::protocol::{ErrorReply, StreamPosition};
+use super::protocol::{ErrorReply, SERVER_VERSION, StreamPosition};
 
 #[derive(Debug, Deserialize)]
 struct PublishRequest {
@@ -293,7 +293,7 @@ fn info(server: &Inner) -> Value {
         "nodes": [{
             "uid": server.node_id,
             "name": "instant-embedded",
-            "version": concat!("instant ", env!("CARGO_PKG_VERSION")),
+            "version": SERVER_VERSION,
             "num_clients": counts.clients,
             "num_users": counts.users,
             "num_channels": counts.channels,

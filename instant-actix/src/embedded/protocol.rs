@@ -62,6 +62,9 @@ impl Disconnect {
     }
 }
 
+/// The server version announced in connect replies and in the server API's `info`.
+pub(crate) const SERVER_VERSION: &str = concat!("instant ", env!("CARGO_PKG_VERSION"));
+
 /// The unsubscribe push code telling a client its subscription expired (it resubscribes).
 pub(crate) const UNSUBSCRIBE_EXPIRED: u32 = 2501;
 

@@ -16,8 +16,8 @@ use super::hub::{ClientHandle, ClientQueue, NewPublication, RecoverFrom, Subscri
 use super::protocol::{
     ChannelRequest, ClientInfo, Command, ConnectRequest, ConnectResult, Disconnect, Empty,
     ErrorReply, ExpiryResult, HistoryRequest, PING_FRAME, PresenceResult, PublishRequest, Push,
-    PushBody, RefreshRequest, Reply, ReplyBody, SubRefreshRequest, SubscribeRequest,
-    UNSUBSCRIBE_EXPIRED, UnsubscribeBody, encode, encode_error,
+    PushBody, RefreshRequest, Reply, ReplyBody, SERVER_VERSION, SubRefreshRequest,
+    SubscribeRequest, UNSUBSCRIBE_EXPIRED, UnsubscribeBody, encode, encode_error,
 };
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -25,9 +25,6 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
-
-/// The server version announced in connect replies.
-const SERVER_VERSION: &str = concat!("instant ", env!("CARGO_PKG_VERSION"));
 
 /// Holds one of the server's connection slots until dropped.
 #[derive(Debug)]
