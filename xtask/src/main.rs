@@ -2,8 +2,9 @@
 //!
 //! - `test [cargo test args]`: installs what the tests need when it is missing (Centrifugo v6.9.1
 //!   built from source by `instant installws --from-source`, the Node test clients with `npm ci`,
-//!   Debian's `chromium` and `redis-server`), then runs `cargo test --workspace` with
-//!   `INSTANT_CENTRIFUGO_BIN` and `CHROMIUM_BIN` set, and exits with its code.
+//!   the Python test clients (`py/requirements.txt`) in a venv at `.tools/venv`, Debian's
+//!   `chromium` and `redis-server`), then runs `cargo test --workspace` with
+//!   `INSTANT_CENTRIFUGO_BIN`, `INSTANT_PYTHON` and `CHROMIUM_BIN` set, and exits with its code.
 //! - `bench`: the benchmarks of `instant-bench`, then its memory check (`--bin memory`), which
 //!   fails when a memory target is missed.
 //! - `install`: only the installing part of `test`.
@@ -51,6 +52,8 @@ fn main() -> ExitCode {
 struct Tools {
     centrifugo: PathBuf,
     chromium: PathBuf,
+    /// The venv's Python, with the Python test clients.
+    python: PathBuf,
 }
 
 fn workspace_root() -> PathBuf {
@@ -62,10 +65,12 @@ fn install() -> Result<Tools, String> {
     let root = workspace_root();
     let centrifugo = install_centrifugo(&root)?;
     install_node_clients(&root)?;
+    let python = install_python_clients(&root)?;
     let chromium = install_debian_packages()?;
     Ok(Tools {
         centrifugo,
         chromium,
+        python,
     })
 }
 
@@ -141,6 +146,108 @@ fn install_node_clients(root: &Path) -> Result<(), String> {
         .current_dir(&js))
 }
 
+/// Makes the venv `<workspace>/.tools/venv` with `py/requirements.txt` installed, unless its
+/// Python already imports the pinned `cent`; returns the venv's Python.
+fn install_python_clients(root: &Path) -> Result<PathBuf, String> {
+    let requirements = root.join("py/requirements.txt");
+    let pinned = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("cent==").map(str::to_owned))
+        .ok_or_else(|| format!("{} pins no `cent==` version", requirements.display()))?;
+    let venv = root.join(".tools/venv");
+    let python = venv.join("bin/python");
+    let has_cent = || {
+        Command::new(&python)
+            .args([
+                "-c",
+                &format!(
+                    "import cent, importlib.metadata as m; \
+                     assert m.version('cent') == {pinned:?}, m.version('cent')"
+                ),
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has_cent() {
+        println!("xtask: the Python test clients (cent {pinned}) are installed");
+        return Ok(python);
+    }
+    if !python.is_file() {
+        let system_python = python_with_venv()?;
+        println!(
+            "xtask: making the Python venv {} with {}",
+            venv.display(),
+            system_python.display()
+        );
+        run(Command::new(&system_python)
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv))?;
+    }
+    println!("xtask: installing the Python test clients (pip install -r py/requirements.txt)");
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .arg("-r")
+        .arg(&requirements))?;
+    if !has_cent() {
+        return Err(format!(
+            "pip installed {} but {} does not import cent {pinned}",
+            requirements.display(),
+            python.display()
+        ));
+    }
+    Ok(python)
+}
+
+/// A `python3` whose `venv` module works (with `ensurepip`, which Debian ships apart), installing
+/// Debian's `python3-venv` when it is missing.
+fn python_with_venv() -> Result<PathBuf, String> {
+    let works = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import venv, ensurepip"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let on_path = find_program("python3", &["/usr/bin/python3"]);
+    if let Some(python) = on_path.as_deref().filter(|p| works(p)) {
+        return Ok(python.to_path_buf());
+    }
+    println!("xtask: installing python3-venv with apt-get");
+    apt_get_install(&["python3", "python3-venv"])?;
+    // Debian's own Python, which the package completes, when the one on PATH is another.
+    [on_path, Some(PathBuf::from("/usr/bin/python3"))]
+        .into_iter()
+        .flatten()
+        .find(|p| works(p))
+        .ok_or_else(|| "python3-venv was installed but `python3 -m venv` still fails".to_owned())
+}
+
+/// `apt-get update` and `apt-get install` of `packages`, through `sudo -n` when not root.
+fn apt_get_install(packages: &[&str]) -> Result<(), String> {
+    let as_root = |program: &str| {
+        if is_root() {
+            Command::new(program)
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", program]);
+            sudo
+        }
+    };
+    run(as_root("apt-get")
+        .args(["-q", "update"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run(as_root("apt-get")
+        .args(["-q", "install", "-y", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 /// Installs Debian's `chromium` and `redis-server` when missing; returns Chromium's path.
 fn install_debian_packages() -> Result<PathBuf, String> {
     let chromium = std::env::var_os("CHROMIUM_BIN")
@@ -158,22 +265,7 @@ fn install_debian_packages() -> Result<PathBuf, String> {
         return Ok(chromium);
     }
     println!("xtask: installing {} with apt-get", missing.join(" and "));
-    let as_root = |program: &str| {
-        if is_root() {
-            Command::new(program)
-        } else {
-            let mut sudo = Command::new("sudo");
-            sudo.args(["-n", program]);
-            sudo
-        }
-    };
-    run(as_root("apt-get")
-        .args(["-q", "update"])
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    run(as_root("apt-get")
-        .args(["-q", "install", "-y", "--no-install-recommends"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    apt_get_install(&missing)?;
     let chromium = if chromium.is_file() {
         chromium
     } else {
@@ -202,6 +294,7 @@ fn test(tools: &Tools, args: &[String]) -> Result<ExitCode, String> {
         .args(args)
         .current_dir(workspace_root())
         .env("INSTANT_CENTRIFUGO_BIN", &tools.centrifugo)
+        .env("INSTANT_PYTHON", &tools.python)
         .env("CHROMIUM_BIN", &tools.chromium)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
