@@ -60,8 +60,9 @@ struct HistoryRequest {
 
 #[derive(Debug, Deserialize)]
 struct BatchRequest {
+    /// Each command's parameters stay raw JSON, handed to the method as they came.
     #[serde(default)]
-    commands: Vec<Map<String, Value>>,
+    commands: Vec<BTreeMap<String, Box<RawValue>>>,
 }
 
 /// Why a request got no result.
@@ -275,8 +276,7 @@ fn batch(server: &Inner, body: &[u8]) -> Result<Value, Failure> {
             let Some((method, params)) = command.iter().next() else {
                 return json!({ "error": ErrorReply::BAD_REQUEST });
             };
-            let params = serde_json::to_vec(params).unwrap_or_default();
-            match call(server, method, &params) {
+            match call(server, method, params.get().as_bytes()) {
                 Some(Ok(result)) => json!({ method: result }),
                 Some(Err(Failure::Api(error))) => json!({ "error": error }),
                 Some(Err(Failure::BadBody)) => json!({ "error": ErrorReply::BAD_REQUEST }),
