@@ -279,7 +279,8 @@ impl Tokens {
 
     /// Checks the header and the signature; returns the payload object.
     fn verified_payload(&self, token: &str) -> Result<Map<String, Value>, TokenError> {
-        let mut parts = token.trim().split('.');
+        let token = token.trim();
+        let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -287,6 +288,8 @@ impl Tokens {
                 "expected three dot-separated parts".into(),
             ));
         };
+        // The signed input is `header.payload`: the token without its `.signature`.
+        let signing_input = &token.as_bytes()[..header.len() + 1 + payload.len()];
         let header = decode_object(header, "header")?;
         match header.get("alg") {
             Some(Value::String(alg)) if alg == ALGORITHM => {}
@@ -296,18 +299,12 @@ impl Tokens {
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| TokenError::Malformed("the signature is not base64url".into()))?;
-        let signing_input_len = token.trim().len() - signature_part_len(token.trim());
         // `verify_slice` compares in constant time.
-        self.mac(&token.trim().as_bytes()[..signing_input_len])
+        self.mac(signing_input)
             .verify_slice(&signature)
             .map_err(|_| TokenError::BadSignature)?;
         decode_object(payload, "payload")
     }
-}
-
-/// The length of `.signature` at the end of a token.
-fn signature_part_len(token: &str) -> usize {
-    token.rfind('.').map_or(0, |dot| token.len() - dot)
 }
 
 fn decode_object(part: &str, what: &str) -> Result<Map<String, Value>, TokenError> {
