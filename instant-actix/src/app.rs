@@ -217,8 +217,12 @@ impl Instant {
             return Ok(Arc::clone(runtime));
         }
         let runtime = Arc::new(self.build()?);
-        // Two threads racing here both built one; the first stored wins and the other is dropped.
-        Ok(Arc::clone(self.runtime.get_or_init(|| runtime)))
+        // Two threads racing here both built one; the first stored wins and the other is dropped,
+        // so only the winner's publisher may become the global one.
+        let runtime = Arc::clone(self.runtime.get_or_init(|| runtime));
+        // The first app set up in the process serves `instant::publish(..)`, the seed's call.
+        runtime.publisher.install_global();
+        Ok(runtime)
     }
 
     fn runtime_or_panic(&self) -> Arc<Runtime> {
@@ -272,8 +276,6 @@ impl Instant {
                 }
             };
         let publisher = Publisher::new(backend, self.config.site_slug());
-        // The first app set up in the process serves `instant::publish(..)`, the seed's call.
-        publisher.install_global();
         Ok(Runtime {
             config: self.config.clone(),
             channels: self.channels.clone(),
