@@ -409,13 +409,13 @@ impl CentrifugoClient {
         let responses = result
             .get("responses")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
         Ok(responses
             .iter()
             .map(|response| match server_error(response) {
                 Some(error) => Err(error),
-                None => Ok(receipt(response.get("result").unwrap_or(response))),
+                // `receipt` looks inside `result` itself.
+                None => Ok(receipt(response)),
             })
             .collect())
     }
