@@ -112,14 +112,20 @@ pub(crate) fn check_same_origin(req: &HttpRequest, allowed: &[String]) -> Result
     }
 }
 
+/// The 403 for a request [`check_same_origin`] refuses, logged as a refused `what`.
+fn refuse_cross_site(req: &HttpRequest, runtime: &Runtime, what: &str) -> Option<HttpResponse> {
+    let reason = check_same_origin(req, runtime.config.allowed_origins()).err()?;
+    tracing::warn!(path = req.path(), %reason, "instant: {what} refused");
+    Some(forbidden(&reason))
+}
+
 fn user_label(user: Option<&User>) -> &str {
     user.map_or("<anonymous>", |u| u.id.as_str())
 }
 
 async fn connection(req: HttpRequest, runtime: web::Data<Runtime>) -> HttpResponse {
-    if let Err(reason) = check_same_origin(&req, runtime.config.allowed_origins()) {
-        tracing::warn!(path = req.path(), %reason, "instant: connection token refused");
-        return forbidden(&reason);
+    if let Some(refusal) = refuse_cross_site(&req, &runtime, "connection token") {
+        return refusal;
     }
     let user = runtime.resolve(&req);
     HttpResponse::Ok()
@@ -140,9 +146,8 @@ async fn subscription(
     runtime: web::Data<Runtime>,
     body: web::Json<SubscriptionRequest>,
 ) -> HttpResponse {
-    if let Err(reason) = check_same_origin(&req, runtime.config.allowed_origins()) {
-        tracing::warn!(path = req.path(), %reason, "instant: subscription token refused");
-        return forbidden(&reason);
+    if let Some(refusal) = refuse_cross_site(&req, &runtime, "subscription token") {
+        return refusal;
     }
     let user = runtime.resolve(&req);
     let user = user.as_ref();
@@ -227,9 +232,8 @@ async fn publish(
     runtime: web::Data<Runtime>,
     body: web::Json<PublishRequest>,
 ) -> HttpResponse {
-    if let Err(reason) = check_same_origin(&req, runtime.config.allowed_origins()) {
-        tracing::warn!(path = req.path(), %reason, "instant: publish refused");
-        return forbidden(&reason);
+    if let Some(refusal) = refuse_cross_site(&req, &runtime, "publish") {
+        return refusal;
     }
     let user = runtime.resolve(&req);
     if !is_superuser(user.as_ref()) {
