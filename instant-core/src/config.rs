@@ -460,7 +460,8 @@ struct Raw {
 }
 
 /// The `instant.toml` file; field names are the keys of the file.
-#[derive(Debug, Deserialize)]
+// No `Debug`: it holds the secret and the API key as plain strings.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     secret: Option<String>,

@@ -282,11 +282,9 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
+    // The host as the token routes read it, so that both agree behind a reverse proxy.
+    let host = req.connection_info().host().to_owned();
     origin
         .to_str()
-        .is_ok_and(|origin| crate::origin::is_allowed(origin, host, allowed))
+        .is_ok_and(|origin| crate::origin::is_allowed(origin, Some(&host), allowed))
 }
