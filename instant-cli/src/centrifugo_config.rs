@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use instant_core::{Channel, Level, PRIVATE_PREFIX};
+use instant_core::{Channel, ChannelOptions, Level, PRIVATE_PREFIX};
 use rand::RngCore;
 use serde_json::{Map, Value, json};
 
@@ -17,9 +17,6 @@ use crate::settings::ChannelEntry;
 
 /// Origins allowed when neither `--origin` nor the settings name any: the usual local app ports.
 pub(crate) const DEFAULT_ORIGINS: [&str; 2] = ["http://localhost:8080", "http://127.0.0.1:8080"];
-
-/// History TTL used when a channel sets `history_size` without `history_ttl`.
-const DEFAULT_HISTORY_TTL: &str = "300s";
 
 /// Everything a Centrifugo config is made from.
 #[derive(Debug)]
@@ -49,8 +46,14 @@ pub(crate) fn random_key() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The history TTL, in seconds, of a channel that keeps a history without setting `history_ttl`:
+/// the embedded server's.
+fn default_history_ttl_seconds() -> u64 {
+    ChannelOptions::default().history_ttl.as_secs()
+}
+
 /// Channel options of one Centrifugo namespace, merged over the channels declared in it.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct NamespaceOptions {
     presence: bool,
     join_leave: bool,
@@ -60,12 +63,42 @@ struct NamespaceOptions {
 }
 
 impl NamespaceOptions {
+    /// Everything off: what a namespace starts from before its channels are merged in.
+    const NONE: Self = Self {
+        presence: false,
+        join_leave: false,
+        history_size: 0,
+        history_ttl_seconds: 0,
+        recover: false,
+    };
+
+    /// The embedded server's channel options, for channels no `[[channels]]` entry describes. It
+    /// recovers on every channel that keeps a history, hence `force_recovery` there.
+    fn from_channel_options(options: &ChannelOptions) -> Self {
+        let history = options.has_history();
+        Self {
+            presence: options.presence,
+            join_leave: options.join_leave,
+            history_size: if history {
+                u32::try_from(options.history_size).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
+            history_ttl_seconds: if history {
+                options.history_ttl.as_secs().max(1)
+            } else {
+                0
+            },
+            recover: history,
+        }
+    }
+
     fn merge(&mut self, entry: &ChannelEntry, ttl_seconds: u64) {
         self.presence |= entry.presence;
         self.join_leave |= entry.join_leave;
         self.history_size = self.history_size.max(entry.history_size);
         self.history_ttl_seconds = self.history_ttl_seconds.max(ttl_seconds);
-        self.recover |= entry.recover;
+        self.recover |= entry.recovers();
     }
 
     /// The options as Centrifugo's `ChannelOptions` keys. Non-`$` channels are public in
@@ -144,9 +177,9 @@ fn namespaces(channels: &[ChannelEntry]) -> Result<BTreeMap<String, NamespaceOpt
                 )
             })?,
             (None, 0) => 0,
-            (None, _) => parse_seconds(DEFAULT_HISTORY_TTL).unwrap_or(300),
+            (None, _) => default_history_ttl_seconds(),
         };
-        if entry.recover && entry.history_size == 0 {
+        if entry.recover == Some(true) && entry.history_size == 0 {
             return Err(format!(
                 "channel `{}`: recover needs history; set history_size (e.g. 100)",
                 entry.name
@@ -161,7 +194,7 @@ fn namespaces(channels: &[ChannelEntry]) -> Result<BTreeMap<String, NamespaceOpt
         }
         namespaces
             .entry(namespace.to_owned())
-            .or_default()
+            .or_insert(NamespaceOptions::NONE)
             .merge(entry, ttl_seconds);
     }
     Ok(namespaces)
@@ -187,7 +220,10 @@ fn valid_namespace_name(name: &str) -> bool {
 /// for the caller to attach to the settings file).
 pub(crate) fn build(inputs: &ConfigInputs<'_>) -> Result<Value, String> {
     let mut namespaces = namespaces(inputs.channels)?;
-    let without_namespace = namespaces.remove("").unwrap_or_default();
+    // Channels without a namespace that no entry describes get the embedded server's defaults.
+    let without_namespace = namespaces
+        .remove("")
+        .unwrap_or_else(|| NamespaceOptions::from_channel_options(&ChannelOptions::default()));
     let namespace_list: Vec<Value> = namespaces
         .iter()
         .map(|(name, options)| {
@@ -314,16 +350,45 @@ mod tests {
     use super::*;
 
     fn entry(name: &str, level: &str) -> ChannelEntry {
+        ChannelEntry::new(name, level)
+    }
+
+    /// An entry with every option turned off explicitly.
+    fn bare_entry(name: &str, level: &str) -> ChannelEntry {
         ChannelEntry {
-            name: name.to_owned(),
-            level: level.to_owned(),
-            paths: Vec::new(),
             presence: false,
             join_leave: false,
             history_size: 0,
-            history_ttl: None,
-            recover: false,
+            ..entry(name, level)
         }
+    }
+
+    /// Reads Centrifugo channel options back as the embedded server's, the keys not written
+    /// (`force_push_join_leave`, `allow_publish_for_*`) at Centrifugo's default, off.
+    fn as_channel_options(json: &Value) -> ChannelOptions {
+        let flag = |key: &str| json.get(key).and_then(Value::as_bool).unwrap_or(false);
+        let mut options = ChannelOptions::default();
+        options.presence = flag("presence");
+        options.join_leave = flag("join_leave");
+        options.force_push_join_leave = flag("force_push_join_leave");
+        options.client_publish =
+            flag("allow_publish_for_client") || flag("allow_publish_for_subscriber");
+        options.history_size = usize::try_from(json["history_size"].as_u64().unwrap()).unwrap();
+        options.history_ttl =
+            crate::cli::parse_duration(json["history_ttl"].as_str().unwrap()).unwrap_or_default();
+        // The embedded server recovers wherever it keeps a history.
+        assert_eq!(json["force_recovery"], options.has_history(), "{json}");
+        assert_eq!(
+            json.get("allow_presence_for_subscriber").is_some(),
+            options.presence,
+            "{json}"
+        );
+        assert_eq!(
+            json.get("allow_history_for_subscriber").is_some(),
+            options.has_history(),
+            "{json}"
+        );
+        options
     }
 
     fn inputs(channels: &[ChannelEntry]) -> ConfigInputs<'_> {
@@ -370,23 +435,72 @@ mod tests {
     }
 
     #[test]
-    fn channel_options_merge_per_namespace() {
+    fn genconfig_defaults_are_the_embedded_servers() {
+        let defaults = ChannelOptions::default();
+        // No `[[channels]]` at all.
+        let config = build(&inputs(&[])).unwrap();
+        let plain = &config["channel"]["without_namespace"];
+        assert_eq!(as_channel_options(plain), defaults);
+        assert_eq!(plain["history_ttl"], "300s");
+        assert_eq!(plain["force_recovery"], true);
+        assert_eq!(plain["allow_presence_for_anonymous"], true);
+        assert_eq!(plain["allow_history_for_anonymous"], true);
+        // Entries that set nothing but their names, with and without a namespace.
+        let config = build(&inputs(&[
+            entry("news", "public"),
+            entry("$chat:staff", "staff"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            as_channel_options(&config["channel"]["without_namespace"]),
+            defaults
+        );
+        assert_eq!(
+            as_channel_options(&config["channel"]["namespaces"][0]),
+            defaults
+        );
+    }
+
+    #[test]
+    fn an_entry_turns_the_defaults_off() {
+        let config = build(&inputs(&[bare_entry("news", "public")])).unwrap();
+        let plain = &config["channel"]["without_namespace"];
+        assert_eq!(plain["presence"], false);
+        assert_eq!(plain["join_leave"], false);
+        assert_eq!(plain["history_size"], 0);
+        assert_eq!(plain["history_ttl"], "0s");
+        assert_eq!(plain["force_recovery"], false);
+        assert!(plain.get("allow_presence_for_subscriber").is_none());
+        assert!(plain.get("allow_history_for_subscriber").is_none());
+        // History without recovery, when asked for.
         let mut news = entry("news", "public");
+        news.recover = Some(false);
+        let config = build(&inputs(&[news])).unwrap();
+        let plain = &config["channel"]["without_namespace"];
+        assert_eq!(plain["history_size"], 100);
+        assert_eq!(plain["force_recovery"], false);
+    }
+
+    #[test]
+    fn channel_options_merge_per_namespace() {
+        let mut news = bare_entry("news", "public");
         news.history_size = 10;
-        let mut chat = entry("chat:lobby", "public");
+        let mut chat = bare_entry("chat:lobby", "public");
         chat.presence = true;
-        let mut staff_chat = entry("$chat:staff", "staff");
+        let mut staff_chat = bare_entry("$chat:staff", "staff");
         staff_chat.history_size = 50;
         staff_chat.history_ttl = Some("1h".to_owned());
-        staff_chat.recover = true;
+        staff_chat.recover = Some(true);
         let config = build(&inputs(&[news, chat, staff_chat])).unwrap();
         let plain = &config["channel"]["without_namespace"];
         assert_eq!(plain["history_size"], 10);
         assert_eq!(plain["history_ttl"], "300s");
+        assert_eq!(plain["force_recovery"], true);
         let namespaces = config["channel"]["namespaces"].as_array().unwrap();
         assert_eq!(namespaces.len(), 1);
         assert_eq!(namespaces[0]["name"], "chat");
         assert_eq!(namespaces[0]["presence"], true);
+        assert_eq!(namespaces[0]["join_leave"], false);
         assert_eq!(namespaces[0]["history_size"], 50);
         assert_eq!(namespaces[0]["history_ttl"], "3600s");
         assert_eq!(namespaces[0]["force_recovery"], true);
@@ -418,8 +532,10 @@ mod tests {
         let err = build(&inputs(&[entry("a", "admins")])).unwrap_err();
         assert!(err.contains("unknown level"), "{err}");
         let mut recovering = entry("a", "public");
-        recovering.recover = true;
-        assert!(build(&inputs(&[recovering])).is_err());
+        recovering.history_size = 0;
+        recovering.recover = Some(true);
+        let err = build(&inputs(&[recovering])).unwrap_err();
+        assert!(err.contains("recover needs history"), "{err}");
         let err = build(&inputs(&[entry("x:y", "public")])).unwrap_err();
         assert!(err.contains("namespace"), "{err}");
         let err = build(&inputs(&[entry("a", "public"), entry("a", "public")])).unwrap_err();

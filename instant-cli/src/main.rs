@@ -19,16 +19,19 @@
 //! [[channels]]
 //! name = "news"            # public: no `$`
 //! paths = ["/news"]        # optional: request paths the channel connects on
-//! history_size = 20        # optional: keep the last 20 publications...
+//! history_size = 20        # optional: keep the last 20 publications (default 100; 0 = none)...
 //! history_ttl = "10m"      # ...for 10 minutes (default 300s)
-//! recover = true           # optional: reconnecting clients recover what they missed
+//! recover = true           # optional: reconnecting clients recover what they missed (default: on with history)
 //!
 //! [[channels]]
 //! name = "$chat:staff"     # private channels start with `$`; `chat` is a Centrifugo namespace
 //! level = "staff"          # public (default), users, staff or superuser
-//! presence = true          # optional: who is subscribed
-//! join_leave = true        # optional: join and leave events
+//! presence = false         # optional: who is subscribed (default on)
+//! join_leave = false       # optional: join and leave events (default on)
 //! ```
+//!
+//! Options an entry leaves out, and channels no entry describes, get the embedded server's
+//! defaults, `instant_core::ChannelOptions::default()`.
 //!
 //! # Exit codes
 //! `0` success; `1` an operation failed; `2` bad arguments; `3` invalid or inconsistent settings

@@ -10,6 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use instant_core::ChannelOptions;
 use serde::Deserialize;
 
 use crate::error::{CliError, Result};
@@ -37,7 +38,9 @@ pub(crate) fn dotenv_path(settings: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from(".env"), |dir| dir.join(".env"))
 }
 
-/// One `[[channels]]` entry of `instant.toml`.
+/// One `[[channels]]` entry of `instant.toml`. The options it leaves out are those of
+/// [`ChannelOptions::default`], the embedded server's defaults, so that a channel keeps its
+/// history, recovery and presence when the app moves from the embedded server to Centrifugo.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChannelEntry {
@@ -49,25 +52,60 @@ pub(crate) struct ChannelEntry {
     /// Request paths the channel connects on (none = every path).
     #[serde(default)]
     pub(crate) paths: Vec<String>,
-    /// Keep track of who is subscribed (Centrifugo `presence`).
-    #[serde(default)]
+    /// Keep track of who is subscribed (Centrifugo `presence`; on by default).
+    #[serde(default = "default_presence")]
     pub(crate) presence: bool,
-    /// Send join and leave events to subscribers (Centrifugo `join_leave`).
-    #[serde(default)]
+    /// Send join and leave events to subscribers (Centrifugo `join_leave`; on by default).
+    #[serde(default = "default_join_leave")]
     pub(crate) join_leave: bool,
-    /// How many publications to keep for late subscribers (0 = no history).
-    #[serde(default)]
+    /// How many publications to keep for late subscribers (default 100; 0 = no history).
+    #[serde(default = "default_history_size")]
     pub(crate) history_size: u32,
-    /// How long publications are kept, e.g. `300s` (default 300s when `history_size` is set).
+    /// How long publications are kept, e.g. `300s` (default 300s when there is a history).
     #[serde(default)]
     pub(crate) history_ttl: Option<String>,
-    /// Let reconnecting clients recover the publications they missed (needs history).
+    /// Let reconnecting clients recover the publications they missed (needs history); when not
+    /// given, on exactly when the channel keeps a history, as on the embedded server.
     #[serde(default)]
-    pub(crate) recover: bool,
+    pub(crate) recover: Option<bool>,
+}
+
+impl ChannelEntry {
+    /// An entry that names only its channel and level, every option at its default.
+    #[cfg(test)]
+    pub(crate) fn new(name: &str, level: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            level: level.to_owned(),
+            paths: Vec::new(),
+            presence: default_presence(),
+            join_leave: default_join_leave(),
+            history_size: default_history_size(),
+            history_ttl: None,
+            recover: None,
+        }
+    }
+
+    /// Whether reconnecting clients recover what they missed: as set, else when there is a history.
+    pub(crate) fn recovers(&self) -> bool {
+        self.recover.unwrap_or(self.history_size > 0)
+    }
 }
 
 fn public_level() -> String {
     "public".to_owned()
+}
+
+fn default_presence() -> bool {
+    ChannelOptions::default().presence
+}
+
+fn default_join_leave() -> bool {
+    ChannelOptions::default().join_leave
+}
+
+fn default_history_size() -> u32 {
+    u32::try_from(ChannelOptions::default().history_size).unwrap_or(u32::MAX)
 }
 
 /// The keys `instant.toml` may hold besides `[[channels]]` (those of `instant_core::Config`).
@@ -349,6 +387,15 @@ presence = true
         assert_eq!(settings.channels.len(), 2);
         assert_eq!(settings.channels[0].level, "public");
         assert_eq!(settings.channels[0].paths, ["/news"]);
+        // Options left out are the embedded server's defaults.
+        assert_eq!(
+            settings.channels[0],
+            ChannelEntry {
+                paths: vec!["/news".to_owned()],
+                ..ChannelEntry::new("news", "public")
+            }
+        );
+        assert!(settings.channels[0].recovers());
         assert!(settings.channels[1].presence);
         let config = settings.core_config().unwrap();
         assert_eq!(config.secret().expose_secret(), "from-env");

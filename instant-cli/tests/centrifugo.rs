@@ -120,6 +120,32 @@ name = "chat:lobby"
         stderr(&checked)
     );
 
+    // Without `[[channels]]`, the embedded server's defaults, which Centrifugo accepts too.
+    let bare = tempfile::tempdir().unwrap();
+    fs::write(
+        bare.path().join("instant.toml"),
+        "secret = \"0123456789abcdef\"\ncentrifugo_api_key = \"key\"\n",
+    )
+    .unwrap();
+    let defaults = run(instant(bare.path()).args(["genconfig", "--output", "defaults.json"]));
+    assert!(defaults.status.success(), "{}", stderr(&defaults));
+    let defaults_path = bare.path().join("defaults.json");
+    let checked = checkconfig(&defaults_path);
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        stdout(&checked),
+        stderr(&checked)
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&defaults_path).unwrap()).unwrap();
+    let plain = &config["channel"]["without_namespace"];
+    assert_eq!(plain["presence"], true);
+    assert_eq!(plain["join_leave"], true);
+    assert_eq!(plain["history_size"], 100);
+    assert_eq!(plain["history_ttl"], "300s");
+    assert_eq!(plain["force_recovery"], true);
+
     // --output refuses to overwrite without --force.
     let again = run(instant(root.path()).args(["genconfig", "--output", "redis.json"]));
     assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));

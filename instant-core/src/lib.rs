@@ -20,6 +20,7 @@
 mod backend;
 mod centrifugo;
 mod channel;
+mod channel_options;
 mod config;
 mod event;
 mod token;
@@ -35,6 +36,7 @@ pub use crate::centrifugo::{
 pub use crate::channel::{
     Channel, ChannelError, ChannelSet, Level, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX, validate_name,
 };
+pub use crate::channel_options::ChannelOptions;
 pub use crate::config::{
     CONFIG_FILE_ENV, CONFIG_FILE_NAME, Config, ConfigBuilder, ConfigError, DEFAULT_PUBLISH_TIMEOUT,
     DEFAULT_SITE_SLUG, DEFAULT_TOKEN_TTL, Secret,

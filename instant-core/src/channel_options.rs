@@ -1,0 +1,69 @@
+//! What a channel keeps and allows, shared by the embedded server and the Centrifugo config that
+//! `instant genconfig` writes, so that both backends start from the same defaults.
+
+use std::time::Duration;
+
+/// What a channel keeps and allows on the embedded server, the counterpart of Centrifugo's
+/// namespace options.
+///
+/// [`ChannelOptions::default`] is also what `instant genconfig` and `instant installws` write for
+/// Centrifugo where `instant.toml` declares nothing else, so an app keeps its history, recovery
+/// and presence when it moves from the embedded server to Centrifugo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChannelOptions {
+    /// How many publications the history keeps (`history_size`); 0 turns history and recovery off.
+    pub history_size: usize,
+    /// How long a publication stays in the history (`history_ttl`).
+    pub history_ttl: Duration,
+    /// Whether presence (who is subscribed) is tracked and may be asked for by subscribers.
+    pub presence: bool,
+    /// Whether join and leave messages are sent to subscribers that ask for them (`join_leave`).
+    pub join_leave: bool,
+    /// Whether join and leave messages go to every subscriber, asked for or not
+    /// (`force_push_join_leave`).
+    pub force_push_join_leave: bool,
+    /// Whether subscribed clients may publish on the channel themselves; off by default, so that
+    /// only the app publishes.
+    pub client_publish: bool,
+}
+
+impl Default for ChannelOptions {
+    fn default() -> Self {
+        Self {
+            history_size: 100,
+            history_ttl: Duration::from_secs(300),
+            presence: true,
+            join_leave: true,
+            force_push_join_leave: false,
+            client_publish: false,
+        }
+    }
+}
+
+impl ChannelOptions {
+    /// Whether the channel keeps a history, so that publications get offsets and clients recover.
+    #[must_use]
+    pub fn has_history(&self) -> bool {
+        self.history_size > 0 && !self.history_ttl.is_zero()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_keep_history_and_presence() {
+        let options = ChannelOptions::default();
+        assert!(options.has_history());
+        assert!(options.presence && options.join_leave);
+        assert!(!options.force_push_join_leave && !options.client_publish);
+        let mut off = options.clone();
+        off.history_size = 0;
+        assert!(!off.has_history());
+        let mut no_ttl = options;
+        no_ttl.history_ttl = Duration::ZERO;
+        assert!(!no_ttl.has_history());
+    }
+}
