@@ -62,8 +62,7 @@ async fn a_published_event_reaches_a_subscriber_with_every_field_intact() {
 async fn batch_broadcast_presence_history_and_info_work() {
     let server = Centrifugo::start(CentrifugoOptions::default());
     let mut client = subscriber(&server, |spec| spec.subscribe("a").subscribe("b"));
-    client.wait_for(|e| e.is_on("subscribed", "a"), WAIT);
-    client.wait_for(|e| e.is_on("subscribed", "b"), WAIT);
+    client.wait_for_each("subscribed", &["a", "b"], WAIT);
     let centrifugo = CentrifugoClient::new(&server.config()).unwrap();
 
     let first = Event::new("s", "a", "first");
@@ -73,21 +72,17 @@ async fn batch_broadcast_presence_history_and_info_work() {
         .await
         .unwrap();
     assert!(replies.iter().all(Result::is_ok), "{replies:?}");
-    let got = client.wait_for(|e| e.is_on("publication", "a"), WAIT);
-    assert_eq!(got.data().unwrap()["uid"], first.uid);
-    let got = client.wait_for(|e| e.is_on("publication", "b"), WAIT);
-    assert_eq!(got.data().unwrap()["uid"], second.uid);
+    // Channels are independent streams: the two may arrive in either order.
+    let got = client.wait_for_each("publication", &["a", "b"], WAIT);
+    assert_eq!(got[0].data().unwrap()["uid"], first.uid);
+    assert_eq!(got[1].data().unwrap()["uid"], second.uid);
 
     let everyone = Event::new("s", "", "to all");
     let replies = centrifugo.broadcast(["a", "b"], &everyone).await.unwrap();
     assert_eq!(replies.len(), 2);
     assert!(replies.iter().all(Result::is_ok), "{replies:?}");
-    // Channels are independent streams: the two copies may arrive in either order.
-    let mut pending = vec!["a", "b"];
-    while !pending.is_empty() {
-        let got = client.wait_for(|e| e.is("publication"), WAIT);
+    for got in client.wait_for_each("publication", &["a", "b"], WAIT) {
         assert_eq!(got.data().unwrap()["uid"], everyone.uid);
-        pending.retain(|channel| got.channel() != Some(channel));
     }
 
     let presence = centrifugo.presence("a").await.unwrap();

@@ -291,6 +291,46 @@ impl NodeClient {
         }
     }
 
+    /// Waits for one `kind` event on each of `channels`, in whatever order they come (separate
+    /// channels are separate streams), skipping others; returns them in the order of `channels`.
+    ///
+    /// # Panics
+    /// When one is missing after `timeout`, with every event seen and Node's stderr.
+    pub fn wait_for_each(
+        &mut self,
+        kind: &str,
+        channels: &[&str],
+        timeout: Duration,
+    ) -> Vec<NodeEvent> {
+        let deadline = Instant::now() + timeout;
+        let mut found: Vec<Option<NodeEvent>> = vec![None; channels.len()];
+        while found.iter().any(Option::is_none) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let awaited = |e: &NodeEvent| {
+                e.is(kind)
+                    && channels
+                        .iter()
+                        .zip(&found)
+                        .any(|(channel, slot)| slot.is_none() && e.channel() == Some(channel))
+            };
+            let Some(event) = self.try_wait_for(awaited, left) else {
+                panic!(
+                    "the Node client did not report `{kind}` on each of {channels:?} within \
+                     {timeout:?}.\n{}",
+                    self.report()
+                );
+            };
+            let index = channels
+                .iter()
+                .zip(&found)
+                .position(|(channel, slot)| slot.is_none() && event.channel() == Some(channel));
+            if let Some(index) = index {
+                found[index] = Some(event);
+            }
+        }
+        found.into_iter().flatten().collect()
+    }
+
     /// Sends a command (see `js/client.mjs`: subscribe, unsubscribe, publish, presence,
     /// presence_stats, history, disconnect, connect, exit) and returns its id; the answer comes as
     /// a `reply` event with that id.
