@@ -15,8 +15,10 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use serde::Deserialize;
 
-/// The default lifetime of connection and subscription tokens.
-pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// The default lifetime of connection and subscription tokens: short, because the browser client
+/// renews them through the auth routes, and a token copied out of a page stops working soon after
+/// its user loses access.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(60 * 60);
 /// How long an awaited publish waits for the server by default.
 pub const DEFAULT_PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The site slug used when none is configured.
@@ -169,7 +171,7 @@ impl ConfigError {
 /// | site slug | `INSTANT_SITE_SLUG` | `site_slug` | `site` |
 /// | site name | `INSTANT_SITE_NAME` | `site_name` | the slug |
 /// | debug | `INSTANT_DEBUG` | `debug` | `false` |
-/// | token lifetime | `INSTANT_TOKEN_TTL` | `token_ttl` | `24h` |
+/// | token lifetime | `INSTANT_TOKEN_TTL` | `token_ttl` | `1h` |
 /// | publish timeout | `INSTANT_PUBLISH_TIMEOUT` | `publish_timeout` | `5s` |
 /// | allowed origins | `INSTANT_ALLOWED_ORIGINS` (comma or space separated) | `allowed_origins` (array) | none |
 ///
