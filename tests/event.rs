@@ -4,41 +4,17 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpResponse, Responder, get, post, test, web};
+use actix_web::{App, HttpResponse, Responder, get, test, web};
 use instant::{
     Backend, BoxFuture, DeliveryStats, Event, PublishError, PublishReceipt, Publisher,
     RecordingBackend,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-instant::channels! {
-    static CHANNELS;
-    superuser "$mysite_admin1" as ADMIN1,
-    public "mysite_public1" as PUBLIC1,
-}
+mod support;
 
-#[derive(Deserialize)]
-struct NewOrder {
-    item: String,
-}
-
-#[derive(Serialize)]
-struct Order {
-    id: u64,
-    item: String,
-}
-
-#[instant::event(channel = ADMIN1, class = "object created", message = "New order")]
-#[post("/orders")]
-async fn create_order(form: web::Json<NewOrder>) -> actix_web::Result<web::Json<Order>> {
-    let item = form.into_inner().item;
-    if item.is_empty() {
-        return Err(actix_web::error::ErrorBadRequest("an order needs an item"));
-    }
-    Ok(web::Json(Order { id: 7, item }))
-}
+use support::{ADMIN1, CHANNELS, PUBLIC1, create_order};
 
 #[instant::event(channel = PUBLIC1, class = "info", message = "Looked up")]
 #[get("/orders/{id}")]

@@ -7,37 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, post, test, web};
+use actix_web::{App, test};
 use instant::{CentrifugoClient, Publisher};
 use instant_testkit::{Centrifugo, CentrifugoOptions, NodeClient, NodeSpec};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-instant::channels! {
-    static CHANNELS;
-    superuser "$mysite_admin1" as ADMIN1,
-}
+mod support;
 
-#[derive(Deserialize)]
-struct NewOrder {
-    item: String,
-}
-
-#[derive(Serialize)]
-struct Order {
-    id: u64,
-    item: String,
-}
-
-#[instant::event(channel = ADMIN1, class = "object created", message = "New order")]
-#[post("/orders")]
-async fn create_order(form: web::Json<NewOrder>) -> actix_web::Result<web::Json<Order>> {
-    let item = form.into_inner().item;
-    if item.is_empty() {
-        return Err(actix_web::error::ErrorBadRequest("an order needs an item"));
-    }
-    Ok(web::Json(Order { id: 7, item }))
-}
+use support::{ADMIN1, CHANNELS, create_order};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
