@@ -191,7 +191,8 @@ static GLOBAL: OnceLock<Publisher> = OnceLock::new();
 /// Publishes `message` on `channel` through the app's publisher, the seed's call:
 /// `publish(channel, message).event_class("info").data(json!({..})).await?`.
 ///
-/// Before the app has set up `instant`, awaiting it returns [`PublishError::NotRunning`].
+/// Before a global publisher is installed ([`Publisher::install_global`]), awaiting it returns
+/// [`PublishError::NotRunning`].
 pub fn publish(channel: impl Into<String>, message: impl Into<String>) -> GlobalPublish {
     GlobalPublish {
         publisher: Publisher::global(),
@@ -281,7 +282,7 @@ impl GlobalPublish {
                 true
             }
             None => {
-                tracing::error!(channel = %self.event.channel, "instant is not set up: event dropped");
+                tracing::error!(channel = %self.event.channel, "no global publisher is installed: event dropped; call `realtime.install_global_publisher()` or `Publisher::install_global`");
                 false
             }
         }
@@ -296,7 +297,7 @@ impl IntoFuture for GlobalPublish {
         match self.publisher {
             Some(publisher) => publisher.backend.publish(self.event),
             None => Box::pin(std::future::ready(Err(PublishError::NotRunning(
-                "instant is not set up: the first `Instant` set up in the process (`Instant::ready()`, `.routes()` or `.publisher()`) serves `instant::publish`; without the actix integration call `Publisher::install_global`".into(),
+                "no global publisher is installed: call `realtime.install_global_publisher()` once after `Realtime::builder()...build()?`, or `Publisher::install_global`".into(),
             )))),
         }
     }

@@ -26,6 +26,10 @@ pub struct ChannelOptions {
     /// Whether subscribed clients may publish on the channel themselves; off by default, so that
     /// only the app publishes.
     pub client_publish: bool,
+    /// Whether reconnecting clients recover the publications they missed (Centrifugo's
+    /// `force_recovery`); on by default, and only effective where the channel keeps a history
+    /// (see [`ChannelOptions::recovers`]).
+    pub recover: bool,
 }
 
 impl Default for ChannelOptions {
@@ -37,6 +41,7 @@ impl Default for ChannelOptions {
             join_leave: true,
             force_push_join_leave: false,
             client_publish: false,
+            recover: true,
         }
     }
 }
@@ -46,6 +51,13 @@ impl ChannelOptions {
     #[must_use]
     pub fn has_history(&self) -> bool {
         self.history_size > 0 && !self.history_ttl.is_zero()
+    }
+
+    /// Whether reconnecting clients recover what they missed: [`recover`](Self::recover) on a
+    /// channel that keeps a history.
+    #[must_use]
+    pub fn recovers(&self) -> bool {
+        self.recover && self.has_history()
     }
 }
 
@@ -62,6 +74,7 @@ mod tests {
         let mut off = options.clone();
         off.history_size = 0;
         assert!(!off.has_history());
+        assert!(options.recovers() && !off.recovers());
         let mut no_ttl = options;
         no_ttl.history_ttl = Duration::ZERO;
         assert!(!no_ttl.has_history());

@@ -20,7 +20,7 @@ use crate::config::{Config, Secret};
 type HmacSha256 = Hmac<Sha256>;
 
 /// The only algorithm minted and accepted.
-pub const ALGORITHM: &str = "HS256";
+pub(crate) const ALGORITHM: &str = "HS256";
 
 /// The claims of a connection token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,336 @@
+//! A client of Centrifugo v6's HTTP API, on `awc`.
+//!
+//! `awc`'s client is not `Send`, while a [`Backend`] must be shared across threads, so the client
+//! lives on a dedicated thread with its own actix-rt system. Callers talk to it through bounded
+//! queues: awaited calls carry a reply channel, fire-and-forget events are drained into
+//! `/api/batch` requests. The thread keeps its HTTP connections alive and reuses them, so a burst
+//! of events costs one connection, not one per event.
+//!
+//! Awaiting works from any async runtime (tokio, actix, or a plain executor): the caller only
+//! awaits channels, never the HTTP client itself.
+
+mod types;
+mod wire;
+mod worker;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use self::wire::{
+    batch_body, check_channel, decode, event_data, not_running, parse_batch_replies,
+    publish_params, receipt, server_error,
+};
+use self::worker::{Counters, Detached, Request, Worker};
+use crate::backend::{Backend, BoxFuture, DeliveryStats, PublishError, PublishReceipt};
+use crate::config::{Config, ConfigError};
+use crate::event::Event;
+
+pub use self::types::{
+    ClientInfo, ClientOptions, History, HistoryPublication, NodeInfo, PresenceStats, ServerInfo,
+};
+
+
+/// Publishes events to Centrifugo v6 through its HTTP API, awaited or fire-and-forget.
+///
+/// Cheap to clone; clones share the worker thread, the connection pool, the queue and the counters.
+/// The thread stops when the last clone is dropped, after sending what is queued.
+///
+/// # Fire-and-forget delivery and overflow
+///
+/// [`Backend::publish_detached`] never blocks and never fails: it puts the event in a bounded
+/// queue ([`ClientOptions::queue_capacity`], 16,384 by default) and returns. The worker sends queued
+/// events in order, many per `/api/batch` request (`parallel: false`, so Centrifugo applies them
+/// in order). A batch that fails for a transient reason (Centrifugo unreachable, a timeout, an
+/// internal error) is tried again after a delay that doubles each time, up to
+/// [`ClientOptions::max_retries`] times; then its events are dropped. An event Centrifugo refuses
+/// for good (unknown channel, bad request, refused API key) is dropped at once.
+///
+/// **When the queue is full** (Centrifugo is down or slower than the app for long enough), new
+/// events are dropped on arrival, not older ones. Every drop is counted in [`DeliveryStats::dropped`]
+/// and logged at `warn` level at most once per second, with the number dropped since the last
+/// line. Events still queued when the process exits are lost; call [`CentrifugoClient::flush`]
+/// before a graceful shutdown.
+///
+/// Use an awaited publish where the caller must know the outcome.
+#[derive(Clone)]
+pub struct CentrifugoClient {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    url: String,
+    timeout: Duration,
+    requests: mpsc::Sender<Request>,
+    detached: mpsc::Sender<Detached>,
+    counters: Arc<Counters>,
+}
+
+impl fmt::Debug for CentrifugoClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CentrifugoClient")
+            .field("url", &self.shared.url)
+            .field("timeout", &self.shared.timeout)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+
+
+impl CentrifugoClient {
+    /// A client for the Centrifugo at [`Config::centrifugo_url`] with [`Config::api_key`], with
+    /// default [`ClientOptions`]. Starts the worker thread.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`] when the configuration has no Centrifugo URL or no API key.
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        Self::with_options(config, ClientOptions::default())
+    }
+
+    /// As [`CentrifugoClient::new`], with tuned options.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`] when the configuration has no Centrifugo URL or no API key.
+    pub fn with_options(config: &Config, options: ClientOptions) -> Result<Self, ConfigError> {
+        let url = config
+            .centrifugo_url()
+            .ok_or_else(|| ConfigError::Missing {
+                key: "INSTANT_CENTRIFUGO_URL".to_owned(),
+                reason:
+                    "publishing through Centrifugo needs its URL (centrifugo_url in instant.toml)"
+                        .to_owned(),
+            })?
+            .to_owned();
+        let api_key = config.api_key().cloned().ok_or_else(|| ConfigError::Missing {
+            key: "INSTANT_CENTRIFUGO_API_KEY".to_owned(),
+            reason: "publishing through Centrifugo needs its http_api.key (centrifugo_api_key in instant.toml)"
+                .to_owned(),
+        })?;
+        let timeout = config.publish_timeout();
+        let (requests, requests_rx) = mpsc::channel(options.request_queue_capacity.max(1));
+        let (detached, detached_rx) = mpsc::channel(options.queue_capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let worker = Worker {
+            url: url.clone(),
+            api_key,
+            timeout,
+            options,
+            counters: Arc::clone(&counters),
+        };
+        std::thread::Builder::new()
+            .name("instant-centrifugo".to_owned())
+            .spawn(move || worker.run(requests_rx, detached_rx))
+            .map_err(|e| ConfigError::Invalid {
+                key: "INSTANT_CENTRIFUGO_URL".to_owned(),
+                reason: format!("cannot start the publishing thread: {e}"),
+            })?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                url,
+                timeout,
+                requests,
+                detached,
+                counters,
+            }),
+        })
+    }
+
+    /// Centrifugo's base URL.
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.shared.url
+    }
+
+    /// Calls any API method (`POST /api/{method}`) with a JSON object and returns its `result`.
+    ///
+    /// # Errors
+    /// [`PublishError`]: unreachable, timeout, refused key, a Centrifugo error code, or an answer
+    /// that is not JSON.
+    pub async fn call(&self, method: &'static str, params: Value) -> Result<Value, PublishError> {
+        if !params.is_object() {
+            return Err(PublishError::BadInput(
+                "API parameters must be a JSON object".to_owned(),
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            method,
+            body: params,
+            deadline: Instant::now() + self.shared.timeout,
+            reply,
+        };
+        self.shared
+            .requests
+            .send(request)
+            .await
+            .map_err(|_| not_running())?;
+        answer.await.map_err(|_| not_running())?
+    }
+
+    /// Publishes one event on its channel and waits for Centrifugo's answer.
+    ///
+    /// # Errors
+    /// As [`CentrifugoClient::call`], and [`PublishError::BadInput`] for an empty channel name.
+    pub async fn publish_event(&self, event: &Event) -> Result<PublishReceipt, PublishError> {
+        check_channel(&event.channel)?;
+        let result = self.call("publish", publish_params(event)?).await?;
+        Ok(receipt(&result))
+    }
+
+    /// Publishes one event on several channels in one request; the outer error is about the
+    /// request, the inner ones about each channel, in the order given.
+    ///
+    /// # Errors
+    /// As [`CentrifugoClient::call`].
+    pub async fn broadcast<I, S>(
+        &self,
+        channels: I,
+        event: &Event,
+    ) -> Result<Vec<Result<PublishReceipt, PublishError>>, PublishError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let channels: Vec<String> = channels.into_iter().map(Into::into).collect();
+        for channel in &channels {
+            check_channel(channel)?;
+        }
+        let data = event_data(event)?;
+        let result = self
+            .call("broadcast", json!({ "channels": channels, "data": data }))
+            .await?;
+        let responses = result
+            .get("responses")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        Ok(responses
+            .iter()
+            .map(|response| match server_error(response) {
+                Some(error) => Err(error),
+                // `receipt` looks inside `result` itself.
+                None => Ok(receipt(response)),
+            })
+            .collect())
+    }
+
+    /// Publishes several events, each on its own channel, in one ordered `/api/batch` request;
+    /// the outer error is about the request, the inner ones about each event, in order.
+    ///
+    /// # Errors
+    /// As [`CentrifugoClient::call`].
+    pub async fn batch(
+        &self,
+        events: &[Event],
+    ) -> Result<Vec<Result<PublishReceipt, PublishError>>, PublishError> {
+        let body = batch_body(events.iter())?;
+        let result = self.call("batch", body).await?;
+        parse_batch_replies(&result, events.len())
+    }
+
+    /// The clients subscribed to `channel`, by client id (the channel needs `presence`).
+    ///
+    /// # Errors
+    /// As [`CentrifugoClient::call`]; code 108 when presence is off for the channel.
+    pub async fn presence(
+        &self,
+        channel: &str,
+    ) -> Result<HashMap<String, ClientInfo>, PublishError> {
+        check_channel(channel)?;
+        let result = self.call("presence", json!({ "channel": channel })).await?;
+        decode(result.get("presence").cloned().unwrap_or_else(|| json!({})))
+    }
+
+    /// How many clients and users are subscribed to `channel` (the channel needs `presence`).
+    ///
+    /// # Errors
+    /// As [`CentrifugoClient::call`]; code 108 when presence is off for the channel.
+    pub async fn presence_stats(&self, channel: &str) -> Result<PresenceStats, PublishError> {
+        check_channel(channel)?;
+        decode(
+            self.call("presence_stats", json!({ "channel": channel }))
+                .await?,
+        )
+    }
+
+    /// The last `limit` publications of `channel` (the channel needs `history_size` and
+    /// `history_ttl`).
+    ///
+    /// # Errors
+    /// As [`CentrifugoClient::call`]; code 108 when history is off for the channel.
+    pub async fn history(&self, channel: &str, limit: u32) -> Result<History, PublishError> {
+        check_channel(channel)?;
+        decode(
+            self.call("history", json!({ "channel": channel, "limit": limit }))
+                .await?,
+        )
+    }
+
+    /// Information about the Centrifugo nodes; a cheap way to check the URL and the key.
+    ///
+    /// # Errors
+    /// As [`CentrifugoClient::call`].
+    pub async fn info(&self) -> Result<ServerInfo, PublishError> {
+        decode(self.call("info", json!({})).await?)
+    }
+
+    /// Resolves when every fire-and-forget event queued before this call has been delivered or
+    /// dropped.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self
+            .shared
+            .detached
+            .send(Detached::Flush(done))
+            .await
+            .is_ok()
+        {
+            let _ = wait.await;
+        }
+    }
+}
+
+impl Backend for CentrifugoClient {
+    fn publish(&self, event: Event) -> BoxFuture<'_, Result<PublishReceipt, PublishError>> {
+        Box::pin(async move { self.publish_event(&event).await })
+    }
+
+    /// Queues the event without blocking; see the overflow rules on [`CentrifugoClient`].
+    fn publish_detached(&self, event: Event) {
+        let counters = &self.shared.counters;
+        counters.queued.fetch_add(1, Ordering::Relaxed);
+        if event.channel.is_empty() {
+            counters.drop_events(1, "empty channel name");
+            return;
+        }
+        match self
+            .shared
+            .detached
+            .try_send(Detached::Event(Box::new(event)))
+        {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => counters.drop_events(1, "queue full"),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                counters.drop_events(1, "publishing thread stopped");
+            }
+        }
+    }
+
+    fn stats(&self) -> DeliveryStats {
+        let c = &self.shared.counters;
+        DeliveryStats {
+            queued: c.queued.load(Ordering::Relaxed),
+            delivered: c.delivered.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,371 @@
+//! [`ConfigBuilder`] and the one validation every source goes through.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::keys::{self, SettingKey};
+use super::{
+    ChannelSettings, Config, ConfigError, DEFAULT_PUBLISH_TIMEOUT, DEFAULT_SITE_SLUG,
+    DEFAULT_TOKEN_TTL, Secret, Source,
+};
+use crate::paths::WEBSOCKET_PATH;
+
+/// A setting's value, read but not yet validated.
+#[derive(Debug, Clone)]
+pub(crate) enum RawValue {
+    Text(String),
+    Secret(Secret),
+    Bool(bool),
+    Duration(Duration),
+    List(Vec<String>),
+    Path(PathBuf),
+}
+
+/// Unvalidated settings, layered from the sources: a later `set` of a key replaces an earlier one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Raw {
+    values: Vec<(&'static SettingKey, RawValue, Source)>,
+    pub(crate) channels: Vec<ChannelSettings>,
+}
+
+impl Raw {
+    pub(crate) fn set(&mut self, key: &'static SettingKey, value: RawValue, source: Source) {
+        self.values.retain(|(k, _, _)| k.name != key.name);
+        self.values.push((key, value, source));
+    }
+
+    fn get(&self, key: &SettingKey) -> Option<&RawValue> {
+        self.values
+            .iter()
+            .find(|(k, _, _)| k.name == key.name)
+            .map(|(_, value, _)| value)
+    }
+
+    fn text(&self, key: &SettingKey) -> Option<&str> {
+        match self.get(key)? {
+            RawValue::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn secret(&self, key: &SettingKey) -> Option<&Secret> {
+        match self.get(key)? {
+            RawValue::Secret(secret) => Some(secret),
+            _ => None,
+        }
+    }
+
+    fn duration(&self, key: &SettingKey) -> Option<Duration> {
+        match self.get(key)? {
+            RawValue::Duration(duration) => Some(*duration),
+            _ => None,
+        }
+    }
+
+    fn path(&self, key: &SettingKey) -> Option<PathBuf> {
+        match self.get(key)? {
+            RawValue::Path(path) => Some(path.clone()),
+            _ => None,
+        }
+    }
+
+    /// The key as the user wrote it in the source that set it last.
+    fn key_name(&self, key: &SettingKey) -> String {
+        let source = self
+            .values
+            .iter()
+            .find(|(k, _, _)| k.name == key.name)
+            .map_or(Source::Code, |(_, _, source)| *source);
+        match source {
+            Source::Env => key.env.to_owned(),
+            _ => key.name.to_owned(),
+        }
+    }
+
+    pub(crate) fn build(&self) -> Result<Config, ConfigError> {
+        let invalid = |key: &SettingKey, reason: &str| ConfigError::Invalid {
+            key: self.key_name(key),
+            reason: reason.to_owned(),
+        };
+
+        let centrifugo_url = match self.text(&keys::CENTRIFUGO_URL) {
+            Some(url) => Some(
+                validate_url(url, &["http", "https"])
+                    .map_err(|r| invalid(&keys::CENTRIFUGO_URL, &r))?,
+            ),
+            None => None,
+        };
+        let websocket_url = match self.text(&keys::WEBSOCKET_URL) {
+            Some(url) => Some(
+                validate_url(url, &["ws", "wss"]).map_err(|r| invalid(&keys::WEBSOCKET_URL, &r))?,
+            ),
+            None => centrifugo_url.as_deref().map(websocket_url_of),
+        };
+
+        let (secret, secret_generated) = match self.secret(&keys::SECRET) {
+            Some(secret) if secret.is_empty() => {
+                return Err(invalid(&keys::SECRET, "it is empty"));
+            }
+            Some(secret) => (secret.clone(), false),
+            None if centrifugo_url.is_some() => {
+                // Name the secret the way the user wrote the URL that requires it.
+                let url_name = self.key_name(&keys::CENTRIFUGO_URL);
+                return Err(ConfigError::Missing {
+                    key: if url_name == keys::CENTRIFUGO_URL.env {
+                        keys::SECRET.env.to_owned()
+                    } else {
+                        keys::SECRET.name.to_owned()
+                    },
+                    reason: "with a Centrifugo URL the HMAC secret must be set to Centrifugo's client.token.hmac_secret_key".to_owned(),
+                });
+            }
+            None => generated_secret()?,
+        };
+        let api_key = self.secret(&keys::CENTRIFUGO_API_KEY).cloned();
+        if api_key.as_ref().is_some_and(Secret::is_empty) {
+            return Err(invalid(&keys::CENTRIFUGO_API_KEY, "it is empty"));
+        }
+
+        let site_slug = self
+            .text(&keys::SITE_SLUG)
+            .unwrap_or(DEFAULT_SITE_SLUG)
+            .to_owned();
+        if site_slug.is_empty()
+            || !site_slug
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid(
+                &keys::SITE_SLUG,
+                "use letters, digits, '-' and '_' only, at least one",
+            ));
+        }
+        let site_name = self
+            .text(&keys::SITE_NAME)
+            .map_or_else(|| site_slug.clone(), str::to_owned);
+
+        let token_ttl = self
+            .duration(&keys::TOKEN_TTL)
+            .unwrap_or(DEFAULT_TOKEN_TTL);
+        if token_ttl < Duration::from_secs(1) {
+            return Err(invalid(&keys::TOKEN_TTL, "must be at least one second"));
+        }
+        let publish_timeout = self
+            .duration(&keys::PUBLISH_TIMEOUT)
+            .unwrap_or(DEFAULT_PUBLISH_TIMEOUT);
+        if publish_timeout.is_zero() {
+            return Err(invalid(&keys::PUBLISH_TIMEOUT, "must be more than zero"));
+        }
+        let allowed_origins = match self.get(&keys::ALLOWED_ORIGINS) {
+            Some(RawValue::List(origins)) => origins.clone(),
+            _ => Vec::new(),
+        };
+        if allowed_origins.iter().any(|o| o.trim().is_empty()) {
+            return Err(invalid(&keys::ALLOWED_ORIGINS, "contains an empty origin"));
+        }
+        let templates_dir = self.path(&keys::TEMPLATES_DIR);
+        let centrifuge_js = self.path(&keys::CENTRIFUGE_JS);
+        for (key, path) in [
+            (&keys::TEMPLATES_DIR, &templates_dir),
+            (&keys::CENTRIFUGE_JS, &centrifuge_js),
+        ] {
+            if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                return Err(invalid(key, "it is empty"));
+            }
+        }
+        super::channels::validate(&self.channels)?;
+
+        Ok(Config {
+            secret,
+            secret_generated,
+            api_key,
+            centrifugo_url,
+            websocket_url,
+            site_slug,
+            site_name,
+            debug: matches!(self.get(&keys::DEBUG), Some(RawValue::Bool(true))),
+            token_ttl,
+            publish_timeout,
+            allowed_origins,
+            templates_dir,
+            centrifuge_js,
+            channels: self.channels.clone(),
+            sources: self
+                .values
+                .iter()
+                .map(|(key, _, source)| (key.name, *source))
+                .collect(),
+        })
+    }
+}
+
+/// The per-process secret of embedded mode.
+#[cfg(feature = "settings")]
+#[allow(clippy::unnecessary_wraps)] // Without the `settings` feature this fails.
+fn generated_secret() -> Result<(Secret, bool), ConfigError> {
+    Ok((super::secret::PROCESS_SECRET.clone(), true))
+}
+
+/// Without the `settings` feature there is no random generator to draw a secret from.
+#[cfg(not(feature = "settings"))]
+fn generated_secret() -> Result<(Secret, bool), ConfigError> {
+    Err(ConfigError::Missing {
+        key: keys::SECRET.name.to_owned(),
+        reason: "without the `settings` feature of instant-core no secret is generated; set one"
+            .to_owned(),
+    })
+}
+
+/// `http://host:8000` → `ws://host:8000/connection/websocket` (and `https` → `wss`).
+fn websocket_url_of(base: &str) -> String {
+    let ws = base
+        .strip_prefix("https://")
+        .map(|rest| format!("wss://{rest}"))
+        .or_else(|| {
+            base.strip_prefix("http://")
+                .map(|rest| format!("ws://{rest}"))
+        })
+        .unwrap_or_else(|| base.to_owned());
+    format!("{ws}{WEBSOCKET_PATH}")
+}
+
+/// Checks the scheme and that a host follows; returns the URL without trailing slashes.
+fn validate_url(url: &str, schemes: &[&str]) -> Result<String, String> {
+    let url = url.trim();
+    let expected = || {
+        format!(
+            "expected a URL starting with {}",
+            schemes
+                .iter()
+                .map(|s| format!("{s}://"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(expected)?;
+    if !schemes.contains(&scheme.to_ascii_lowercase().as_str()) {
+        return Err(expected());
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err("the URL has no host".to_owned());
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Builds a [`Config`] in code. Unset values take the defaults in the table on [`Config`]; with
+/// the `settings` feature, [`ConfigBuilder::from_sources`] starts from a file and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigBuilder {
+    pub(crate) raw: Raw,
+}
+
+impl ConfigBuilder {
+    fn with(mut self, key: &'static SettingKey, value: RawValue) -> Self {
+        self.raw.set(key, value, Source::Code);
+        self
+    }
+
+    /// The HMAC secret shared with Centrifugo (`secret`).
+    #[must_use]
+    pub fn secret(self, secret: impl Into<Secret>) -> Self {
+        self.with(&keys::SECRET, RawValue::Secret(secret.into()))
+    }
+
+    /// Centrifugo's HTTP API key (`centrifugo_api_key`).
+    #[must_use]
+    pub fn api_key(self, api_key: impl Into<Secret>) -> Self {
+        self.with(&keys::CENTRIFUGO_API_KEY, RawValue::Secret(api_key.into()))
+    }
+
+    /// Centrifugo's base URL, e.g. `http://127.0.0.1:8000`.
+    #[must_use]
+    pub fn centrifugo_url(self, url: impl Into<String>) -> Self {
+        self.with(&keys::CENTRIFUGO_URL, RawValue::Text(url.into()))
+    }
+
+    /// The WebSocket URL browsers connect to.
+    #[must_use]
+    pub fn websocket_url(self, url: impl Into<String>) -> Self {
+        self.with(&keys::WEBSOCKET_URL, RawValue::Text(url.into()))
+    }
+
+    /// The site slug.
+    #[must_use]
+    pub fn site_slug(self, slug: impl Into<String>) -> Self {
+        self.with(&keys::SITE_SLUG, RawValue::Text(slug.into()))
+    }
+
+    /// The site name.
+    #[must_use]
+    pub fn site_name(self, name: impl Into<String>) -> Self {
+        self.with(&keys::SITE_NAME, RawValue::Text(name.into()))
+    }
+
+    /// Debug output on or off.
+    #[must_use]
+    pub fn debug(self, debug: bool) -> Self {
+        self.with(&keys::DEBUG, RawValue::Bool(debug))
+    }
+
+    /// The token lifetime.
+    #[must_use]
+    pub fn token_ttl(self, ttl: Duration) -> Self {
+        self.with(&keys::TOKEN_TTL, RawValue::Duration(ttl))
+    }
+
+    /// The publish timeout.
+    #[must_use]
+    pub fn publish_timeout(self, timeout: Duration) -> Self {
+        self.with(&keys::PUBLISH_TIMEOUT, RawValue::Duration(timeout))
+    }
+
+    /// Replaces the allowed origins.
+    #[must_use]
+    pub fn allowed_origins<I, S>(self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let origins = origins.into_iter().map(Into::into).collect();
+        self.with(&keys::ALLOWED_ORIGINS, RawValue::List(origins))
+    }
+
+    /// Adds one allowed origin.
+    #[must_use]
+    pub fn allowed_origin(self, origin: impl Into<String>) -> Self {
+        let mut origins = match self.raw.get(&keys::ALLOWED_ORIGINS) {
+            Some(RawValue::List(origins)) => origins.clone(),
+            _ => Vec::new(),
+        };
+        origins.push(origin.into());
+        self.with(&keys::ALLOWED_ORIGINS, RawValue::List(origins))
+    }
+
+    /// The app's template directory.
+    #[must_use]
+    pub fn templates_dir(self, dir: impl Into<PathBuf>) -> Self {
+        self.with(&keys::TEMPLATES_DIR, RawValue::Path(dir.into()))
+    }
+
+    /// A local `centrifuge.js` file to serve instead of the CDN's.
+    #[must_use]
+    pub fn centrifuge_js(self, file: impl Into<PathBuf>) -> Self {
+        self.with(&keys::CENTRIFUGE_JS, RawValue::Path(file.into()))
+    }
+
+    /// Declares one more channel (after those of the file, when the builder started from one).
+    #[must_use]
+    pub fn channel(mut self, channel: ChannelSettings) -> Self {
+        self.raw.channels.push(channel);
+        self
+    }
+
+    /// Validates and builds.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the setting that is missing or invalid.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        self.raw.build()
+    }
+}
