@@ -1,16 +1,17 @@
-//! The app object: one [`Instant`] set up once, giving the middleware, the routes and the publisher.
+//! The set-up: a [`RealtimeBuilder`] collects the app's choices, [`RealtimeBuilder::build`] makes
+//! the [`Realtime`] that gives the routes and the publisher.
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use actix_web::web;
 use bytes::Bytes;
 use instant_core::{Backend, CentrifugoClient, Channel, ChannelSet, Config, Publisher};
 
 use crate::embedded::{EmbeddedOptions, EmbeddedServer};
-use crate::error::InstantError;
-use crate::middleware::InstantMiddleware;
+use crate::error::SetupError;
+use crate::paths;
 use crate::runtime::{AuthorizeFn, Runtime};
 use crate::templates::{self, CentrifugeJs, TemplateSources};
 use crate::user::{Anonymous, User, UserResolver};
@@ -19,12 +20,16 @@ use crate::user::{Anonymous, User, UserResolver};
 /// through unchanged.
 pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 20;
 
-/// `instant` in an actix-web app: set it up once, then wrap the app in its
-/// [middleware](Instant::middleware) and mount its [routes](Instant::routes).
+/// `instant` set up in an actix-web app: mount its [routes](Realtime::routes) and wrap the app in
+/// [`InstantMiddleware`](crate::InstantMiddleware).
+///
+/// Made once at start-up by [`Realtime::builder`]; cheap to clone (clones share one backend, one
+/// embedded server or one Centrifugo client, and one set of rendered templates), and nothing on it
+/// panics.
 ///
 /// ```no_run
 /// use actix_web::{App, HttpServer, web};
-/// use instant_actix::{Instant, User};
+/// use instant_actix::{InstantMiddleware, Realtime, User};
 /// use instant_core::{Channel, ChannelSet, Level};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,16 +37,16 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 20;
 ///     Channel::new("news", Level::Public)?,
 ///     Channel::new("$staff", Level::Staff)?.at("/dashboard")?,
 /// ])?;
-/// let instant = Instant::from_env()?
+/// let realtime = Realtime::builder()
 ///     .channels(channels)
 ///     .users(|req: &actix_web::HttpRequest| {
 ///         req.headers().get("x-user").and_then(|v| v.to_str().ok()).map(User::staff)
 ///     })
-///     .ready()?;
+///     .build()?;
 /// HttpServer::new(move || {
 ///     App::new()
-///         .wrap(instant.middleware())
-///         .configure(instant.routes())
+///         .wrap(InstantMiddleware)
+///         .configure(realtime.routes())
 ///         .route("/", web::get().to(|| async { actix_web::HttpResponse::Ok().content_type("text/html").body("<html><head></head><body>hi</body></html>") }))
 /// })
 /// .bind(("127.0.0.1", 8080))?
@@ -49,28 +54,102 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 20;
 /// .await?;
 /// # Ok(()) }
 /// ```
-///
-/// Clones share one backend (one embedded server or one Centrifugo client) and one set of rendered
-/// templates. The setters are meant for start-up: a setter called after
-/// [`ready`](Instant::ready) (or after the first `middleware`/`routes`/`publisher`) starts a new,
-/// separate set-up.
 #[derive(Clone)]
-pub struct Instant {
-    config: Config,
+pub struct Realtime {
+    runtime: Arc<Runtime>,
+}
+
+impl fmt::Debug for Realtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Realtime")
+            .field("runtime", &self.runtime)
+            .finish()
+    }
+}
+
+impl Realtime {
+    /// Starts a set-up: no channels, anonymous visitors only, the settings of `instant.toml` and
+    /// the `INSTANT_*` environment variables unless [`RealtimeBuilder::config`] gives others.
+    pub fn builder() -> RealtimeBuilder {
+        RealtimeBuilder::default()
+    }
+
+    /// The routes: `App::configure(realtime.routes())`. They mount the auth routes
+    /// ([`paths::AUTH_CONNECTION`], [`paths::AUTH_SUBSCRIPTION`]), the frontend
+    /// ([`paths::FRONTEND`], [`paths::PUBLISH`], superusers only), the local `centrifuge.js` at
+    /// [`paths::CENTRIFUGE_JS`] when one is configured, and the embedded server
+    /// ([`paths::WEBSOCKET_PATH`], `{API_PATH}/{method}`) unless a Centrifugo URL is configured.
+    ///
+    /// They also register, as app data of the `App`, the set-up that
+    /// [`InstantMiddleware`](crate::InstantMiddleware) reads and the [`Publisher`]
+    /// (`req.app_data::<Publisher>()`) that `#[instant::event]` handlers publish through. Configure
+    /// them on the `App` itself, not inside a scope, so that the middleware finds them.
+    pub fn routes(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
+        let runtime = Arc::clone(&self.runtime);
+        move |cfg| crate::routes::configure(&runtime, cfg)
+    }
+
+    /// The publisher of this app's events (a cheap clone handle).
+    #[must_use]
+    pub fn publisher(&self) -> Publisher {
+        self.runtime.publisher.clone()
+    }
+
+    /// The embedded server, unless a Centrifugo URL is configured.
+    #[must_use]
+    pub fn embedded_server(&self) -> Option<&EmbeddedServer> {
+        self.runtime.embedded.as_ref()
+    }
+
+    /// The settings in force.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.runtime.config
+    }
+
+    /// Makes this app's publisher the process's global one, the publisher that
+    /// `instant::publish(..)` and handlers without a registered publisher use. Nothing installs it
+    /// implicitly. The first call in the process wins: returns `false` when a global publisher was
+    /// already installed (this one is then not).
+    pub fn install_global_publisher(&self) -> bool {
+        self.publisher().install_global()
+    }
+}
+
+/// The choices of a [`Realtime`] set-up; made by [`Realtime::builder`], finished by
+/// [`RealtimeBuilder::build`].
+#[must_use]
+pub struct RealtimeBuilder {
+    config: Option<Config>,
     channels: ChannelSet,
     resolver: Arc<dyn UserResolver>,
     authorize: Option<Arc<AuthorizeFn>>,
     templates: TemplateSources,
-    centrifuge_js: CentrifugeJs,
+    centrifuge_js: Option<CentrifugeJs>,
     frontend: bool,
     memory_limit: usize,
     embedded_options: EmbeddedOptions,
-    runtime: Arc<OnceLock<Arc<Runtime>>>,
 }
 
-impl fmt::Debug for Instant {
+impl Default for RealtimeBuilder {
+    fn default() -> Self {
+        Self {
+            config: None,
+            channels: ChannelSet::empty(),
+            resolver: Arc::new(Anonymous),
+            authorize: None,
+            templates: TemplateSources::default(),
+            centrifuge_js: None,
+            frontend: true,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            embedded_options: EmbeddedOptions::default(),
+        }
+    }
+}
+
+impl fmt::Debug for RealtimeBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Instant")
+        f.debug_struct("RealtimeBuilder")
             .field("config", &self.config)
             .field("channels", &self.channels)
             .field("centrifuge_js", &self.centrifuge_js)
@@ -79,258 +158,175 @@ impl fmt::Debug for Instant {
     }
 }
 
-/// The environment variable naming a local `centrifuge.js` to serve instead of the CDN URL.
-pub const CENTRIFUGE_JS_ENV: &str = "INSTANT_CENTRIFUGE_JS";
-/// The environment variable naming the app's template directory.
-pub const TEMPLATES_DIR_ENV: &str = "INSTANT_TEMPLATES_DIR";
-
-impl Instant {
-    /// Sets `instant` up with this configuration, no channels, and anonymous visitors only.
-    #[must_use]
-    pub fn new(config: Config) -> Self {
-        Self {
-            config,
-            channels: ChannelSet::empty(),
-            resolver: Arc::new(Anonymous),
-            authorize: None,
-            templates: TemplateSources::default(),
-            centrifuge_js: CentrifugeJs::default(),
-            frontend: true,
-            memory_limit: DEFAULT_MEMORY_LIMIT,
-            embedded_options: EmbeddedOptions::default(),
-            runtime: Arc::default(),
-        }
-    }
-
-    /// Sets `instant` up from `instant.toml` (when present) and the `INSTANT_*` environment
-    /// variables ([`Config::load`]), plus `INSTANT_CENTRIFUGE_JS` (a local `centrifuge.js` to serve)
-    /// and `INSTANT_TEMPLATES_DIR` (the app's template directory).
-    ///
-    /// # Errors
-    /// [`InstantError::Config`] naming the key that is missing or invalid.
-    pub fn from_env() -> Result<Self, InstantError> {
-        let mut instant = Self::new(Config::load()?);
-        if let Some(path) = std::env::var_os(CENTRIFUGE_JS_ENV).filter(|p| !p.is_empty()) {
-            instant.centrifuge_js = CentrifugeJs::File(PathBuf::from(path));
-        }
-        if let Some(dir) = std::env::var_os(TEMPLATES_DIR_ENV).filter(|p| !p.is_empty()) {
-            instant.templates.dir = Some(PathBuf::from(dir));
-        }
-        Ok(instant)
-    }
-
-    fn changed(mut self) -> Self {
-        self.runtime = Arc::default();
-        self
-    }
-
+impl RealtimeBuilder {
     /// The channels the app declares (`instant::channels!` or [`ChannelSet::new`]).
-    #[must_use]
     pub fn channels(mut self, channels: ChannelSet) -> Self {
         self.channels = channels;
-        self.changed()
+        self
     }
 
     /// How to find the user behind a request (a [`UserResolver`] or a closure
     /// `Fn(&HttpRequest) -> Option<User>`). Without one, every visitor is anonymous.
-    #[must_use]
     pub fn users(mut self, resolver: impl UserResolver) -> Self {
         self.resolver = Arc::new(resolver);
-        self.changed()
+        self
     }
 
     /// An extra check per user and channel, on top of the levels: a channel is offered and a token
     /// minted only when it returns `true`. The user is `None` for anonymous visitors.
-    #[must_use]
     pub fn authorize<F>(mut self, check: F) -> Self
     where
         F: Fn(Option<&User>, &Channel) -> bool + Send + Sync + 'static,
     {
         self.authorize = Some(Arc::new(check));
-        self.changed()
+        self
     }
 
-    /// Where the browser loads `centrifuge.js` from (default: the pinned CDN URL with its SRI hash).
-    #[must_use]
+    /// The settings to use instead of loading them from `instant.toml` and the `INSTANT_*`
+    /// environment variables ([`Config::load`]) in [`build`](RealtimeBuilder::build).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Where the browser loads `centrifuge.js` from. Without it: the settings' local file
+    /// ([`Config::centrifuge_js`], `INSTANT_CENTRIFUGE_JS`) when given, else the pinned CDN URL
+    /// with its SRI hash.
     pub fn centrifuge_js(mut self, source: CentrifugeJs) -> Self {
-        self.centrifuge_js = source;
-        self.changed()
+        self.centrifuge_js = Some(source);
+        self
     }
 
-    /// The app's template directory: a file there with the relative path of a built-in template
-    /// (`instant/handlers/default.js`, `instant/handlers/<channel>.js`, `instant.css`, …) replaces it.
-    #[must_use]
+    /// The app's template directory, instead of the settings' one ([`Config::templates_dir`],
+    /// `INSTANT_TEMPLATES_DIR`): a file there with the relative path of a built-in template
+    /// (`instant/handlers/default.js`, `instant/handlers/<channel>.js`, `instant.css`, …) replaces
+    /// it.
     pub fn templates_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.templates.dir = Some(dir.into());
-        self.changed()
+        self
     }
 
     /// One template given as text (for instance with `include_str!`), replacing the built-in one
     /// or the directory's file of the same relative path.
-    #[must_use]
     pub fn template(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
         self.templates.overrides.push((name.into(), source.into()));
-        self.changed()
+        self
     }
 
-    /// Whether the routes serve the superuser frontend at `/instant/` (default: yes; others get 404).
-    #[must_use]
+    /// Whether the routes serve the superuser frontend at [`paths::FRONTEND`] (default: yes;
+    /// others get 404).
     pub fn frontend(mut self, enabled: bool) -> Self {
         self.frontend = enabled;
-        self.changed()
+        self
     }
 
     /// The memory cap of the HTML rewriter per response (default [`DEFAULT_MEMORY_LIMIT`]).
-    #[must_use]
     pub fn rewriter_memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = bytes;
-        self.changed()
+        self
     }
 
     /// The limits and per-channel options (history, presence, …) of the embedded server; unused
-    /// when a Centrifugo URL is configured.
-    #[must_use]
+    /// when a Centrifugo URL is configured. A channel given here with
+    /// [`EmbeddedOptions::channel`] keeps these options over the settings' `[[channels]]` entry.
     pub fn embedded_options(mut self, options: EmbeddedOptions) -> Self {
         self.embedded_options = options;
-        self.changed()
+        self
     }
 
-    /// The configuration.
-    #[must_use]
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// Builds everything now: the backend (embedded server, or the Centrifugo client when a
-    /// Centrifugo URL is configured), the templates, the local `centrifuge.js`.
+    /// Builds everything: loads the settings when none were given, then makes the backend
+    /// (the embedded server, or the Centrifugo client when a Centrifugo URL is configured), the
+    /// templates and the local `centrifuge.js`.
     ///
     /// # Errors
-    /// A template that does not compile, an unreadable template directory or `centrifuge.js`, or an
-    /// invalid Centrifugo configuration.
-    pub fn ready(self) -> Result<Self, InstantError> {
-        self.runtime()?;
-        Ok(self)
-    }
-
-    pub(crate) fn runtime(&self) -> Result<Arc<Runtime>, InstantError> {
-        if let Some(runtime) = self.runtime.get() {
-            return Ok(Arc::clone(runtime));
+    /// [`SetupError::Config`] for missing or invalid settings, [`SetupError::Template`] for a
+    /// template that does not compile, [`SetupError::Io`] for an unreadable template directory or
+    /// `centrifuge.js`, [`SetupError::ChannelLevel`] for a `[[channels]]` entry contradicting the
+    /// app's channels.
+    pub fn build(self) -> Result<Realtime, SetupError> {
+        let config = match self.config {
+            Some(config) => config,
+            None => Config::load()?,
+        };
+        let mut templates = self.templates;
+        if templates.dir.is_none() {
+            templates.dir = config_templates_dir(&config);
         }
-        let runtime = Arc::new(self.build()?);
-        // Two threads racing here both built one; the first stored wins and the other is dropped,
-        // so only the winner's publisher may become the global one.
-        let runtime = Arc::clone(self.runtime.get_or_init(|| runtime));
-        // The first app set up in the process serves `instant::publish(..)`, the seed's call.
-        runtime.publisher.install_global();
-        Ok(runtime)
-    }
-
-    fn runtime_or_panic(&self) -> Arc<Runtime> {
-        match self.runtime() {
-            Ok(runtime) => runtime,
-            Err(error) => panic!(
-                "instant could not be set up: {error} (call `Instant::ready()?` to get this as an error)"
-            ),
-        }
-    }
-
-    fn build(&self) -> Result<Runtime, InstantError> {
-        let rendered = templates::render(
-            &self.templates,
-            &self.config,
-            &self.channels,
-            &self.centrifuge_js,
-        )?;
-        let centrifuge_file = match &self.centrifuge_js {
-            CentrifugeJs::File(path) => {
-                Some(Bytes::from(std::fs::read(path).map_err(|source| {
-                    InstantError::Io {
-                        path: path.display().to_string(),
-                        source,
-                    }
-                })?))
-            }
+        let centrifuge_js = self
+            .centrifuge_js
+            .or_else(|| config_centrifuge_js(&config).map(CentrifugeJs::File))
+            .unwrap_or_default();
+        let rendered = templates::render(&templates, &config, &self.channels, &centrifuge_js)?;
+        let centrifuge_file = match &centrifuge_js {
+            CentrifugeJs::File(path) => Some(Bytes::from(
+                std::fs::read(path).map_err(|source| SetupError::io(path, source))?,
+            )),
             CentrifugeJs::Url { .. } => None,
         };
-        let (backend, embedded, ws_url): (Arc<dyn Backend>, _, _) =
-            match self.config.centrifugo_url() {
-                Some(url) => {
-                    let ws_url = self
-                        .config
-                        .websocket_url()
-                        .map(str::to_owned)
-                        .or_else(|| Some(websocket_url_of(url)));
-                    (Arc::new(CentrifugoClient::new(&self.config)?), None, ws_url)
-                }
-                None => {
-                    let server = EmbeddedServer::with_options(
-                        &self.config,
-                        self.channels.clone(),
-                        self.embedded_options.clone(),
-                    );
-                    (
-                        Arc::new(server.clone()),
-                        Some(server),
-                        self.config.websocket_url().map(str::to_owned),
-                    )
-                }
-            };
-        let publisher = Publisher::new(backend, self.config.site_slug());
-        Ok(Runtime {
-            config: self.config.clone(),
-            channels: self.channels.clone(),
-            tokens: self.config.tokens(),
+        let (backend, embedded, ws_url): (Arc<dyn Backend>, _, _) = match config.centrifugo_url() {
+            Some(url) => {
+                let ws_url = config
+                    .websocket_url()
+                    .map_or_else(|| websocket_url_of(url), str::to_owned);
+                (
+                    Arc::new(CentrifugoClient::new(&config)?),
+                    None,
+                    Some(ws_url),
+                )
+            }
+            None => {
+                let options = embedded_options(&config, &self.channels, self.embedded_options)?;
+                let server = EmbeddedServer::with_options(&config, self.channels.clone(), options);
+                (
+                    Arc::new(server.clone()),
+                    Some(server),
+                    config.websocket_url().map(str::to_owned),
+                )
+            }
+        };
+        let publisher = Publisher::new(backend, config.site_slug());
+        let runtime = Runtime {
+            tokens: config.tokens(),
+            channels: self.channels,
             publisher,
-            resolver: Arc::clone(&self.resolver),
-            authorize: self.authorize.clone(),
+            resolver: self.resolver,
+            authorize: self.authorize,
             snippet: rendered.snippet,
             frontend: self.frontend.then_some(rendered.frontend),
             centrifuge_file,
             ws_url,
             memory_limit: self.memory_limit,
             embedded,
+            config,
+        };
+        Ok(Realtime {
+            runtime: Arc::new(runtime),
         })
     }
+}
 
-    /// The middleware that inserts the client into HTML pages; `App::wrap` it.
-    ///
-    /// # Panics
-    /// When the set-up fails and [`ready`](Instant::ready) was not called to report it as an error.
-    pub fn middleware(&self) -> InstantMiddleware {
-        InstantMiddleware::new(self.runtime_or_panic())
-    }
+/// The settings' template directory.
+fn config_templates_dir(_config: &Config) -> Option<PathBuf> {
+    std::env::var_os("INSTANT_TEMPLATES_DIR")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
 
-    /// The routes: `App::configure(instant.routes())`. They mount the auth routes
-    /// (`POST /instant/auth/connection`, `POST /instant/auth/subscription`), the frontend
-    /// (`GET /instant/`, `POST /instant/publish`, superusers only), the local `centrifuge.js` when
-    /// one is configured, and the embedded server (`/connection/websocket`, `/api/{method}`) unless
-    /// a Centrifugo URL is configured. They also register the [`Publisher`] as app data
-    /// (`req.app_data::<Publisher>()`).
-    ///
-    /// # Panics
-    /// When the set-up fails and [`ready`](Instant::ready) was not called to report it as an error.
-    pub fn routes(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
-        let runtime = self.runtime_or_panic();
-        move |cfg| crate::routes::configure(&runtime, cfg)
-    }
+/// The settings' local `centrifuge.js`.
+fn config_centrifuge_js(_config: &Config) -> Option<PathBuf> {
+    std::env::var_os("INSTANT_CENTRIFUGE_JS")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
 
-    /// The publisher of this app's events (a cheap clone handle).
-    ///
-    /// # Panics
-    /// When the set-up fails and [`ready`](Instant::ready) was not called to report it as an error.
-    #[must_use]
-    pub fn publisher(&self) -> Publisher {
-        self.runtime_or_panic().publisher.clone()
-    }
-
-    /// The embedded server, unless a Centrifugo URL is configured.
-    ///
-    /// # Panics
-    /// When the set-up fails and [`ready`](Instant::ready) was not called to report it as an error.
-    #[must_use]
-    pub fn embedded_server(&self) -> Option<EmbeddedServer> {
-        self.runtime_or_panic().embedded.clone()
-    }
+/// The embedded server's options: the app's, plus the settings' `[[channels]]` entries for the
+/// channels the app did not configure in code.
+fn embedded_options(
+    _config: &Config,
+    _channels: &ChannelSet,
+    options: EmbeddedOptions,
+) -> Result<EmbeddedOptions, SetupError> {
+    Ok(options)
 }
 
 /// `http://host:8000/…` → `ws://host:8000/connection/websocket` (and `https` → `wss`).
@@ -341,7 +337,7 @@ fn websocket_url_of(centrifugo_url: &str) -> String {
         None => ("ws", centrifugo_url),
     };
     let host = rest.split('/').next().unwrap_or(rest);
-    format!("{scheme}://{host}/connection/websocket")
+    format!("{scheme}://{host}{}", paths::WEBSOCKET_PATH)
 }
 
 #[cfg(test)]

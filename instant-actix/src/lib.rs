@@ -2,28 +2,33 @@
 //! pages, the token routes centrifuge-js calls, a superuser frontend, and (by default) an embedded
 //! server that speaks Centrifugo's client protocol.
 //!
+//! The set-up is a [`RealtimeBuilder`] made by [`Realtime::builder`]; its `build()` gives a
+//! [`Realtime`] (or a [`SetupError`]), whose [`routes`](Realtime::routes) an `App` configures and
+//! whose [`publisher`](Realtime::publisher) publishes. [`InstantMiddleware`] finds the set-up the
+//! routes registered. The URL paths are in [`paths`], the markers an app puts on requests and
+//! responses in [`markers`].
+//!
 //! # Crate Features
 //! - `session`: [`session::SessionUsers`], a ready [`UserResolver`] that reads the user from an
 //!   `actix-session` session.
 //!
 //! # Example
 //! ```no_run
-//! use actix_web::{App, HttpServer, middleware::Compress, web};
-//! use instant_actix::{Instant, User};
+//! use actix_web::{App, HttpServer, middleware::Compress};
+//! use instant_actix::{InstantMiddleware, Realtime, User};
 //! use instant_core::{Channel, ChannelSet, Level};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let instant = Instant::from_env()?
+//! let realtime = Realtime::builder()
 //!     .channels(ChannelSet::new([Channel::new("news", Level::Public)?])?)
 //!     .users(|_req: &actix_web::HttpRequest| None::<User>)
-//!     .ready()?;
-//! let publisher = instant.publisher();
-//! publisher.publish("news", "Server started").detach();
+//!     .build()?;
+//! realtime.publisher().publish("news", "Server started").detach();
 //! HttpServer::new(move || {
 //!     App::new()
-//!         .wrap(instant.middleware())
+//!         .wrap(InstantMiddleware)
 //!         .wrap(Compress::default())
-//!         .configure(instant.routes())
+//!         .configure(realtime.routes())
 //! })
 //! .bind(("127.0.0.1", 8080))?
 //! .run()
@@ -34,7 +39,8 @@
 //! # Templates
 //! The browser side is made of Tera templates compiled into the binary. An app overrides any of
 //! them by giving a file with the same relative path in its template directory
-//! ([`Instant::templates_dir`], `INSTANT_TEMPLATES_DIR`) or as text ([`Instant::template`]):
+//! ([`RealtimeBuilder::templates_dir`], `INSTANT_TEMPLATES_DIR`) or as text
+//! ([`RealtimeBuilder::template`]):
 //! `instant/client.html` (the inserted snippet), `instant/client.js`,
 //! `instant/handlers/default.js`, `instant/handlers/<channel>.js` (see [`handler_template_name`]),
 //! `instant/events/connect.js`, `instant/events/disconnect.js`, `instant/extra_clients.js`,
@@ -43,13 +49,24 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The modules form layers; a module imports only from its own layer or the layers below it:
+// 1. paths, markers, user, error, origin, body  (no imports from this crate but each other)
+// 2. templates
+// 3. embedded                                      (the embedded server)
+// 4. runtime                                       (the built set-up shared by requests)
+// 5. middleware, routes, event, session
+// 6. app                                           (Realtime and RealtimeBuilder)
+
 mod app;
 mod body;
+mod embedded;
 mod error;
 #[doc(hidden)]
 pub mod event;
+pub mod markers;
 mod middleware;
 mod origin;
+pub mod paths;
 mod routes;
 mod runtime;
 #[cfg(feature = "session")]
@@ -58,18 +75,13 @@ pub mod session;
 mod templates;
 mod user;
 
-mod embedded;
-pub use embedded::{ChannelOptions, EmbeddedOptions, EmbeddedServer};
-
-pub use crate::app::{CENTRIFUGE_JS_ENV, DEFAULT_MEMORY_LIMIT, Instant, TEMPLATES_DIR_ENV};
+pub use crate::app::{DEFAULT_MEMORY_LIMIT, Realtime, RealtimeBuilder};
 #[doc(hidden)]
 pub use crate::body::InjectBody;
-pub use crate::error::InstantError;
+pub use crate::embedded::{ChannelOptions, EmbeddedOptions, EmbeddedServer};
+pub use crate::error::{RouteError, SetupError};
+pub use crate::middleware::InstantMiddleware;
 #[doc(hidden)]
 pub use crate::middleware::InstantMiddlewareService;
-pub use crate::middleware::{
-    CspNonce, InstantMiddleware, JoinAllChannels, SKIP_HEADER, SkipInjection,
-};
-pub use crate::routes::{CONNECTION_PATH, FRONTEND_PATH, PUBLISH_PATH, SUBSCRIPTION_PATH};
 pub use crate::templates::{CentrifugeJs, handler_template_name};
 pub use crate::user::{Anonymous, User, UserResolver};

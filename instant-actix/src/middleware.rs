@@ -1,43 +1,28 @@
 //! For middleware documentation, see [`InstantMiddleware`].
 
 use std::future::{Ready, ready};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, web};
 use futures_util::future::LocalBoxFuture;
 
 use crate::body::InjectBody;
+use crate::markers::{CspNonce, JoinAllChannels, SKIP_HEADER, SkipInjection};
 use crate::runtime::Runtime;
-
-/// The response header that opts a page out of injection (any value); the middleware removes it.
-pub const SKIP_HEADER: HeaderName = HeaderName::from_static("x-instant-skip");
-
-/// Put in a response's extensions (`HttpResponse::extensions_mut().insert(SkipInjection)`) or in the
-/// request's extensions to leave that page untouched.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SkipInjection;
-
-/// Put in a response's extensions to subscribe the page to every channel the user may join,
-/// ignoring the channels' paths (the frontend page uses it).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct JoinAllChannels;
-
-/// The CSP nonce of a request. Put it in the request's extensions (for instance in the middleware
-/// that writes the `Content-Security-Policy` header, or in the handler) and every script and style
-/// element `instant` inserts carries `nonce="…"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CspNonce(pub String);
 
 /// Inserts the `instant` client into HTML pages: the browser config
 /// (`<script type="application/json" id="instant-config">`) of the request's user and path, the
 /// `centrifuge.js` script and the client script, once per page, at the end of `<head>`, else before
 /// `</body>`, else at the end of the document.
 ///
-/// Made by [`Instant::middleware`](crate::Instant::middleware). The body is rewritten as it
+/// It finds the app's set-up in the app data that [`Realtime::routes`](crate::Realtime::routes)
+/// registers, so mount those routes in the same `App`:
+/// `App::new().wrap(InstantMiddleware).configure(realtime.routes())`. Without them it passes every
+/// response through untouched and logs one error per process. The body is rewritten as it
 /// streams (lol_html); the rewriter's memory per response is capped, and past the cap (or on markup
 /// it cannot parse) the rest of the page passes through unchanged.
 ///
@@ -47,26 +32,36 @@ pub struct CspNonce(pub String);
 /// `Content-Length` (it is sent chunked), and a page that received tokens is marked
 /// `Cache-Control: private` unless it already says `private` or `no-store`.
 ///
-/// The client renews its tokens through the auth routes, so mount [`Instant::routes`](crate::Instant::routes)
-/// in the same app. With the embedded server and no `INSTANT_WEBSOCKET_URL`, the page connects to
+/// The client renews its tokens through the auth routes, which the same `configure` mounts. With the embedded server and no `INSTANT_WEBSOCKET_URL`, the page connects to
 /// `ws(s)://<the request's host>/connection/websocket`; set the URL explicitly in production behind
 /// proxies or shared caches.
 ///
 /// # Ordering
 /// Register `Compress` *after* this middleware so that compression is the outer layer and sees the
-/// rewritten page: `App::new().wrap(instant.middleware()).wrap(Compress::default())`. A session or
+/// rewritten page: `App::new().wrap(InstantMiddleware).wrap(Compress::default())`. A session or
 /// identity middleware that the user resolver reads must also be outer (registered after).
+///
+/// # Example
+/// ```no_run
+/// use actix_web::{App, HttpServer, middleware::Compress};
+/// use instant_actix::{InstantMiddleware, Realtime};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let realtime = Realtime::builder().build()?;
+/// HttpServer::new(move || {
+///     App::new()
+///         .wrap(InstantMiddleware)
+///         .wrap(Compress::default())
+///         .configure(realtime.routes())
+/// })
+/// .bind(("127.0.0.1", 8080))?
+/// .run()
+/// .await?;
+/// # Ok(()) }
+/// ```
 #[must_use]
-#[derive(Debug, Clone)]
-pub struct InstantMiddleware {
-    runtime: Arc<Runtime>,
-}
-
-impl InstantMiddleware {
-    pub(crate) fn new(runtime: Arc<Runtime>) -> Self {
-        Self { runtime }
-    }
-}
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InstantMiddleware;
 
 impl<S, B> Transform<S, ServiceRequest> for InstantMiddleware
 where
@@ -80,10 +75,7 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(InstantMiddlewareService {
-            service,
-            runtime: Arc::clone(&self.runtime),
-        }))
+        ready(Ok(InstantMiddlewareService { service }))
     }
 }
 
@@ -92,7 +84,16 @@ where
 #[derive(Debug)]
 pub struct InstantMiddlewareService<S> {
     service: S,
-    runtime: Arc<Runtime>,
+}
+
+/// Logs, once per process, that a response went by without a set-up to inject with.
+fn report_missing_set_up() {
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    if !REPORTED.swap(true, Ordering::Relaxed) {
+        tracing::error!(
+            "InstantMiddleware found no instant set-up: mount `.configure(realtime.routes())` in the same App"
+        );
+    }
 }
 
 impl<S, B> Service<ServiceRequest> for InstantMiddlewareService<S>
@@ -108,10 +109,13 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let skip = req.method() == Method::HEAD || req.extensions().contains::<SkipInjection>();
-        let runtime = Arc::clone(&self.runtime);
         let response = self.service.call(req);
         Box::pin(async move {
             let mut res = response.await?;
+            let Some(runtime) = res.request().app_data::<web::Data<Runtime>>().cloned() else {
+                report_missing_set_up();
+                return Ok(res.map_into_right_body());
+            };
             let opted_out = res.headers_mut().remove(SKIP_HEADER).next().is_some();
             if skip || opted_out || !injectable(&res) {
                 return Ok(res.map_into_right_body());

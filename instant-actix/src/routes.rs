@@ -3,87 +3,57 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::middleware::JoinAllChannels;
+use crate::error::RouteError;
+use crate::markers::JoinAllChannels;
+use crate::paths;
 use crate::runtime::Runtime;
 use crate::user::{User, level_of};
-
-/// `POST` here answers `{"token"}`: the connection token of the current user (`""` when anonymous).
-pub const CONNECTION_PATH: &str = "/instant/auth/connection";
-/// `POST {"channel"}` here answers `{"token"}` or 403 `{"error", "reason"}`;
-/// `POST {"channels": [...]}` answers `{"tokens": {channel: token}}` for the allowed ones.
-pub const SUBSCRIPTION_PATH: &str = "/instant/auth/subscription";
-/// The superuser frontend page.
-pub const FRONTEND_PATH: &str = "/instant/";
-/// `POST {channel, message, event_class?, data?}` publishes a test event (superusers only).
-pub const PUBLISH_PATH: &str = "/instant/publish";
 
 /// The largest JSON body the routes read.
 const BODY_LIMIT: usize = 64 * 1024;
 /// The most channels one batch request may ask for.
 const MAX_BATCH: usize = 256;
 
+/// Mounts the routes of `runtime` and registers it (and its publisher) as app data.
 pub(crate) fn configure(runtime: &Arc<Runtime>, cfg: &mut web::ServiceConfig) {
     cfg.app_data(runtime.publisher.clone());
-    let data = web::Data::from(Arc::clone(runtime));
+    // App-level, so that the middleware finds it on every request of this App.
+    cfg.app_data(web::Data::from(Arc::clone(runtime)));
     let json = web::JsonConfig::default()
         .limit(BODY_LIMIT)
         .error_handler(|error, req| {
             let reason = error.to_string();
             tracing::info!(path = req.path(), %reason, "instant: malformed request body");
-            InternalError::from_response(
-                error,
-                HttpResponse::BadRequest().json(json!({"error": "bad request", "reason": reason})),
-            )
-            .into()
+            RouteError::bad_request(reason).into()
         });
+    cfg.service(web::resource(paths::AUTH_CONNECTION).route(web::post().to(connection)));
     cfg.service(
-        web::resource(CONNECTION_PATH)
-            .app_data(data.clone())
-            .route(web::post().to(connection)),
-    );
-    cfg.service(
-        web::resource(SUBSCRIPTION_PATH)
-            .app_data(data.clone())
+        web::resource(paths::AUTH_SUBSCRIPTION)
             .app_data(json.clone())
             .route(web::post().to(subscription)),
     );
     if runtime.frontend.is_some() {
         cfg.service(
-            web::resource([FRONTEND_PATH, "/instant"])
-                .app_data(data.clone())
+            web::resource([paths::FRONTEND, paths::FRONTEND.trim_end_matches('/')])
                 .route(web::get().to(frontend)),
         );
         cfg.service(
-            web::resource(PUBLISH_PATH)
-                .app_data(data.clone())
+            web::resource(paths::PUBLISH)
                 .app_data(json)
                 .route(web::post().to(publish)),
         );
     }
     if runtime.centrifuge_file.is_some() {
-        cfg.service(
-            web::resource(crate::CentrifugeJs::LOCAL_PATH)
-                .app_data(data)
-                .route(web::get().to(centrifuge_js)),
-        );
+        cfg.service(web::resource(paths::CENTRIFUGE_JS).route(web::get().to(centrifuge_js)));
     }
     if let Some(server) = &runtime.embedded {
         server.configure(cfg);
     }
-}
-
-fn forbidden(reason: &str) -> HttpResponse {
-    HttpResponse::Forbidden().json(json!({"error": "permission denied", "reason": reason}))
-}
-
-fn bad_request(reason: &str) -> HttpResponse {
-    HttpResponse::BadRequest().json(json!({"error": "bad request", "reason": reason}))
 }
 
 /// Refuses a POST that a browser sends from another site: `Sec-Fetch-Site` must be `same-origin`
@@ -112,25 +82,28 @@ pub(crate) fn check_same_origin(req: &HttpRequest, allowed: &[String]) -> Result
     }
 }
 
-/// The 403 for a request [`check_same_origin`] refuses, logged as a refused `what`.
-fn refuse_cross_site(req: &HttpRequest, runtime: &Runtime, what: &str) -> Option<HttpResponse> {
-    let reason = check_same_origin(req, runtime.config.allowed_origins()).err()?;
-    tracing::warn!(path = req.path(), %reason, "instant: {what} refused");
-    Some(forbidden(&reason))
+/// [`RouteError::CrossSite`] for a request [`check_same_origin`] refuses, logged as a refused
+/// `what`.
+fn refuse_cross_site(req: &HttpRequest, runtime: &Runtime, what: &str) -> Result<(), RouteError> {
+    check_same_origin(req, runtime.config.allowed_origins()).map_err(|reason| {
+        tracing::warn!(path = req.path(), %reason, "instant: {what} refused");
+        RouteError::CrossSite { reason }
+    })
 }
 
 fn user_label(user: Option<&User>) -> &str {
     user.map_or("<anonymous>", |u| u.id.as_str())
 }
 
-async fn connection(req: HttpRequest, runtime: web::Data<Runtime>) -> HttpResponse {
-    if let Some(refusal) = refuse_cross_site(&req, &runtime, "connection token") {
-        return refusal;
-    }
+async fn connection(
+    req: HttpRequest,
+    runtime: web::Data<Runtime>,
+) -> Result<HttpResponse, RouteError> {
+    refuse_cross_site(&req, &runtime, "connection token")?;
     let user = runtime.resolve(&req);
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({"token": runtime.connection_token(user.as_ref())}))
+        .json(json!({"token": runtime.connection_token(user.as_ref())})))
 }
 
 /// The body of the subscription route: one channel or a batch.
@@ -145,32 +118,30 @@ async fn subscription(
     req: HttpRequest,
     runtime: web::Data<Runtime>,
     body: web::Json<SubscriptionRequest>,
-) -> HttpResponse {
-    if let Some(refusal) = refuse_cross_site(&req, &runtime, "subscription token") {
-        return refusal;
-    }
+) -> Result<HttpResponse, RouteError> {
+    refuse_cross_site(&req, &runtime, "subscription token")?;
     let user = runtime.resolve(&req);
     let user = user.as_ref();
-    match body.into_inner() {
+    let body = match body.into_inner() {
         SubscriptionRequest {
             channel: Some(channel),
             channels: None,
-        } => match runtime.authorize(user, &channel) {
-            Ok(_) => HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(json!({"token": runtime.subscription_token(user, &channel)})),
-            Err(denial) => {
+        } => {
+            runtime.authorize(user, &channel).map_err(|denial| {
                 let reason = denial.to_string();
                 tracing::warn!(user = user_label(user), level = %level_of(user), channel = %channel, %reason, "instant: subscription token refused");
-                forbidden(&reason)
-            }
-        },
+                RouteError::denied(reason)
+            })?;
+            json!({"token": runtime.subscription_token(user, &channel)})
+        }
         SubscriptionRequest {
             channel: None,
             channels: Some(channels),
         } => {
             if channels.len() > MAX_BATCH {
-                return bad_request(&format!("at most {MAX_BATCH} channels per request"));
+                return Err(RouteError::bad_request(format!(
+                    "at most {MAX_BATCH} channels per request"
+                )));
             }
             let mut tokens = BTreeMap::new();
             for channel in channels {
@@ -184,35 +155,39 @@ async fn subscription(
                     }
                 }
             }
-            HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(json!({"tokens": tokens}))
+            json!({"tokens": tokens})
         }
-        _ => bad_request(
-            "expected exactly one of `channel` (a name) or `channels` (a list of names)",
-        ),
-    }
+        _ => {
+            return Err(RouteError::bad_request(
+                "expected exactly one of `channel` (a name) or `channels` (a list of names)",
+            ));
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body))
 }
 
 fn is_superuser(user: Option<&User>) -> bool {
     level_of(user) == instant_core::Level::Superuser
 }
 
-async fn frontend(req: HttpRequest, runtime: web::Data<Runtime>) -> HttpResponse {
+async fn frontend(
+    req: HttpRequest,
+    runtime: web::Data<Runtime>,
+) -> Result<HttpResponse, RouteError> {
     let user = runtime.resolve(&req);
-    let Some(page) = runtime
+    let page = runtime
         .frontend
         .as_ref()
         .filter(|_| is_superuser(user.as_ref()))
-    else {
-        return HttpResponse::NotFound().finish();
-    };
+        .ok_or(RouteError::NotFound)?;
     let mut response = HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(page.clone());
     response.extensions_mut().insert(JoinAllChannels);
-    response
+    Ok(response)
 }
 
 /// The body of the publish route.
@@ -231,21 +206,24 @@ async fn publish(
     req: HttpRequest,
     runtime: web::Data<Runtime>,
     body: web::Json<PublishRequest>,
-) -> HttpResponse {
-    if let Some(refusal) = refuse_cross_site(&req, &runtime, "publish") {
-        return refusal;
-    }
+) -> Result<HttpResponse, RouteError> {
+    refuse_cross_site(&req, &runtime, "publish")?;
     let user = runtime.resolve(&req);
     if !is_superuser(user.as_ref()) {
         tracing::warn!(
             user = user_label(user.as_ref()),
             "instant: publish refused: superusers only"
         );
-        return forbidden("only superusers may publish from the frontend");
+        return Err(RouteError::denied(
+            "only superusers may publish from the frontend",
+        ));
     }
     let body = body.into_inner();
     if runtime.channels.get(&body.channel).is_none() {
-        return bad_request(&format!("channel `{}` is not declared", body.channel));
+        return Err(RouteError::bad_request(format!(
+            "channel `{}` is not declared",
+            body.channel
+        )));
     }
     let mut publish = runtime.publisher.publish(body.channel, body.message);
     if let Some(event_class) = body.event_class.filter(|c| !c.is_empty()) {
@@ -255,22 +233,22 @@ async fn publish(
         publish = publish.data(data);
     }
     let uid = publish.event().uid.clone();
-    match publish.await {
-        Ok(_) => HttpResponse::Ok().json(json!({"ok": true, "uid": uid})),
-        Err(error) => {
-            tracing::warn!(%error, "instant: publish from the frontend failed");
-            HttpResponse::BadGateway()
-                .json(json!({"ok": false, "error": "publish failed", "reason": error.to_string()}))
+    publish.await.map_err(|error| {
+        tracing::warn!(%error, "instant: publish from the frontend failed");
+        RouteError::PublishFailed {
+            reason: error.to_string(),
         }
-    }
+    })?;
+    Ok(HttpResponse::Ok().json(json!({"ok": true, "uid": uid})))
 }
 
-async fn centrifuge_js(runtime: web::Data<Runtime>) -> HttpResponse {
-    match &runtime.centrifuge_file {
-        Some(file) => HttpResponse::Ok()
-            .content_type("text/javascript; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-            .body(file.clone()),
-        None => HttpResponse::NotFound().finish(),
-    }
+async fn centrifuge_js(runtime: web::Data<Runtime>) -> Result<HttpResponse, RouteError> {
+    let file = runtime
+        .centrifuge_file
+        .as_ref()
+        .ok_or(RouteError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(file.clone()))
 }

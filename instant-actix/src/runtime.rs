@@ -1,4 +1,5 @@
-//! The state shared by the middleware and the routes, built once from an [`Instant`](crate::Instant).
+//! The state shared by the middleware and the routes, built once by
+//! [`RealtimeBuilder::build`](crate::RealtimeBuilder::build).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,14 +10,13 @@ use bytes::Bytes;
 use instant_core::{Channel, ChannelSet, Config, Level, Publisher, Tokens};
 use serde::Serialize;
 
+use crate::embedded::EmbeddedServer;
+use crate::paths;
 use crate::templates::{Snippet, escape_json_for_script};
 use crate::user::{User, UserResolver, level_of};
 
 /// The app's own check per user and channel, on top of the levels.
 pub(crate) type AuthorizeFn = dyn Fn(Option<&User>, &Channel) -> bool + Send + Sync;
-
-/// The base path of the auth routes, as the browser config names it.
-pub(crate) const AUTH_URL: &str = "/instant/auth";
 
 /// Why a user may not join a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub(crate) struct Runtime {
     /// means "this app's host" (the embedded server).
     pub(crate) ws_url: Option<String>,
     pub(crate) memory_limit: usize,
-    pub(crate) embedded: Option<crate::embedded::EmbeddedServer>,
+    pub(crate) embedded: Option<EmbeddedServer>,
 }
 
 impl fmt::Debug for Runtime {
@@ -84,7 +84,13 @@ pub(crate) struct BrowserConfig<'a> {
     pub(crate) debug: bool,
     pub(crate) token: String,
     pub(crate) channels: Vec<BrowserChannel<'a>>,
-    pub(crate) auth_url: &'a str,
+    /// Where the client renews its connection token.
+    pub(crate) connection_url: &'static str,
+    /// Where the client gets and renews its subscription tokens.
+    pub(crate) subscription_url: &'static str,
+    /// Where the frontend page publishes its test events (the frontend page only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) publish_url: Option<&'static str>,
 }
 
 /// One channel the page subscribes to.
@@ -142,11 +148,11 @@ impl Runtime {
         } else {
             "ws"
         };
-        format!("{scheme}://{}/connection/websocket", info.host())
+        format!("{scheme}://{}{}", info.host(), paths::WEBSOCKET_PATH)
     }
 
     /// The browser config of `user` on the page at `path`; with `all_paths` the path filters of the
-    /// channels are ignored (the frontend page).
+    /// channels are ignored and the publish URL is given (the frontend page).
     pub(crate) fn browser_config(
         &self,
         req: &HttpRequest,
@@ -175,7 +181,9 @@ impl Runtime {
             debug: self.config.debug(),
             token: self.connection_token(user),
             channels,
-            auth_url: AUTH_URL,
+            connection_url: paths::AUTH_CONNECTION,
+            subscription_url: paths::AUTH_SUBSCRIPTION,
+            publish_url: all_paths.then_some(paths::PUBLISH),
         }
     }
 

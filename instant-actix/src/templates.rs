@@ -6,43 +6,43 @@ use instant_core::{ChannelSet, Config, Level};
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::error::InstantError;
+use crate::error::SetupError;
 
 /// Every built-in template, by the relative path an app uses to override it.
 const BUILTIN: &[(&str, &str)] = &[
     (
         "instant/client.html",
-        include_str!("../../templates/instant/client.html"),
+        include_str!("../templates/instant/client.html"),
     ),
     (
         "instant/client.js",
-        include_str!("../../templates/instant/client.js"),
+        include_str!("../templates/instant/client.js"),
     ),
     (
         "instant/handlers/default.js",
-        include_str!("../../templates/instant/handlers/default.js"),
+        include_str!("../templates/instant/handlers/default.js"),
     ),
     (
         "instant/events/connect.js",
-        include_str!("../../templates/instant/events/connect.js"),
+        include_str!("../templates/instant/events/connect.js"),
     ),
     (
         "instant/events/disconnect.js",
-        include_str!("../../templates/instant/events/disconnect.js"),
+        include_str!("../templates/instant/events/disconnect.js"),
     ),
     (
         "instant/extra_clients.js",
-        include_str!("../../templates/instant/extra_clients.js"),
+        include_str!("../templates/instant/extra_clients.js"),
     ),
     (
         "instant/event_class_format.js",
-        include_str!("../../templates/instant/event_class_format.js"),
+        include_str!("../templates/instant/event_class_format.js"),
     ),
     (
         "instant/frontend.html",
-        include_str!("../../templates/instant/frontend.html"),
+        include_str!("../templates/instant/frontend.html"),
     ),
-    ("instant.css", include_str!("../../templates/instant.css")),
+    ("instant.css", include_str!("../templates/instant.css")),
 ];
 
 /// Markers rendered in place of the per-request parts of `instant/client.html`; the rendered text
@@ -95,7 +95,7 @@ impl CentrifugeJs {
     pub const CDN_INTEGRITY: &'static str =
         "sha384-Iz2tPn0Bdkrz7y4HN3TY1XBlxpW+TjRqSbTJc2ENckVFOGn9tDUNezcC3CF5pO+h";
     /// The path at which the routes serve a [`CentrifugeJs::File`].
-    pub const LOCAL_PATH: &'static str = "/instant/static/centrifuge.js";
+    pub const LOCAL_PATH: &'static str = crate::paths::CENTRIFUGE_JS;
 
     /// The script URL the page loads.
     pub(crate) fn src(&self) -> &str {
@@ -255,10 +255,10 @@ pub(crate) fn render(
     config: &Config,
     channels: &ChannelSet,
     centrifuge_js: &CentrifugeJs,
-) -> Result<Rendered, InstantError> {
+) -> Result<Rendered, SetupError> {
     let mut tera = Tera::default();
     tera.add_raw_templates(BUILTIN.iter().copied())
-        .map_err(|e| InstantError::template("built-in templates", &e))?;
+        .map_err(|e| SetupError::template("built-in templates", &e))?;
     let mut app_templates = Vec::new();
     if let Some(dir) = &sources.dir {
         collect_dir(dir, dir, &mut app_templates)?;
@@ -266,12 +266,12 @@ pub(crate) fn render(
     app_templates.extend(sources.overrides.iter().cloned());
     for (name, source) in &app_templates {
         tera.add_raw_template(name, source)
-            .map_err(|e| InstantError::template(name, &e))?;
+            .map_err(|e| SetupError::template(name, &e))?;
     }
 
     let render = |name: &str, context: &Context| {
         tera.render(name, context)
-            .map_err(|e| InstantError::template(name, &e))
+            .map_err(|e| SetupError::template(name, &e))
     };
 
     let mut handlers = Vec::new();
@@ -322,21 +322,13 @@ pub(crate) fn render(
         "quick_labels",
         &["ok", "info", "important", "debug", "warning"],
     );
-    context.insert("publish_url", crate::routes::PUBLISH_PATH);
     let frontend = render("instant/frontend.html", &context)?;
 
     Ok(Rendered { snippet, frontend })
 }
 
-fn collect_dir(
-    root: &Path,
-    dir: &Path,
-    out: &mut Vec<(String, String)>,
-) -> Result<(), InstantError> {
-    let io = |path: &Path, source| InstantError::Io {
-        path: path.display().to_string(),
-        source,
-    };
+fn collect_dir(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), SetupError> {
+    let io = SetupError::io;
     let mut entries = std::fs::read_dir(dir)
         .map_err(|e| io(dir, e))?
         .collect::<Result<Vec<_>, _>>()

@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpResponse, test, web};
+use instant_actix::InstantMiddleware;
 use instant_core::{Level, Tokens};
 use serde_json::{Value, json};
 
-use common::{config, injected_config, instant, matrix_channels};
+use common::{config, injected_config, matrix_channels, realtime};
 
 /// The user kinds: (header value or none, id, level).
 const USERS: [(Option<&str>, &str, Level); 4] = [
@@ -47,11 +48,11 @@ fn expected(level: Level, path: &str) -> BTreeSet<String> {
 
 #[actix_rt::test]
 async fn injected_config_follows_levels_and_paths() {
-    let instant = instant();
+    let realtime = realtime();
     let app = test::init_service(
         App::new()
-            .wrap(instant.middleware())
-            .configure(instant.routes())
+            .wrap(InstantMiddleware)
+            .configure(realtime.routes())
             .configure(page),
     )
     .await;
@@ -126,8 +127,8 @@ where
 
 #[actix_rt::test]
 async fn auth_routes_follow_levels_whatever_the_page_showed() {
-    let instant = instant();
-    let app = test::init_service(App::new().configure(instant.routes())).await;
+    let realtime = realtime();
+    let app = test::init_service(App::new().configure(realtime.routes())).await;
     let tokens = tokens();
     let mut all: Vec<String> = matrix_channels()
         .iter()
@@ -194,16 +195,16 @@ async fn auth_routes_follow_levels_whatever_the_page_showed() {
 
 #[actix_rt::test]
 async fn the_apps_own_check_narrows_both_sides() {
-    let instant = common::instant()
+    let realtime = common::builder()
         .authorize(|user, channel| {
             !(channel.name() == "$staff_all" && user.is_some_and(|u| u.id == "s2"))
         })
-        .ready()
+        .build()
         .unwrap();
     let app = test::init_service(
         App::new()
-            .wrap(instant.middleware())
-            .configure(instant.routes())
+            .wrap(InstantMiddleware)
+            .configure(realtime.routes())
             .configure(page),
     )
     .await;
@@ -253,8 +254,8 @@ async fn the_apps_own_check_narrows_both_sides() {
 
 #[actix_rt::test]
 async fn malformed_bodies_get_400_with_a_reason() {
-    let instant = instant();
-    let app = test::init_service(App::new().configure(instant.routes())).await;
+    let realtime = realtime();
+    let app = test::init_service(App::new().configure(realtime.routes())).await;
     let cases: [(&str, &[u8], &str); 5] = [
         ("application/json", b"{not json", "json"),
         ("application/json", br#"{"channel": 5}"#, "type"),
@@ -294,8 +295,8 @@ async fn malformed_bodies_get_400_with_a_reason() {
 
 #[actix_rt::test]
 async fn cross_site_posts_are_refused() {
-    let instant = instant();
-    let app = test::init_service(App::new().configure(instant.routes())).await;
+    let realtime = realtime();
+    let app = test::init_service(App::new().configure(realtime.routes())).await;
     let user = ("x-test-user", "root:superuser");
     let attempts: [(&[(&str, &str)], StatusCode); 6] = [
         (&[("origin", "http://evil.example")], StatusCode::FORBIDDEN),
@@ -340,11 +341,11 @@ async fn cross_site_posts_are_refused() {
 
 #[actix_rt::test]
 async fn the_frontend_and_its_publish_route_are_for_superusers_only() {
-    let instant = instant();
+    let realtime = realtime();
     let app = test::init_service(
         App::new()
-            .wrap(instant.middleware())
-            .configure(instant.routes()),
+            .wrap(InstantMiddleware)
+            .configure(realtime.routes()),
     )
     .await;
     for (user, expected) in [

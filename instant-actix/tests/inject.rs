@@ -12,9 +12,10 @@ use actix_web::middleware::Compress;
 use actix_web::{App, HttpMessage, HttpResponse, test, web};
 use bytes::Bytes;
 use futures_util::stream;
-use instant_actix::{CspNonce, SkipInjection};
+use instant_actix::InstantMiddleware;
+use instant_actix::markers::{CspNonce, SKIP_HEADER, SkipInjection};
 
-use common::{count, injected_config, instant};
+use common::{count, injected_config, realtime};
 
 const PAGE: &str =
     "<!doctype html><html><head><title>T</title></head><body><p>hello</p></body></html>";
@@ -110,7 +111,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(|| async {
                 HttpResponse::Ok()
                     .content_type("text/html")
-                    .insert_header((instant_actix::SKIP_HEADER, "1"))
+                    .insert_header((SKIP_HEADER, "1"))
                     .body(PAGE)
             }),
         )
@@ -138,7 +139,13 @@ macro_rules! body_of {
 
 macro_rules! app {
     () => {
-        test::init_service(App::new().wrap(instant().middleware()).configure(routes)).await
+        test::init_service(
+            App::new()
+                .wrap(InstantMiddleware)
+                .configure(realtime().routes())
+                .configure(routes),
+        )
+        .await
     };
 }
 
@@ -159,7 +166,16 @@ async fn injects_once_at_the_end_of_head() {
     assert_eq!(config["site"], "testsite");
     assert_eq!(config["site_name"], "Test site");
     assert_eq!(config["token"], "");
-    assert_eq!(config["auth_url"], "/instant/auth");
+    assert_eq!(
+        config["connection_url"],
+        instant_actix::paths::AUTH_CONNECTION
+    );
+    assert_eq!(
+        config["subscription_url"],
+        instant_actix::paths::AUTH_SUBSCRIPTION
+    );
+    assert!(config.get("publish_url").is_none(), "{config}");
+    assert!(config.get("auth_url").is_none(), "{config}");
     assert!(
         config["ws_url"]
             .as_str()
@@ -210,10 +226,7 @@ async fn skip_rules_leave_the_page_untouched() {
     let app = app!();
     for uri in ["/status/206", "/encoded", "/skip-extension", "/skip-header"] {
         let res = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
-        assert!(
-            !res.headers().contains_key(instant_actix::SKIP_HEADER),
-            "{uri}"
-        );
+        assert!(!res.headers().contains_key(SKIP_HEADER), "{uri}");
         let body = test::read_body(res).await;
         assert_eq!(
             body.as_ref(),
@@ -283,8 +296,9 @@ async fn csp_nonce_goes_on_every_inserted_element() {
 async fn works_under_compress() {
     let app = test::init_service(
         App::new()
-            .wrap(instant().middleware())
+            .wrap(InstantMiddleware)
             .wrap(Compress::default())
+            .configure(realtime().routes())
             .configure(routes),
     )
     .await;
@@ -308,16 +322,23 @@ async fn works_under_compress() {
 
 #[actix_rt::test]
 async fn json_in_the_config_cannot_close_the_script() {
-    let instant = instant_actix::Instant::new(
-        instant_core::Config::builder()
-            .secret(common::SECRET)
-            .site_name("</script><script>alert(1)</script>")
-            .build()
-            .unwrap(),
+    let realtime = instant_actix::Realtime::builder()
+        .config(
+            instant_core::Config::builder()
+                .secret(common::SECRET)
+                .site_name("</script><script>alert(1)</script>")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        App::new()
+            .wrap(InstantMiddleware)
+            .configure(realtime.routes())
+            .configure(routes),
     )
-    .ready()
-    .unwrap();
-    let app = test::init_service(App::new().wrap(instant.middleware()).configure(routes)).await;
+    .await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/page").to_request()).await;
     let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
     assert!(!body.contains("<script>alert(1)"));
@@ -327,12 +348,16 @@ async fn json_in_the_config_cannot_close_the_script() {
 
 #[actix_rt::test]
 async fn on_the_wire_the_page_is_chunked_without_a_stale_length() {
-    let instant = instant();
-    let server =
-        actix_web::HttpServer::new(move || App::new().wrap(instant.middleware()).configure(routes))
-            .workers(1)
-            .bind(("127.0.0.1", 0))
-            .unwrap();
+    let realtime = realtime();
+    let server = actix_web::HttpServer::new(move || {
+        App::new()
+            .wrap(InstantMiddleware)
+            .configure(realtime.routes())
+            .configure(routes)
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
     let addr = server.addrs()[0];
     let server = server.run();
     let handle = server.handle();

@@ -8,21 +8,21 @@ use actix_session::storage::CookieSessionStore;
 use actix_session::{Session, SessionMiddleware};
 use actix_web::cookie::Key;
 use actix_web::{App, HttpResponse, test, web};
-use instant_actix::User;
 use instant_actix::session::{SessionUsers, login, logout};
+use instant_actix::{InstantMiddleware, User};
 use instant_core::Level;
 
 use common::{config, injected_config};
 
 #[actix_rt::test]
 async fn the_session_names_the_user() {
-    let instant = common::instant().users(SessionUsers).ready().unwrap();
+    let realtime = common::builder().users(SessionUsers).build().unwrap();
     let key = Key::generate();
     let app = test::init_service(
         App::new()
-            .wrap(instant.middleware())
+            .wrap(InstantMiddleware)
             .wrap(SessionMiddleware::new(CookieSessionStore::default(), key))
-            .configure(instant.routes())
+            .configure(realtime.routes())
             .route(
                 "/login",
                 web::post().to(|session: Session| async move {

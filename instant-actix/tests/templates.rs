@@ -4,17 +4,22 @@
 mod common;
 
 use actix_web::{App, HttpResponse, test, web};
-use instant_actix::{InstantError, handler_template_name};
+use instant_actix::{InstantMiddleware, Realtime, SetupError, handler_template_name};
 
-async fn page_with(instant: instant_actix::Instant) -> String {
-    let app = test::init_service(App::new().wrap(instant.middleware()).route(
-        "/",
-        web::get().to(|| async {
-            HttpResponse::Ok()
-                .content_type("text/html")
-                .body("<html><head></head><body></body></html>")
-        }),
-    ))
+async fn page_with(realtime: Realtime) -> String {
+    let app = test::init_service(
+        App::new()
+            .wrap(InstantMiddleware)
+            .configure(realtime.routes())
+            .route(
+                "/",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/html")
+                        .body("<html><head></head><body></body></html>")
+                }),
+            ),
+    )
     .await;
     let res = test::call_service(
         &app,
@@ -38,12 +43,12 @@ async fn app_templates_replace_the_built_in_ones_by_path() {
     )
     .unwrap();
     std::fs::write(dir.path().join("instant.css"), ".from-the-app-dir{}").unwrap();
-    let instant = common::instant()
+    let realtime = common::builder()
         .templates_dir(dir.path())
         .template("instant/extra_clients.js", "/* extra client from text */")
-        .ready()
+        .build()
         .unwrap();
-    let body = page_with(instant).await;
+    let body = page_with(realtime).await;
     assert!(body.contains(
         "\"$users_all\": function (event_class, channel, message, data, site, uid, timestamp) {\n/* users handler of $users_all on testsite */"
     ));
@@ -57,27 +62,27 @@ async fn app_templates_replace_the_built_in_ones_by_path() {
 
 #[actix_rt::test]
 async fn a_broken_template_is_a_typed_error() {
-    let error = common::instant()
+    let error = common::builder()
         .template("instant/handlers/default.js", "{% if %}")
-        .ready()
+        .build()
         .unwrap_err();
     match error {
-        InstantError::Template { name, reason } => {
+        SetupError::Template { name, reason } => {
             assert_eq!(name, "instant/handlers/default.js");
             assert!(!reason.is_empty());
         }
         other => panic!("unexpected error {other}"),
     }
-    let missing = common::instant()
+    let missing = common::builder()
         .templates_dir("/nonexistent/templates")
-        .ready()
+        .build()
         .unwrap_err();
-    assert!(matches!(missing, InstantError::Io { .. }), "{missing}");
-    let missing = common::instant()
+    assert!(matches!(missing, SetupError::Io { .. }), "{missing}");
+    let missing = common::builder()
         .centrifuge_js(instant_actix::CentrifugeJs::File(
             "/nonexistent/centrifuge.js".into(),
         ))
-        .ready()
+        .build()
         .unwrap_err();
     assert!(missing.to_string().contains("/nonexistent/centrifuge.js"));
 }
@@ -86,11 +91,11 @@ async fn a_broken_template_is_a_typed_error() {
 async fn the_local_client_file_is_served_and_the_default_is_the_pinned_cdn() {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), "globalThis.Centrifuge = function () {};").unwrap();
-    let instant = common::instant()
+    let realtime = common::builder()
         .centrifuge_js(instant_actix::CentrifugeJs::File(file.path().into()))
-        .ready()
+        .build()
         .unwrap();
-    let app = test::init_service(App::new().configure(instant.routes())).await;
+    let app = test::init_service(App::new().configure(realtime.routes())).await;
     let res = test::call_service(
         &app,
         test::TestRequest::get()
@@ -103,11 +108,12 @@ async fn the_local_client_file_is_served_and_the_default_is_the_pinned_cdn() {
         test::read_body(res).await.as_ref(),
         b"globalThis.Centrifuge = function () {};"
     );
-    let body = page_with(instant).await;
+    let body = page_with(realtime).await;
     assert!(body.contains("<script src=\"/instant/static/centrifuge.js\"></script>"));
 
-    let cdn = instant_actix::Instant::new(common::config())
-        .ready()
+    let cdn = Realtime::builder()
+        .config(common::config())
+        .build()
         .unwrap();
     let body = page_with(cdn).await;
     assert!(body.contains(
@@ -157,12 +163,12 @@ async fn a_channel_name_cannot_close_the_client_script() {
     )
     .unwrap()])
     .unwrap();
-    let instant = common::instant()
+    let realtime = common::builder()
         .channels(channels)
         .template(handler_template_name(name), "console.log(channel);")
-        .ready()
+        .build()
         .unwrap();
-    let body = page_with(instant).await;
+    let body = page_with(realtime).await;
     assert!(!body.contains("<script>alert(1)"), "{body}");
     let config = common::injected_config(&body).unwrap();
     assert_eq!(config["channels"][0]["name"], name);

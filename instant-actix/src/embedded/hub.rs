@@ -1,5 +1,5 @@
-//! The hub: every declared channel with its subscribers, history and presence, and the send queue
-//! of every connection.
+//! The hub: every declared channel with its subscribers, history and presence. Pushes go into the
+//! connections' outboxes ([`super::outbox`]).
 //!
 //! Each channel has its own lock; the set of channels is fixed when the server is built, so no
 //! lock spans channels. A push is serialized once and the same bytes are queued for every
@@ -9,111 +9,18 @@
 //! subscribe reply (and its recovered publications) before any later publication.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, watch};
 
 use super::options::{ChannelOptions, EmbeddedOptions};
+use super::outbox::ClientHandle;
 use super::protocol::{
-    ClientInfo, Disconnect, ErrorReply, ExpiryResult, HistoryResult, InfoBody, PresenceStatsResult,
+    ClientInfo, ErrorReply, ExpiryResult, HistoryResult, InfoBody, PresenceStatsResult,
     Publication, Push, PushBody, Reply, ReplyBody, StreamPosition, SubscribeResult, encode,
 };
-
-/// The sending side of one connection, shared by the hub's subscriber lists.
-#[derive(Debug, Clone)]
-pub(crate) struct ClientHandle {
-    shared: Arc<ClientShared>,
-}
-
-#[derive(Debug)]
-struct ClientShared {
-    id: Arc<str>,
-    queue: mpsc::UnboundedSender<ByteString>,
-    queued_bytes: AtomicUsize,
-    max_queued_bytes: usize,
-    disconnect: watch::Sender<Option<Disconnect>>,
-}
-
-/// The receiving side of a connection's queue, owned by its writer task.
-#[derive(Debug)]
-pub(crate) struct ClientQueue {
-    pub(crate) frames: mpsc::UnboundedReceiver<ByteString>,
-}
-
-impl ClientHandle {
-    /// A new connection's handle with its queue; `max_queued_bytes` bounds the queue.
-    pub(crate) fn new(id: Arc<str>, max_queued_bytes: usize) -> (Self, ClientQueue) {
-        let (queue, frames) = mpsc::unbounded_channel();
-        let (disconnect, _) = watch::channel(None);
-        let handle = Self {
-            shared: Arc::new(ClientShared {
-                id,
-                queue,
-                queued_bytes: AtomicUsize::new(0),
-                max_queued_bytes,
-                disconnect,
-            }),
-        };
-        (handle, ClientQueue { frames })
-    }
-
-    /// The client id.
-    pub(crate) fn id(&self) -> &Arc<str> {
-        &self.shared.id
-    }
-
-    /// Queues a frame without waiting. Returns `false` when the connection is closing, or when the
-    /// queue is over its limit, in which case the client is disconnected as too slow.
-    pub(crate) fn send(&self, frame: &ByteString) -> bool {
-        if self.shared.disconnect.borrow().is_some() {
-            return false;
-        }
-        let len = frame.len();
-        let before = self.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
-        // One frame larger than the limit still goes through an empty queue.
-        if before > 0 && before + len > self.shared.max_queued_bytes {
-            self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            self.disconnect(Disconnect::SLOW);
-            return false;
-        }
-        if self.shared.queue.send(frame.clone()).is_err() {
-            self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            return false;
-        }
-        true
-    }
-
-    /// Records that the writer handed `len` bytes to the socket.
-    pub(crate) fn written(&self, len: usize) {
-        self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-    }
-
-    /// Asks the connection to close with `reason`; the first reason wins.
-    pub(crate) fn disconnect(&self, reason: Disconnect) {
-        self.shared.disconnect.send_if_modified(|current| {
-            if current.is_none() {
-                *current = Some(reason);
-                true
-            } else {
-                false
-            }
-        });
-    }
-
-    /// Watches for the disconnect reason.
-    pub(crate) fn watch_disconnect(&self) -> watch::Receiver<Option<Disconnect>> {
-        self.shared.disconnect.subscribe()
-    }
-
-    /// The disconnect reason, once set.
-    pub(crate) fn disconnect_reason(&self) -> Option<Disconnect> {
-        *self.shared.disconnect.borrow()
-    }
-}
 
 /// What a subscriber asked for when subscribing.
 #[derive(Debug)]
@@ -529,6 +436,8 @@ pub(crate) fn ttl_until(exp: u64) -> (u32, Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::embedded::outbox::ClientQueue;
+    use crate::embedded::protocol::Disconnect;
 
     fn raw(json: &str) -> Box<RawValue> {
         RawValue::from_string(json.to_owned()).unwrap()

@@ -7,10 +7,12 @@
 //! Centrifugo's server SDKs work against it too.
 
 mod api;
+mod commands;
+mod connection;
 mod hub;
 mod options;
+mod outbox;
 mod protocol;
-mod session;
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,9 +25,11 @@ use instant_core::{
     Secret, Tokens,
 };
 
+use self::connection::ConnectionPermit;
 use self::hub::{Hub, NewPublication, Position};
 pub use self::options::{ChannelOptions, EmbeddedOptions};
-use self::session::ConnectionPermit;
+use self::outbox::ClientHandle;
+use crate::paths::{API_PATH, WEBSOCKET_PATH};
 
 /// A Centrifugo-compatible real-time server running inside the app.
 ///
@@ -69,7 +73,7 @@ pub(crate) struct Inner {
     allowed_origins: Vec<String>,
     open_connections: AtomicUsize,
     /// Every open connection's handle, to close them all on shutdown.
-    connections: std::sync::Mutex<std::collections::HashMap<Arc<str>, hub::ClientHandle>>,
+    connections: std::sync::Mutex<std::collections::HashMap<Arc<str>, ClientHandle>>,
     shutting_down: std::sync::atomic::AtomicBool,
     started: std::time::Instant,
     node_id: String,
@@ -146,7 +150,7 @@ impl EmbeddedServer {
     /// up the HTTP server's graceful shutdown.
     pub fn shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::Release);
-        let handles: Vec<hub::ClientHandle> = self
+        let handles: Vec<ClientHandle> = self
             .inner
             .connections
             .lock()
@@ -159,19 +163,21 @@ impl EmbeddedServer {
         }
     }
 
-    /// Mounts `GET /connection/websocket` and `POST /api/{method}`.
+    /// Mounts `GET` [`WEBSOCKET_PATH`] (`/connection/websocket`) and `POST`
+    /// `{API_PATH}/{method}` (`/api/{method}`).
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         let for_websocket = Arc::clone(&self.inner);
         let for_api = Arc::clone(&self.inner);
+        let api = format!("{API_PATH}/{{method}}");
         cfg.route(
-            "/connection/websocket",
+            WEBSOCKET_PATH,
             web::get().to(move |req: HttpRequest, body: web::Payload| {
                 let server = Arc::clone(&for_websocket);
                 async move { websocket(server, &req, body) }
             }),
         )
         .route(
-            "/api/{method}",
+            &api,
             web::post().to(
                 move |req: HttpRequest, method: web::Path<String>, body: web::Bytes| {
                     let server = Arc::clone(&for_api);
@@ -180,7 +186,7 @@ impl EmbeddedServer {
             ),
         )
         .route(
-            "/api/{method}",
+            &api,
             web::route().to(|| async { HttpResponse::MethodNotAllowed().finish() }),
         );
     }
@@ -272,7 +278,7 @@ fn websocket(
         .max_frame_size(max)
         .aggregate_continuations()
         .max_continuation_size(max);
-    actix_web::rt::spawn(session::run(server, session, messages, permit));
+    actix_web::rt::spawn(connection::run(server, session, messages, permit));
     Ok(response)
 }
 

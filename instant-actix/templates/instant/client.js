@@ -24,8 +24,8 @@
 {% include "instant/handlers/default.js" %}
   }
 
-  function post(path, body) {
-    return fetch(config.auth_url + path, {
+  function post(url, body) {
+    return fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
@@ -68,7 +68,7 @@
   var options = {};
   if (config.token) {
     options.token = config.token;
-    options.getToken = function () { return post("/connection", {}); };
+    options.getToken = function () { return post(config.connection_url, {}); };
   }
   var centrifuge = new Centrifuge(config.ws_url, options);
   instant.centrifuge = centrifuge;
@@ -87,7 +87,7 @@
     var subOptions = {};
     if (channel.token) {
       subOptions.token = channel.token;
-      subOptions.getToken = function () { return post("/subscription", { channel: channel.name }); };
+      subOptions.getToken = function () { return post(config.subscription_url, { channel: channel.name }); };
     }
     var subscription = centrifuge.newSubscription(channel.name, subOptions);
     subscription.on("publication", function (ctx) { dispatch(channel.name, ctx.data); });

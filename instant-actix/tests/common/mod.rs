@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use actix_web::HttpRequest;
-use instant_actix::{CentrifugeJs, Instant, User};
+use instant_actix::{CentrifugeJs, Realtime, RealtimeBuilder, User};
 use instant_core::{Channel, ChannelSet, Config, Level};
 use serde_json::Value;
 
@@ -42,16 +42,21 @@ pub fn header_user(req: &HttpRequest) -> Option<User> {
     Some(User::new(id, level.parse().ok()?))
 }
 
-pub fn instant() -> Instant {
-    Instant::new(config())
+/// The test set-up, before `build()`.
+pub fn builder() -> RealtimeBuilder {
+    Realtime::builder()
+        .config(config())
         .channels(matrix_channels())
         .users(header_user)
         .centrifuge_js(CentrifugeJs::Url {
             src: "/static/centrifuge.js".into(),
             integrity: None,
         })
-        .ready()
-        .expect("instant set-up")
+}
+
+/// The test set-up, built.
+pub fn realtime() -> Realtime {
+    builder().build().expect("instant set-up")
 }
 
 /// The JSON inside `<script type="application/json" id="instant-config" …>`.

@@ -1,0 +1,29 @@
+//! Every URL path `instant` serves or names, in one place.
+//!
+//! The routes mount these paths, the browser config hands them to the client script, and nothing
+//! else in the crate spells them out.
+
+/// The embedded server's WebSocket endpoint, where the official Centrifugo clients connect
+/// (`GET`; the same path as Centrifugo's).
+pub const WEBSOCKET_PATH: &str = "/connection/websocket";
+
+/// The prefix of the embedded server's HTTP API: `POST {API_PATH}/{method}` with Centrifugo's
+/// JSON shapes.
+pub const API_PATH: &str = "/api";
+
+/// `POST` here answers `{"token"}`: the connection token of the current user (`""` when
+/// anonymous).
+pub const AUTH_CONNECTION: &str = "/instant/auth/connection";
+
+/// `POST {"channel"}` here answers `{"token"}` or 403 `{"error", "reason"}`;
+/// `POST {"channels": [...]}` answers `{"tokens": {channel: token}}` for the allowed ones.
+pub const AUTH_SUBSCRIPTION: &str = "/instant/auth/subscription";
+
+/// The superuser frontend page (`GET`; also answered without the trailing slash).
+pub const FRONTEND: &str = "/instant/";
+
+/// `POST {channel, message, event_class?, data?}` publishes a test event (superusers only).
+pub const PUBLISH: &str = "/instant/publish";
+
+/// Where the routes serve a local `centrifuge.js` ([`CentrifugeJs::File`](crate::CentrifugeJs::File)).
+pub const CENTRIFUGE_JS: &str = "/instant/static/centrifuge.js";
