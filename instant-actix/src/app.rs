@@ -2,7 +2,7 @@
 //! the [`Realtime`] that gives the routes and the publisher.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_web::web;
@@ -190,15 +190,15 @@ impl RealtimeBuilder {
     }
 
     /// Where the browser loads `centrifuge.js` from. Without it: the settings' local file
-    /// ([`Config::centrifuge_js`], `INSTANT_CENTRIFUGE_JS`) when given, else the pinned CDN URL
-    /// with its SRI hash.
+    /// ([`Config::centrifuge_js`]: `centrifuge_js` in `instant.toml`, `INSTANT_CENTRIFUGE_JS`)
+    /// when given, else the pinned CDN URL with its SRI hash.
     pub fn centrifuge_js(mut self, source: CentrifugeJs) -> Self {
         self.centrifuge_js = Some(source);
         self
     }
 
-    /// The app's template directory, instead of the settings' one ([`Config::templates_dir`],
-    /// `INSTANT_TEMPLATES_DIR`): a file there with the relative path of a built-in template
+    /// The app's template directory, instead of the settings' one ([`Config::templates_dir`]:
+    /// `templates_dir` in `instant.toml`, `INSTANT_TEMPLATES_DIR`): a file there with the relative path of a built-in template
     /// (`instant/handlers/default.js`, `instant/handlers/<channel>.js`, `instant.css`, …) replaces
     /// it.
     pub fn templates_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -250,12 +250,17 @@ impl RealtimeBuilder {
         };
         let mut templates = self.templates;
         if templates.dir.is_none() {
-            templates.dir = config_templates_dir(&config);
+            templates.dir = config.templates_dir().map(Path::to_path_buf);
         }
         let centrifuge_js = self
             .centrifuge_js
-            .or_else(|| config_centrifuge_js(&config).map(CentrifugeJs::File))
+            .or_else(|| {
+                config
+                    .centrifuge_js()
+                    .map(|file| CentrifugeJs::File(file.to_path_buf()))
+            })
             .unwrap_or_default();
+        let embedded_options = embedded_options(&config, &self.channels, self.embedded_options)?;
         let rendered = templates::render(&templates, &config, &self.channels, &centrifuge_js)?;
         let centrifuge_file = match &centrifuge_js {
             CentrifugeJs::File(path) => Some(Bytes::from(
@@ -275,8 +280,8 @@ impl RealtimeBuilder {
                 )
             }
             None => {
-                let options = embedded_options(&config, &self.channels, self.embedded_options)?;
-                let server = EmbeddedServer::with_options(&config, self.channels.clone(), options);
+                let server =
+                    EmbeddedServer::with_options(&config, self.channels.clone(), embedded_options);
                 (
                     Arc::new(server.clone()),
                     Some(server),
@@ -305,27 +310,37 @@ impl RealtimeBuilder {
     }
 }
 
-/// The settings' template directory.
-fn config_templates_dir(_config: &Config) -> Option<PathBuf> {
-    std::env::var_os("INSTANT_TEMPLATES_DIR")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-}
-
-/// The settings' local `centrifuge.js`.
-fn config_centrifuge_js(_config: &Config) -> Option<PathBuf> {
-    std::env::var_os("INSTANT_CENTRIFUGE_JS")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-}
-
-/// The embedded server's options: the app's, plus the settings' `[[channels]]` entries for the
-/// channels the app did not configure in code.
+/// The embedded server's options: the app's, plus the options of the settings' `[[channels]]`
+/// entries for the channels the code did not configure with [`EmbeddedOptions::channel`].
+///
+/// An entry giving a declared channel another level is an error; one naming a channel the app
+/// does not declare is logged and ignored.
 fn embedded_options(
-    _config: &Config,
-    _channels: &ChannelSet,
-    options: EmbeddedOptions,
+    config: &Config,
+    channels: &ChannelSet,
+    mut options: EmbeddedOptions,
 ) -> Result<EmbeddedOptions, SetupError> {
+    for entry in config.channels() {
+        let Some(declared) = channels.get(&entry.name) else {
+            tracing::warn!(
+                channel = %entry.name,
+                "the settings configure channel `{}`, which the app does not declare; the entry is ignored",
+                entry.name
+            );
+            continue;
+        };
+        if declared.level() != entry.level {
+            return Err(SetupError::ChannelLevel {
+                channel: entry.name.clone(),
+                declared: declared.level(),
+                configured: entry.level,
+            });
+        }
+        options
+            .channel_overrides
+            .entry(entry.name.clone())
+            .or_insert_with(|| entry.options.clone());
+    }
     Ok(options)
 }
 

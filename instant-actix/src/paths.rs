@@ -3,13 +3,10 @@
 //! The routes mount these paths, the browser config hands them to the client script, and nothing
 //! else in the crate spells them out.
 
-/// The embedded server's WebSocket endpoint, where the official Centrifugo clients connect
-/// (`GET`; the same path as Centrifugo's).
-pub const WEBSOCKET_PATH: &str = "/connection/websocket";
-
-/// The prefix of the embedded server's HTTP API: `POST {API_PATH}/{method}` with Centrifugo's
-/// JSON shapes.
-pub const API_PATH: &str = "/api";
+/// The WebSocket endpoint (`/connection/websocket`), where the official Centrifugo clients
+/// connect, and the prefix of the HTTP API (`/api`, as in `POST /api/{method}`): the same on
+/// Centrifugo and on the embedded server.
+pub use instant_core::paths::{API_PATH, WEBSOCKET_PATH};
 
 /// `POST` here answers `{"token"}`: the connection token of the current user (`""` when
 /// anonymous).
