@@ -7,13 +7,12 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use instant_core::{Channel, ChannelOptions, Level, PRIVATE_PREFIX};
+use instant_core::{ChannelOptions, ChannelSettings, PRIVATE_PREFIX};
 use rand::RngCore;
 use serde_json::{Map, Value, json};
 
 use crate::cli::Engine;
 use crate::error::{CliError, Result};
-use crate::settings::ChannelEntry;
 
 /// Origins allowed when neither `--origin` nor the settings name any: the usual local app ports.
 pub(crate) const DEFAULT_ORIGINS: [&str; 2] = ["http://localhost:8080", "http://127.0.0.1:8080"];
@@ -35,8 +34,8 @@ pub(crate) struct ConfigInputs<'a> {
     pub(crate) engine: Engine,
     /// The Redis address for the Redis engine.
     pub(crate) redis_url: Option<&'a str>,
-    /// The channels the app declares.
-    pub(crate) channels: &'a [ChannelEntry],
+    /// The channels the app declares (`[[channels]]`, read and checked by the core).
+    pub(crate) channels: &'a [ChannelSettings],
 }
 
 /// A random secret or key: 32 random bytes, base64url without padding (43 characters).
@@ -44,12 +43,6 @@ pub(crate) fn random_key() -> String {
     let mut bytes = [0_u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The history TTL, in seconds, of a channel that keeps a history without setting `history_ttl`:
-/// the embedded server's.
-fn default_history_ttl_seconds() -> u64 {
-    ChannelOptions::default().history_ttl.as_secs()
 }
 
 /// Channel options of one Centrifugo namespace, merged over the channels declared in it.
@@ -60,6 +53,8 @@ struct NamespaceOptions {
     history_size: u32,
     history_ttl_seconds: u64,
     recover: bool,
+    force_push_join_leave: bool,
+    client_publish: bool,
 }
 
 impl NamespaceOptions {
@@ -70,10 +65,13 @@ impl NamespaceOptions {
         history_size: 0,
         history_ttl_seconds: 0,
         recover: false,
+        force_push_join_leave: false,
+        client_publish: false,
     };
 
-    /// The embedded server's channel options, for channels no `[[channels]]` entry describes. It
-    /// recovers on every channel that keeps a history, hence `force_recovery` there.
+    /// The options of one channel, or the embedded server's defaults for channels no
+    /// `[[channels]]` entry describes (it recovers on every channel that keeps a history, hence
+    /// `force_recovery` there).
     fn from_channel_options(options: &ChannelOptions) -> Self {
         let history = options.has_history();
         Self {
@@ -89,16 +87,21 @@ impl NamespaceOptions {
             } else {
                 0
             },
-            recover: history,
+            recover: options.recovers(),
+            force_push_join_leave: options.force_push_join_leave,
+            client_publish: options.client_publish,
         }
     }
 
-    fn merge(&mut self, entry: &ChannelEntry, ttl_seconds: u64) {
-        self.presence |= entry.presence;
-        self.join_leave |= entry.join_leave;
-        self.history_size = self.history_size.max(entry.history_size);
-        self.history_ttl_seconds = self.history_ttl_seconds.max(ttl_seconds);
-        self.recover |= entry.recovers();
+    /// Merges one channel in: a namespace keeps and allows what any of its channels needs.
+    fn merge(&mut self, channel: &Self) {
+        self.presence |= channel.presence;
+        self.join_leave |= channel.join_leave;
+        self.history_size = self.history_size.max(channel.history_size);
+        self.history_ttl_seconds = self.history_ttl_seconds.max(channel.history_ttl_seconds);
+        self.recover |= channel.recover;
+        self.force_push_join_leave |= channel.force_push_join_leave;
+        self.client_publish |= channel.client_publish;
     }
 
     /// The options as Centrifugo's `ChannelOptions` keys. Non-`$` channels are public in
@@ -116,6 +119,13 @@ impl NamespaceOptions {
             json!(format!("{}s", self.history_ttl_seconds)),
         );
         map.insert("force_recovery".into(), Value::Bool(self.recover));
+        // Written only when on, so the defaults' config stays Centrifugo's defaults.
+        if self.force_push_join_leave {
+            map.insert("force_push_join_leave".into(), Value::Bool(true));
+        }
+        if self.client_publish {
+            map.insert("allow_publish_for_subscriber".into(), Value::Bool(true));
+        }
         // Subscribers, anonymous ones included, may ask for presence and history where the
         // channel keeps them, as on the embedded server.
         if self.presence {
@@ -137,71 +147,29 @@ fn namespace_of(name: &str) -> Option<&str> {
     bare.split_once(':').map(|(namespace, _)| namespace)
 }
 
-fn parse_level(entry: &ChannelEntry) -> Result<Level, String> {
-    Level::ALL
-        .into_iter()
-        .find(|level| level.as_str() == entry.level)
-        .ok_or_else(|| {
-            format!(
-                "channel `{}`: unknown level `{}` (expected public, users, staff or superuser)",
-                entry.name, entry.level
-            )
-        })
-}
-
-fn parse_seconds(text: &str) -> Option<u64> {
-    crate::cli::parse_duration(text)
-        .ok()
-        .map(|duration| duration.as_secs())
-}
-
-/// Checks the declared channels and merges their options per namespace (`""` = no namespace).
-fn namespaces(channels: &[ChannelEntry]) -> Result<BTreeMap<String, NamespaceOptions>, String> {
+/// Merges the declared channels' options per namespace (`""` = no namespace). The core has
+/// checked their names, levels and paths; Centrifugo's own rule for namespace names is checked
+/// here.
+fn namespaces(channels: &[ChannelSettings]) -> Result<BTreeMap<String, NamespaceOptions>, String> {
     let mut namespaces: BTreeMap<String, NamespaceOptions> = BTreeMap::new();
-    let mut seen = Vec::new();
-    for entry in channels {
-        let level = parse_level(entry)?;
-        let mut channel = Channel::new(entry.name.clone(), level).map_err(|e| e.to_string())?;
-        for path in &entry.paths {
-            channel = channel.at(path.clone()).map_err(|e| e.to_string())?;
-        }
-        if seen.contains(&entry.name) {
-            return Err(format!("channel `{}` is declared twice", entry.name));
-        }
-        seen.push(entry.name.clone());
-        let ttl_seconds = match (&entry.history_ttl, entry.history_size) {
-            (Some(text), _) => parse_seconds(text).filter(|s| *s > 0).ok_or_else(|| {
-                format!(
-                    "channel `{}`: history_ttl `{text}` is not a duration such as 300s",
-                    entry.name
-                )
-            })?,
-            (None, 0) => 0,
-            (None, _) => default_history_ttl_seconds(),
-        };
-        if entry.recover == Some(true) && entry.history_size == 0 {
-            return Err(format!(
-                "channel `{}`: recover needs history; set history_size (e.g. 100)",
-                entry.name
-            ));
-        }
-        let namespace = namespace_of(&entry.name).unwrap_or("");
+    for channel in channels {
+        let namespace = namespace_of(&channel.name).unwrap_or("");
         if !namespace.is_empty() && !valid_namespace_name(namespace) {
             return Err(format!(
                 "channel `{}`: namespace `{namespace}` must be 2+ characters of letters, digits, `-`, `_` or `.`",
-                entry.name
+                channel.name
             ));
         }
         namespaces
             .entry(namespace.to_owned())
             .or_insert(NamespaceOptions::NONE)
-            .merge(entry, ttl_seconds);
+            .merge(&NamespaceOptions::from_channel_options(&channel.options));
     }
     Ok(namespaces)
 }
 
 /// Checks the declared channels as [`build`] does.
-pub(crate) fn validate_channels(channels: &[ChannelEntry]) -> Result<(), String> {
+pub(crate) fn validate_channels(channels: &[ChannelSettings]) -> Result<(), String> {
     namespaces(channels).map(|_| ())
 }
 
@@ -349,18 +317,21 @@ pub(crate) fn channel_error(path: &std::path::Path, reason: String) -> CliError 
 mod tests {
     use super::*;
 
-    fn entry(name: &str, level: &str) -> ChannelEntry {
-        ChannelEntry::new(name, level)
+    use std::time::Duration;
+
+    use instant_core::Level;
+
+    fn entry(name: &str, level: Level) -> ChannelSettings {
+        ChannelSettings::new(name, level)
     }
 
-    /// An entry with every option turned off explicitly.
-    fn bare_entry(name: &str, level: &str) -> ChannelEntry {
-        ChannelEntry {
-            presence: false,
-            join_leave: false,
-            history_size: 0,
-            ..entry(name, level)
-        }
+    /// An entry with every option turned off explicitly (recovery follows the history).
+    fn bare_entry(name: &str, level: Level) -> ChannelSettings {
+        let mut options = ChannelOptions::default();
+        options.presence = false;
+        options.join_leave = false;
+        options.history_size = 0;
+        entry(name, level).with_options(options)
     }
 
     /// Reads Centrifugo channel options back as the embedded server's, the keys not written
@@ -375,7 +346,8 @@ mod tests {
             flag("allow_publish_for_client") || flag("allow_publish_for_subscriber");
         options.history_size = usize::try_from(json["history_size"].as_u64().unwrap()).unwrap();
         options.history_ttl =
-            crate::cli::parse_duration(json["history_ttl"].as_str().unwrap()).unwrap_or_default();
+            instant_core::config::parse_duration(json["history_ttl"].as_str().unwrap())
+                .unwrap_or_default();
         // The embedded server recovers wherever it keeps a history.
         assert_eq!(json["force_recovery"], options.has_history(), "{json}");
         assert_eq!(
@@ -391,7 +363,7 @@ mod tests {
         options
     }
 
-    fn inputs(channels: &[ChannelEntry]) -> ConfigInputs<'_> {
+    fn inputs(channels: &[ChannelSettings]) -> ConfigInputs<'_> {
         ConfigInputs {
             secret: "s",
             api_key: "k",
@@ -447,8 +419,8 @@ mod tests {
         assert_eq!(plain["allow_history_for_anonymous"], true);
         // Entries that set nothing but their names, with and without a namespace.
         let config = build(&inputs(&[
-            entry("news", "public"),
-            entry("$chat:staff", "staff"),
+            entry("news", Level::Public),
+            entry("$chat:staff", Level::Staff),
         ]))
         .unwrap();
         assert_eq!(
@@ -463,7 +435,7 @@ mod tests {
 
     #[test]
     fn an_entry_turns_the_defaults_off() {
-        let config = build(&inputs(&[bare_entry("news", "public")])).unwrap();
+        let config = build(&inputs(&[bare_entry("news", Level::Public)])).unwrap();
         let plain = &config["channel"]["without_namespace"];
         assert_eq!(plain["presence"], false);
         assert_eq!(plain["join_leave"], false);
@@ -473,8 +445,8 @@ mod tests {
         assert!(plain.get("allow_presence_for_subscriber").is_none());
         assert!(plain.get("allow_history_for_subscriber").is_none());
         // History without recovery, when asked for.
-        let mut news = entry("news", "public");
-        news.recover = Some(false);
+        let mut news = entry("news", Level::Public);
+        news.options.recover = false;
         let config = build(&inputs(&[news])).unwrap();
         let plain = &config["channel"]["without_namespace"];
         assert_eq!(plain["history_size"], 100);
@@ -483,14 +455,15 @@ mod tests {
 
     #[test]
     fn channel_options_merge_per_namespace() {
-        let mut news = bare_entry("news", "public");
-        news.history_size = 10;
-        let mut chat = bare_entry("chat:lobby", "public");
-        chat.presence = true;
-        let mut staff_chat = bare_entry("$chat:staff", "staff");
-        staff_chat.history_size = 50;
-        staff_chat.history_ttl = Some("1h".to_owned());
-        staff_chat.recover = Some(true);
+        let mut news = bare_entry("news", Level::Public);
+        news.options.history_size = 10;
+        let mut chat = bare_entry("chat:lobby", Level::Public);
+        chat.options.presence = true;
+        chat.options.client_publish = true;
+        let mut staff_chat = bare_entry("$chat:staff", Level::Staff);
+        staff_chat.options.history_size = 50;
+        staff_chat.options.history_ttl = Duration::from_secs(3600);
+        staff_chat.options.recover = true;
         let config = build(&inputs(&[news, chat, staff_chat])).unwrap();
         let plain = &config["channel"]["without_namespace"];
         assert_eq!(plain["history_size"], 10);
@@ -506,6 +479,8 @@ mod tests {
         assert_eq!(namespaces[0]["force_recovery"], true);
         assert_eq!(namespaces[0]["allow_presence_for_subscriber"], true);
         assert_eq!(namespaces[0]["allow_history_for_anonymous"], true);
+        assert_eq!(namespaces[0]["allow_publish_for_subscriber"], true);
+        assert!(plain.get("allow_publish_for_subscriber").is_none());
         assert_eq!(plain["allow_history_for_subscriber"], true);
         assert!(plain.get("allow_presence_for_subscriber").is_none());
     }
@@ -526,20 +501,10 @@ mod tests {
     }
 
     #[test]
-    fn bad_channels_are_refused_with_the_reason() {
-        let err = build(&inputs(&[entry("staff", "staff")])).unwrap_err();
-        assert!(err.contains("$staff"), "{err}");
-        let err = build(&inputs(&[entry("a", "admins")])).unwrap_err();
-        assert!(err.contains("unknown level"), "{err}");
-        let mut recovering = entry("a", "public");
-        recovering.history_size = 0;
-        recovering.recover = Some(true);
-        let err = build(&inputs(&[recovering])).unwrap_err();
-        assert!(err.contains("recover needs history"), "{err}");
-        let err = build(&inputs(&[entry("x:y", "public")])).unwrap_err();
+    fn namespaces_follow_centrifugos_rule() {
+        let err = build(&inputs(&[entry("x:y", Level::Public)])).unwrap_err();
         assert!(err.contains("namespace"), "{err}");
-        let err = build(&inputs(&[entry("a", "public"), entry("a", "public")])).unwrap_err();
-        assert!(err.contains("twice"), "{err}");
+        assert!(validate_channels(&[entry("ab:y", Level::Public)]).is_ok());
     }
 
     #[test]

@@ -215,32 +215,9 @@ pub(crate) struct TokenArgs {
     pub(crate) ttl: Duration,
 }
 
-/// Parses `90s`, `15m`, `1h`, `7d`, `500ms` or a bare number of seconds.
+/// Parses a duration with the core's one syntax (`90s`, `15m`, `1h`, `7d`, `500ms`, or seconds).
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let amount: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; write e.g. 90s, 15m, 1h or 7d"))?;
-    let seconds_per_unit = match unit {
-        "ms" => return Ok(Duration::from_millis(amount)),
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}`; use ms, s, m, h or d"
-            ));
-        }
-    };
-    amount
-        .checked_mul(seconds_per_unit)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("`{text}` is too long a duration"))
+    instant_core::config::parse_duration(text)
 }
 
 #[cfg(test)]

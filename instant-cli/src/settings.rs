@@ -1,35 +1,20 @@
-//! The app's settings as the command sees them: `instant.toml` and `INSTANT_*` variables.
+//! The app's settings as the command sees them: `instant.toml` and `INSTANT_*` variables, read
+//! by `instant_core`'s one loader ([`ConfigBuilder::from_sources`]), the way the app reads them
+//! with `Config::load` (the file, then the environment over it).
 //!
-//! The app loads its settings with `instant_core::Config::load` (the file, then the environment
-//! over it); the command reads the same two sources, in the same order, for the raw values it copies
-//! into Centrifugo's config (the secret, the API key, the allowed origins, the declared channels),
-//! and writes them back after `installws`. A `.env` file is not read (the core does not read it
-//! either), but `installws` rewrites the `INSTANT_*` lines it finds there so that an app that loads
-//! `.env` with dotenv does not keep stale values.
+//! The command parses no key itself: the secret, the API key, the allowed origins and the declared
+//! channels it copies into Centrifugo's config come from the validated [`Config`]. Only
+//! `installws` touches the file's text, to write its values back with comments kept. A `.env` file
+//! is not read (the core does not read it either), but `installws` rewrites the `INSTANT_*` lines
+//! it finds there so that an app that loads `.env` with dotenv does not keep stale values.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use instant_core::ChannelOptions;
-use serde::Deserialize;
+use instant_core::config::keys::{self, SettingKey};
+use instant_core::{Config, ConfigBuilder, ConfigError};
 
 use crate::error::{CliError, Result};
-
-/// Settings key (in `instant.toml`) of the HMAC secret that signs tokens.
-pub(crate) const KEY_SECRET: &str = "secret";
-/// Settings key of Centrifugo's base URL.
-pub(crate) const KEY_CENTRIFUGO_URL: &str = "centrifugo_url";
-/// Settings key of Centrifugo's HTTP API key.
-pub(crate) const KEY_API_KEY: &str = "centrifugo_api_key";
-/// Settings key of the WebSocket URL browsers connect to.
-pub(crate) const KEY_WEBSOCKET_URL: &str = "websocket_url";
-/// Settings key of the allowed browser origins.
-pub(crate) const KEY_ALLOWED_ORIGINS: &str = "allowed_origins";
-
-/// The environment variable that overrides a settings key.
-pub(crate) fn env_name(key: &str) -> String {
-    format!("INSTANT_{}", key.to_ascii_uppercase())
-}
 
 /// The file of environment variables next to the settings file, loaded by apps that use dotenv.
 pub(crate) fn dotenv_path(settings: &Path) -> PathBuf {
@@ -38,104 +23,27 @@ pub(crate) fn dotenv_path(settings: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from(".env"), |dir| dir.join(".env"))
 }
 
-/// One `[[channels]]` entry of `instant.toml`. The options it leaves out are those of
-/// [`ChannelOptions::default`], the embedded server's defaults, so that a channel keeps its
-/// history, recovery and presence when the app moves from the embedded server to Centrifugo.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ChannelEntry {
-    /// The channel's name (`$` prefix for private levels).
-    pub(crate) name: String,
-    /// Who may join: public, users, staff or superuser.
-    #[serde(default = "public_level")]
-    pub(crate) level: String,
-    /// Request paths the channel connects on (none = every path).
-    #[serde(default)]
-    pub(crate) paths: Vec<String>,
-    /// Keep track of who is subscribed (Centrifugo `presence`; on by default).
-    #[serde(default = "default_presence")]
-    pub(crate) presence: bool,
-    /// Send join and leave events to subscribers (Centrifugo `join_leave`; on by default).
-    #[serde(default = "default_join_leave")]
-    pub(crate) join_leave: bool,
-    /// How many publications to keep for late subscribers (default 100; 0 = no history).
-    #[serde(default = "default_history_size")]
-    pub(crate) history_size: u32,
-    /// How long publications are kept, e.g. `300s` (default 300s when there is a history).
-    #[serde(default)]
-    pub(crate) history_ttl: Option<String>,
-    /// Let reconnecting clients recover the publications they missed (needs history); when not
-    /// given, on exactly when the channel keeps a history, as on the embedded server.
-    #[serde(default)]
-    pub(crate) recover: Option<bool>,
-}
-
-impl ChannelEntry {
-    /// An entry that names only its channel and level, every option at its default.
-    #[cfg(test)]
-    pub(crate) fn new(name: &str, level: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            level: level.to_owned(),
-            paths: Vec::new(),
-            presence: default_presence(),
-            join_leave: default_join_leave(),
-            history_size: default_history_size(),
-            history_ttl: None,
-            recover: None,
-        }
-    }
-
-    /// Whether reconnecting clients recover what they missed: as set, else when there is a history.
-    pub(crate) fn recovers(&self) -> bool {
-        self.recover.unwrap_or(self.history_size > 0)
-    }
-}
-
-fn public_level() -> String {
-    "public".to_owned()
-}
-
-fn default_presence() -> bool {
-    ChannelOptions::default().presence
-}
-
-fn default_join_leave() -> bool {
-    ChannelOptions::default().join_leave
-}
-
-fn default_history_size() -> u32 {
-    u32::try_from(ChannelOptions::default().history_size).unwrap_or(u32::MAX)
-}
-
-/// The keys `instant.toml` may hold besides `[[channels]]` (those of `instant_core::Config`).
-pub(crate) const KNOWN_KEYS: [&str; 10] = [
-    KEY_SECRET,
-    KEY_API_KEY,
-    KEY_CENTRIFUGO_URL,
-    KEY_WEBSOCKET_URL,
-    "site_slug",
-    "site_name",
-    "debug",
-    "token_ttl",
-    "publish_timeout",
-    KEY_ALLOWED_ORIGINS,
-];
-
-/// The raw values read from the settings file and the process environment, layered as
-/// `instant_core::Config::load` layers them (environment over file).
-#[derive(Debug, Default)]
+/// The app's settings: the file (when it exists) and the environment, read by the core.
+#[derive(Debug)]
 pub(crate) struct AppSettings {
     /// The settings file, whether or not it exists.
     pub(crate) path: PathBuf,
     /// Whether the file exists.
     pub(crate) file_exists: bool,
-    /// The file's settings as `INSTANT_*` pairs, then the environment's.
-    layered: Vec<(String, String)>,
-    /// The channels declared in `[[channels]]`.
-    pub(crate) channels: Vec<ChannelEntry>,
-    /// The file's text, when it exists.
-    pub(crate) text: Option<String>,
+    /// The layered, not yet validated settings.
+    builder: ConfigBuilder,
+}
+
+/// The app's configuration for writing Centrifugo's: the secret and API key only when the
+/// settings set them.
+#[derive(Debug)]
+pub(crate) struct SharedKeys {
+    /// The configuration, validated (with a stand-in secret when none is set).
+    pub(crate) config: Config,
+    /// The HMAC secret, when the settings set one.
+    pub(crate) secret: Option<String>,
+    /// The API key, when the settings set one.
+    pub(crate) api_key: Option<String>,
 }
 
 impl AppSettings {
@@ -149,87 +57,64 @@ impl AppSettings {
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self> {
-        let mut settings = Self {
+        let file_exists = path.is_file();
+        let builder = ConfigBuilder::from_sources(file_exists.then_some(path), env)
+            .map_err(|err| settings_error(path, &err))?;
+        Ok(Self {
             path: path.to_owned(),
-            file_exists: path.is_file(),
-            ..Self::default()
+            file_exists,
+            builder,
+        })
+    }
+
+    /// The app's configuration as the app validates it.
+    pub(crate) fn config(&self) -> std::result::Result<Config, ConfigError> {
+        self.builder.clone().build()
+    }
+
+    /// The configuration for writing Centrifugo's config: a missing secret is not an error here
+    /// (the command makes one), any other invalid value is.
+    pub(crate) fn shared_keys(&self) -> Result<SharedKeys> {
+        let (config, secret) = match self.config() {
+            Ok(config) => {
+                let secret = (!config.secret_is_generated())
+                    .then(|| config.secret().expose_secret().to_owned());
+                (config, secret)
+            }
+            Err(ConfigError::Missing { key, .. })
+                if key == keys::SECRET.name || key == keys::SECRET.env =>
+            {
+                let stand_in = crate::centrifugo_config::random_key();
+                let config = self
+                    .builder
+                    .clone()
+                    .secret(stand_in)
+                    .build()
+                    .map_err(|err| settings_error(&self.path, &err))?;
+                (config, None)
+            }
+            Err(err) => return Err(settings_error(&self.path, &err)),
         };
-        if settings.file_exists {
-            let text = fs::read_to_string(path).map_err(CliError::io("read", path))?;
-            let invalid = |reason: String| CliError::Settings {
-                path: path.to_owned(),
-                reason,
-            };
-            let mut table: toml::Table =
-                toml::from_str(&text).map_err(|err| invalid(err.message().to_owned()))?;
-            if let Some(channels) = table.remove("channels") {
-                settings.channels = channels.try_into().map_err(|err: toml::de::Error| {
-                    invalid(format!("[[channels]]: {}", err.message()))
-                })?;
-            }
-            for (key, value) in table {
-                if !KNOWN_KEYS.contains(&key.as_str()) {
-                    return Err(invalid(format!(
-                        "unknown key `{key}` (known: {}, [[channels]])",
-                        KNOWN_KEYS.join(", ")
-                    )));
-                }
-                let text = match value {
-                    toml::Value::String(text) => text,
-                    toml::Value::Array(items) => items
-                        .iter()
-                        .map(|item| {
-                            item.as_str()
-                                .map_or_else(|| item.to_string(), str::to_owned)
-                        })
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    other => other.to_string(),
-                };
-                settings.layered.push((env_name(&key), text));
-            }
-            settings.text = Some(text);
-        }
-        settings.layered.extend(
-            env.into_iter()
-                .filter(|(name, value)| name.starts_with("INSTANT_") && !value.is_empty()),
-        );
-        Ok(settings)
-    }
-
-    /// A setting by key, as the app would see it: the environment's value, else the file's.
-    pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        let name = env_name(key);
-        self.layered
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The allowed browser origins, if set.
-    pub(crate) fn allowed_origins(&self) -> Option<Vec<String>> {
-        self.get(KEY_ALLOWED_ORIGINS).map(split_list)
-    }
-
-    /// The app's configuration as `instant_core` validates it.
-    pub(crate) fn core_config(
-        &self,
-    ) -> std::result::Result<instant_core::Config, instant_core::ConfigError> {
-        instant_core::Config::from_env_vars(
-            self.layered.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        )
+        let api_key = config.api_key().map(|key| key.expose_secret().to_owned());
+        Ok(SharedKeys {
+            config,
+            secret,
+            api_key,
+        })
     }
 }
 
-/// Splits a comma- or space-separated list.
-fn split_list(value: &str) -> Vec<String> {
-    value
-        .split([',', ' '])
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// A settings error of the core as the command's.
+pub(crate) fn settings_error(path: &Path, err: &ConfigError) -> CliError {
+    match err {
+        ConfigError::Io { .. } | ConfigError::Parse { .. } | ConfigError::UnknownKey { .. } => {
+            CliError::Settings {
+                path: path.to_owned(),
+                reason: err.to_string(),
+            }
+        }
+        _ => CliError::Config(err.to_string()),
+    }
 }
 
 /// The values `installws` writes into the app's settings.
@@ -246,12 +131,12 @@ pub(crate) struct SettingsUpdate<'a> {
 }
 
 impl SettingsUpdate<'_> {
-    fn pairs(&self) -> [(&'static str, &str); 4] {
+    fn pairs(&self) -> [(&'static SettingKey, &str); 4] {
         [
-            (KEY_SECRET, self.secret),
-            (KEY_API_KEY, self.api_key),
-            (KEY_CENTRIFUGO_URL, self.centrifugo_url),
-            (KEY_WEBSOCKET_URL, self.websocket_url),
+            (&keys::SECRET, self.secret),
+            (&keys::CENTRIFUGO_API_KEY, self.api_key),
+            (&keys::CENTRIFUGO_URL, self.centrifugo_url),
+            (&keys::WEBSOCKET_URL, self.websocket_url),
         ]
     }
 }
@@ -280,7 +165,7 @@ pub(crate) fn update(settings_path: &Path, update: &SettingsUpdate<'_>) -> Resul
                 reason: err.message().to_owned(),
             })?;
     for (key, value) in update.pairs() {
-        document[key] = toml_edit::value(value);
+        document[key.name] = toml_edit::value(value);
     }
     write_atomically(settings_path, document.to_string().as_bytes())?;
     updated.files.push(settings_path.to_owned());
@@ -297,7 +182,7 @@ pub(crate) fn update(settings_path: &Path, update: &SettingsUpdate<'_>) -> Resul
 }
 
 /// Replaces the `INSTANT_*` lines for the given keys; `None` when the file sets none of them.
-fn update_dotenv(text: &str, pairs: &[(&'static str, &str)]) -> Option<String> {
+fn update_dotenv(text: &str, pairs: &[(&'static SettingKey, &str)]) -> Option<String> {
     let mut changed = false;
     let mut lines: Vec<String> = text
         .lines()
@@ -305,7 +190,7 @@ fn update_dotenv(text: &str, pairs: &[(&'static str, &str)]) -> Option<String> {
             let trimmed = line.trim_start();
             let body = trimmed.strip_prefix("export ").unwrap_or(trimmed);
             for (key, value) in pairs {
-                let name = env_name(key);
+                let name = key.env;
                 if body
                     .split_once('=')
                     .is_some_and(|(left, _)| left.trim() == name)
@@ -342,6 +227,8 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use instant_core::Level;
+
     use super::*;
 
     #[test]
@@ -376,40 +263,42 @@ presence = true
             ],
         )
         .unwrap();
-        assert_eq!(settings.get(KEY_SECRET), Some("from-env"));
-        assert_eq!(settings.get(KEY_API_KEY), Some("key-from-file"));
-        assert_eq!(settings.get("site_name"), Some("Demo"));
-        assert_eq!(settings.get("site_slug"), None);
-        assert_eq!(
-            settings.allowed_origins(),
-            Some(vec!["http://a.test".to_owned(), "http://b.test".to_owned()])
-        );
-        assert_eq!(settings.channels.len(), 2);
-        assert_eq!(settings.channels[0].level, "public");
-        assert_eq!(settings.channels[0].paths, ["/news"]);
-        // Options left out are the embedded server's defaults.
-        assert_eq!(
-            settings.channels[0],
-            ChannelEntry {
-                paths: vec!["/news".to_owned()],
-                ..ChannelEntry::new("news", "public")
-            }
-        );
-        assert!(settings.channels[0].recovers());
-        assert!(settings.channels[1].presence);
-        let config = settings.core_config().unwrap();
-        assert_eq!(config.secret().expose_secret(), "from-env");
+        let shared = settings.shared_keys().unwrap();
+        assert_eq!(shared.secret.as_deref(), Some("from-env"));
+        assert_eq!(shared.api_key.as_deref(), Some("key-from-file"));
+        let config = shared.config;
+        assert_eq!(config.site_name(), "Demo");
+        assert_eq!(config.site_slug(), "site");
         assert!(config.debug());
-        assert_eq!(config.allowed_origins().len(), 2);
+        assert_eq!(config.allowed_origins(), ["http://a.test", "http://b.test"]);
+        assert_eq!(config.channels().len(), 2);
+        assert_eq!(config.channels()[0].level, Level::Public);
+        assert_eq!(config.channels()[0].paths, ["/news"]);
+        assert!(config.channels()[0].options.recovers());
+        assert!(config.channels()[1].options.presence);
     }
 
     #[test]
-    fn an_unknown_key_is_reported() {
+    fn a_missing_secret_is_left_to_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("instant.toml");
+        fs::write(&path, "centrifugo_url = \"http://localhost:8000\"\n").unwrap();
+        let settings = AppSettings::load_with_env(&path, []).unwrap();
+        assert!(settings.config().is_err());
+        let shared = settings.shared_keys().unwrap();
+        assert_eq!(shared.secret, None);
+        assert_eq!(shared.api_key, None);
+        assert!(!shared.config.is_embedded());
+    }
+
+    #[test]
+    fn an_unknown_key_is_reported_with_a_suggestion() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("instant.toml");
         fs::write(&path, "secrett = \"x\"\n").unwrap();
         let err = AppSettings::load_with_env(&path, []).unwrap_err();
         assert!(err.to_string().contains("secrett"), "{err}");
+        assert!(err.to_string().contains("did you mean `secret`?"), "{err}");
     }
 
     #[test]
@@ -442,11 +331,14 @@ presence = true
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# my app\n"), "{text}");
         assert!(text.contains("site_name = \"Demo\""), "{text}");
-        let settings = AppSettings::load_with_env(&path, []).unwrap();
-        assert_eq!(settings.get(KEY_SECRET), Some("s3"));
-        assert_eq!(settings.get(KEY_API_KEY), Some("k3"));
+        let shared = AppSettings::load_with_env(&path, [])
+            .unwrap()
+            .shared_keys()
+            .unwrap();
+        assert_eq!(shared.secret.as_deref(), Some("s3"));
+        assert_eq!(shared.api_key.as_deref(), Some("k3"));
         assert_eq!(
-            settings.get(KEY_CENTRIFUGO_URL),
+            shared.config.centrifugo_url(),
             Some("http://localhost:8000")
         );
         let dotenv = fs::read_to_string(dir.path().join(".env")).unwrap();

@@ -35,7 +35,6 @@ pub use self::types::{
     ClientInfo, ClientOptions, History, HistoryPublication, NodeInfo, PresenceStats, ServerInfo,
 };
 
-
 /// Publishes events to Centrifugo v6 through its HTTP API, awaited or fire-and-forget.
 ///
 /// Cheap to clone; clones share the worker thread, the connection pool, the queue and the counters.
@@ -80,8 +79,6 @@ impl fmt::Debug for CentrifugoClient {
             .finish_non_exhaustive()
     }
 }
-
-
 
 impl CentrifugoClient {
     /// A client for the Centrifugo at [`Config::centrifugo_url`] with [`Config::api_key`], with

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Tuning of a [`CentrifugoClient`]; the defaults suit most apps.
+/// Tuning of a [`CentrifugoClient`](super::CentrifugoClient); the defaults suit most apps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientOptions {
@@ -104,7 +104,7 @@ pub struct PresenceStats {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct HistoryPublication {
-    /// What was published (an [`Event`] when `instant` published it).
+    /// What was published (an [`Event`](crate::Event) when `instant` published it).
     #[serde(default)]
     pub data: Value,
     /// Its position in the stream.

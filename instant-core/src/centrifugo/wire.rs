@@ -27,7 +27,9 @@ pub(super) fn publish_params(event: &Event) -> Result<Value, PublishError> {
     Ok(json!({ "channel": event.channel, "data": event_data(event)? }))
 }
 
-pub(super) fn batch_body<'a>(events: impl Iterator<Item = &'a Event>) -> Result<Value, PublishError> {
+pub(super) fn batch_body<'a>(
+    events: impl Iterator<Item = &'a Event>,
+) -> Result<Value, PublishError> {
     let commands = events
         .map(|event| {
             check_channel(&event.channel)?;

@@ -144,9 +144,7 @@ impl Raw {
             .text(&keys::SITE_NAME)
             .map_or_else(|| site_slug.clone(), str::to_owned);
 
-        let token_ttl = self
-            .duration(&keys::TOKEN_TTL)
-            .unwrap_or(DEFAULT_TOKEN_TTL);
+        let token_ttl = self.duration(&keys::TOKEN_TTL).unwrap_or(DEFAULT_TOKEN_TTL);
         if token_ttl < Duration::from_secs(1) {
             return Err(invalid(&keys::TOKEN_TTL, "must be at least one second"));
         }

@@ -64,11 +64,10 @@ impl ChannelSettings {
     /// # Errors
     /// [`ChannelError`](crate::ChannelError) when the name or a path breaks the naming rules.
     pub fn channel(&self) -> Result<Channel, crate::ChannelError> {
-        self.paths
-            .iter()
-            .try_fold(Channel::new(self.name.clone(), self.level)?, |channel, path| {
-                channel.at(path.clone())
-            })
+        self.paths.iter().try_fold(
+            Channel::new(self.name.clone(), self.level)?,
+            |channel, path| channel.at(path.clone()),
+        )
     }
 }
 
@@ -87,7 +86,10 @@ pub(crate) fn validate(channels: &[ChannelSettings]) -> Result<(), ConfigError> 
             .iter()
             .try_fold(channel, |channel, path| channel.at(path.clone()))
             .map_err(|err| invalid(i, "paths", err.to_string()))?;
-        if channels[..i].iter().any(|other| other.name == settings.name) {
+        if channels[..i]
+            .iter()
+            .any(|other| other.name == settings.name)
+        {
             return Err(invalid(
                 i,
                 "name",

@@ -226,7 +226,10 @@ mod tests {
     #[test]
     fn names_are_unique_and_environment_names_follow_them() {
         for (i, key) in KEYS.iter().enumerate() {
-            assert_eq!(key.env, format!("INSTANT_{}", key.name.to_ascii_uppercase()));
+            assert_eq!(
+                key.env,
+                format!("INSTANT_{}", key.name.to_ascii_uppercase())
+            );
             assert!(KEYS[i + 1..].iter().all(|other| other.name != key.name));
             assert_eq!(find(key.name), Some(key));
             assert_eq!(find_env(key.env), Some(key));

@@ -41,7 +41,7 @@ pub fn format_duration(duration: Duration) -> String {
     let secs = duration.as_secs();
     [(86_400, "d"), (3600, "h"), (60, "m")]
         .into_iter()
-        .find(|(factor, _)| secs % factor == 0)
+        .find(|(factor, _)| secs.is_multiple_of(*factor))
         .map_or_else(
             || format!("{secs}s"),
             |(factor, unit)| format!("{}{unit}", secs / factor),

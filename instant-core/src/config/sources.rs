@@ -11,8 +11,8 @@ use super::builder::{Raw, RawValue};
 use super::keys::{self, CHANNEL_KEYS, KEYS, SettingKey, ValueKind};
 use super::parse::{nearest, parse_bool, parse_duration, split_list};
 use super::{
-    CONFIG_FILE_ENV, CONFIG_FILE_NAME, ChannelSettings, Config, ConfigBuilder, ConfigError,
-    Secret, Source,
+    CONFIG_FILE_ENV, CONFIG_FILE_NAME, ChannelSettings, Config, ConfigBuilder, ConfigError, Secret,
+    Source,
 };
 use crate::channel::Level;
 
@@ -196,10 +196,7 @@ impl File<'_> {
     fn wrong_type(&self, key: &str, expected: &str, value: &Value) -> ConfigError {
         ConfigError::Parse {
             path: self.path.to_owned(),
-            message: format!(
-                "`{key}` must be {expected}, not a {}",
-                value.type_str()
-            ),
+            message: format!("`{key}` must be {expected}, not a {}", value.type_str()),
         }
     }
 
@@ -230,12 +227,14 @@ impl File<'_> {
     /// Whole seconds, or a duration as text.
     fn duration(&self, key: &str, value: Value) -> Result<Duration, ConfigError> {
         match value {
-            Value::Integer(secs) => u64::try_from(secs)
-                .map(Duration::from_secs)
-                .map_err(|_| ConfigError::Invalid {
-                    key: key.to_owned(),
-                    reason: "must not be negative".to_owned(),
-                }),
+            Value::Integer(secs) => {
+                u64::try_from(secs)
+                    .map(Duration::from_secs)
+                    .map_err(|_| ConfigError::Invalid {
+                        key: key.to_owned(),
+                        reason: "must not be negative".to_owned(),
+                    })
+            }
             Value::String(text) => parse_duration(&text).map_err(|reason| ConfigError::Invalid {
                 key: key.to_owned(),
                 reason,
@@ -259,7 +258,11 @@ impl File<'_> {
     /// `[[channels]]`: an array of tables, each read into [`ChannelSettings`].
     fn channels(&self, value: Value) -> Result<Vec<ChannelSettings>, ConfigError> {
         let Value::Array(entries) = value else {
-            return Err(self.wrong_type(keys::CHANNELS, "an array of tables ([[channels]])", &value));
+            return Err(self.wrong_type(
+                keys::CHANNELS,
+                "an array of tables ([[channels]])",
+                &value,
+            ));
         };
         entries
             .into_iter()
@@ -293,7 +296,9 @@ impl File<'_> {
                 "paths" => paths = self.list(&key, value)?,
                 "presence" => options.presence = self.bool(&key, value)?,
                 "join_leave" => options.join_leave = self.bool(&key, value)?,
-                "force_push_join_leave" => options.force_push_join_leave = self.bool(&key, value)?,
+                "force_push_join_leave" => {
+                    options.force_push_join_leave = self.bool(&key, value)?
+                }
                 "client_publish" => options.client_publish = self.bool(&key, value)?,
                 "recover" => recover = Some(self.bool(&key, value)?),
                 "history_size" => {

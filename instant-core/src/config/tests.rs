@@ -103,9 +103,7 @@ fn errors_name_the_environment_variable() {
     let err = env(&[("INSTANT_DEBUG", "maybe")]).unwrap_err();
     assert_eq!(err.key(), Some("INSTANT_DEBUG"));
     let err = env(&[("INSTANT_CENTRIFUGO_URL", "localhost:8000")]).unwrap_err();
-    assert!(
-        matches!(err, ConfigError::Invalid { ref key, .. } if key == "INSTANT_CENTRIFUGO_URL")
-    );
+    assert!(matches!(err, ConfigError::Invalid { ref key, .. } if key == "INSTANT_CENTRIFUGO_URL"));
     let err = env(&[("INSTANT_CENTRIFUGO_URL", "http://localhost:8000")]).unwrap_err();
     assert!(matches!(err, ConfigError::Missing { ref key, .. } if key == "INSTANT_SECRET"));
     let err = env(&[("INSTANT_SITE_SLUG", "a b")]).unwrap_err();
@@ -282,8 +280,7 @@ fn paths_are_read_from_every_source() {
         config.centrifuge_js(),
         Some(Path::new("/static/centrifuge.js"))
     );
-    let config =
-        Config::from_toml_str("templates_dir = \"t\"\ncentrifuge_js = \"c.js\"").unwrap();
+    let config = Config::from_toml_str("templates_dir = \"t\"\ncentrifuge_js = \"c.js\"").unwrap();
     assert_eq!(config.templates_dir(), Some(Path::new("t")));
     assert_eq!(config.source("centrifuge_js"), Source::File);
     let config = Config::builder()
@@ -351,7 +348,8 @@ fn channel_errors_name_the_entry() {
     let (k, message) = key("[[channels]]\nname = \"a\"\npresense = true\n");
     assert_eq!(k.as_deref(), Some("channels[0].presense"));
     assert!(message.contains("did you mean `presence`?"), "{message}");
-    let (k, _) = key("[[channels]]\nname = \"a\"\n[[channels]]\nname = \"staff\"\nlevel = \"staff\"\n");
+    let (k, _) =
+        key("[[channels]]\nname = \"a\"\n[[channels]]\nname = \"staff\"\nlevel = \"staff\"\n");
     assert_eq!(k.as_deref(), Some("channels[1].name"));
     let (k, _) = key("[[channels]]\nname = \"a\"\nlevel = \"admins\"\n");
     assert_eq!(k.as_deref(), Some("channels[0].level"));
