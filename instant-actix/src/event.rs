@@ -13,7 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The publisher registered for the app that serves `request`: the `Publisher` app data that
-/// `Instant::routes()` registers, a `web::Data<Publisher>`, or else the global publisher.
+/// [`Realtime::routes`](crate::Realtime::routes) registers, a `web::Data<Publisher>`, or else the
+/// global publisher ([`Realtime::install_global_publisher`](crate::Realtime::install_global_publisher)).
 #[must_use]
 pub fn request_publisher(request: &HttpRequest) -> Option<&Publisher> {
     let registered = request
@@ -72,8 +73,9 @@ fn not_set_up(request: &HttpRequest, channel: &str) {
     tracing::error!(
         channel,
         path = request.path(),
-        "instant is not set up for this app: call .configure(instant.routes()) on the App \
-         (or register a Publisher as app data); the event is dropped"
+        "instant is not set up for this app: call .configure(realtime.routes()) on the App \
+         (or register a Publisher as app data, or call realtime.install_global_publisher()); \
+         the event is dropped"
     );
 }
 

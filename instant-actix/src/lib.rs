@@ -46,6 +46,13 @@
 //! `instant/events/connect.js`, `instant/events/disconnect.js`, `instant/extra_clients.js`,
 //! `instant/event_class_format.js`, `instant/frontend.html` and `instant.css`. A handler is the body
 //! of a function receiving `event_class, channel, message, data, site, uid, timestamp`.
+//!
+//! The client script reads its settings from the JSON of
+//! `<script type="application/json" id="instant-config">`: `ws_url`, `site`, `site_name`,
+//! `debug`, `token` (the connection token, `""` when anonymous), `channels` (each `name`, `level`
+//! and, for private channels, `token`), `connection_url` and `subscription_url` (where tokens are
+//! renewed: [`paths::AUTH_CONNECTION`], [`paths::AUTH_SUBSCRIPTION`]) and, on the frontend page
+//! only, `publish_url` ([`paths::PUBLISH`]).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
