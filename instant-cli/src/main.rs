@@ -10,10 +10,12 @@
 //! ```
 //!
 //! # Settings
-//! The command reads the app's settings the way `instant_core::Config::load` does: `instant.toml`
-//! (or the file named by `--settings` / `INSTANT_CONFIG`), with `INSTANT_*` environment variables
-//! over it. Besides the core's keys, `instant.toml` may declare the app's channels, from which
-//! `genconfig` and `installws` derive Centrifugo's channel options:
+//! The command reads the app's settings with `instant_core`'s own loader, as `Config::load` does:
+//! `instant.toml` (or the file named by `--settings` / `INSTANT_CONFIG`), with `INSTANT_*`
+//! environment variables over it; `instant check` lists every key with its value and source.
+//! Besides the core's keys, `instant.toml` may declare the app's channels (`[[channels]]`, read
+//! by the core as `ChannelSettings`), from which `genconfig` and `installws` derive Centrifugo's
+//! channel options:
 //!
 //! ```toml
 //! [[channels]]
