@@ -1,20 +1,34 @@
 //! Real-time events for actix-web apps, delivered to browsers through
 //! [Centrifugo](https://centrifugal.dev) or an embedded server speaking its client protocol.
 //!
-//! Declare the channels once with [`channels!`], checked at compile time; publish from anywhere
-//! with a [`Publisher`], or from a handler with [`#[instant::event]`](macro@event), which
-//! publishes after the handler succeeded.
+//! Declare the channels once with [`channels!`], checked at compile time; set the app up with
+//! [`Realtime::builder`]; wrap the app in [`InstantMiddleware`], which puts the browser client into
+//! its HTML pages; publish from anywhere with a [`Publisher`], or from a handler with
+//! [`#[instant::event]`](macro@event), which publishes after the handler succeeded.
+//!
+//! Add it to `Cargo.toml` as `instant = { package = "instant-events", version = "0.1" }`; the
+//! library is called `instant` whatever the dependency is named, and the macros follow a rename.
+//!
+//! # What is where
+//!
+//! The crate root holds what an app names every day. The rest is in modules: [`config`] (the
+//! settings and their keys), [`channel`] (naming rules and per-channel options), [`publishing`]
+//! (the [`Backend`](publishing::Backend) trait and delivery figures), [`centrifugo`] (the HTTP API
+//! client), [`tokens`] (connection and subscription JWTs), [`testing`] (a recording backend for an
+//! app's own tests), and with the `actix` feature [`middleware`], [`paths`], [`routes`],
+//! [`templates`], [`users`], [`embedded`], and [`session`] with the `session` feature.
 //!
 //! # Crate Features
 //!
-//! - `actix` (default): the actix-web integration: the app object, middleware, auth routes, the
-//!   embedded server and `#[instant::event]`.
-//! - `session`: a ready user resolver on top of `actix-session` (`instant::session`).
+//! - `actix` (default): the actix-web integration: [`Realtime`], [`InstantMiddleware`], the auth
+//!   routes, the embedded server and `#[instant::event]`.
+//! - `session`: a ready user resolver on top of `actix-session` ([`session`]).
 //!
 //! # Example
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer, post, web};
+//! use instant::InstantMiddleware;
 //! use serde::{Deserialize, Serialize};
 //!
 //! instant::channels! {
@@ -48,13 +62,11 @@
 //! #[actix_web::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // Settings from `instant.toml` and `INSTANT_*` variables; with none, the embedded server.
-//!     let instant = instant::Instant::from_env()?
-//!         .channels(CHANNELS.clone())
-//!         .ready()?;
+//!     let realtime = instant::Realtime::builder().channels(CHANNELS.clone()).build()?;
 //!     HttpServer::new(move || {
 //!         App::new()
-//!             .wrap(instant.middleware())
-//!             .configure(instant.routes())
+//!             .wrap(InstantMiddleware)
+//!             .configure(realtime.routes())
 //!             .service(create_order)
 //!     })
 //!     .bind(("127.0.0.1", 8080))?
@@ -70,7 +82,111 @@
 #[allow(unused_extern_crates)]
 extern crate self as instant;
 
-pub use instant_core::*;
+// The README's Rust blocks are compiled as doctests, so the front door follows every rename.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub use instant_actix::{
+    InstantMiddleware, Realtime, RealtimeBuilder, SetupError, User, UserResolver,
+};
+pub use instant_core::{Channel, ChannelSet, Event, Level, PublishError, Publisher, publish};
+
+pub mod config {
+    //! The settings: one table of keys read from the builder, `instant.toml` and `INSTANT_*`
+    //! variables, also what `instant check` reports.
+    pub use instant_core::{
+        CONFIG_FILE_ENV, CONFIG_FILE_NAME, ChannelSettings, Config, ConfigBuilder, ConfigError,
+        DEFAULT_PUBLISH_TIMEOUT, DEFAULT_SITE_SLUG, DEFAULT_TOKEN_TTL, Secret,
+    };
+}
+
+pub mod channel {
+    //! Channel naming rules and what a channel keeps and allows.
+    pub use instant_core::{
+        ChannelError, ChannelOptions, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX, validate_name,
+    };
+}
+
+pub mod publishing {
+    //! Where events go: the [`Backend`] trait behind every [`Publisher`](crate::Publisher), the
+    //! builders that `publish` returns, and delivery figures.
+    pub use instant_core::{
+        Backend, BoxFuture, DeliveryStats, EVENT_CLASSES, GlobalPublish, Publish, PublishReceipt,
+    };
+}
+
+pub mod centrifugo {
+    //! The client of Centrifugo's HTTP API and the answers it reads.
+    pub use instant_core::{
+        CentrifugoClient, ClientInfo, ClientOptions, History, HistoryPublication, NodeInfo,
+        PresenceStats, ServerInfo,
+    };
+}
+
+pub mod tokens {
+    //! HS256 connection and subscription tokens, as Centrifugo v6 checks them.
+    pub use instant_core::{ConnectionClaims, SubscriptionClaims, TokenError, Tokens};
+}
+
+pub mod testing {
+    //! Helpers for an app's own tests.
+    pub use instant_core::RecordingBackend;
+}
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod middleware {
+    //! [`InstantMiddleware`](crate::InstantMiddleware) and the markers that steer it per request.
+    pub use instant_actix::markers::*;
+    pub use instant_actix::{DEFAULT_MEMORY_LIMIT, InstantMiddleware};
+}
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod paths {
+    //! Every URL path `instant` serves or names.
+    pub use instant_actix::paths::*;
+}
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod routes {
+    //! The errors of the auth and frontend routes that [`Realtime::routes`](crate::Realtime::routes)
+    //! mounts.
+    pub use instant_actix::RouteError;
+}
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod users {
+    //! Who is behind a request: [`User`](crate::User), [`UserResolver`](crate::UserResolver), and
+    //! the resolver that sees everyone as anonymous.
+    pub use instant_actix::{Anonymous, User, UserResolver};
+}
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod templates {
+    //! The browser side: where `centrifuge.js` comes from and the templates an app may override.
+    pub use instant_actix::{CentrifugeJs, handler_template_name};
+}
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod embedded {
+    //! The embedded server: Centrifugo's client protocol and server API inside the app.
+    pub use instant_actix::{ChannelOptions, EmbeddedOptions, EmbeddedServer};
+}
+
+#[cfg(feature = "session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session")))]
+pub mod session {
+    //! A [`UserResolver`](crate::UserResolver) reading the user from an `actix-session` session.
+    pub use instant_actix::session::*;
+}
 
 /// Declares the app's channels, checked at compile time, as a [`ChannelSet`] with no run-time
 /// parsing.
@@ -143,7 +259,7 @@ pub use instant_macros::channels;
 /// - `channel` (required): the channel, usually a constant named in [`channels!`]; anything
 ///   `AsRef<str>` is accepted.
 /// - `class`: the event class, a string literal. The browser knows the seed vocabulary (see
-///   [`EVENT_CLASSES`]: `default`, `important`, `ok`, `info`, `debug`, `warning`, `error`,
+///   [`EVENT_CLASSES`](publishing::EVENT_CLASSES): `default`, `important`, `ok`, `info`, `debug`, `warning`, `error`,
 ///   `object created`, `object edited`, `object deleted`); any string is allowed. Default: empty.
 /// - `message`: the human-readable message, a string literal. Default: empty.
 /// - `data`: any `Serialize` expression, evaluated after the handler succeeded; it may use the
@@ -166,7 +282,7 @@ pub use instant_macros::channels;
 ///
 /// The function gets one more, hidden argument, the `HttpRequest` (so a handler may take at most
 /// 15 extractors of its own), and returns the `HttpResponse` that actix-web would have made of its
-/// output. The publisher is the one `Instant::routes()` registers as app data (or a
+/// output. The publisher is the one [`Realtime::routes`] registers as app data (or a
 /// `web::Data<Publisher>`, or the global one); when the app has none, the event is dropped with
 /// an error in the log, and the request is answered normally.
 ///
@@ -191,10 +307,6 @@ pub use instant_macros::channels;
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 #[doc(inline)]
 pub use instant_macros::event;
-
-#[cfg(feature = "actix")]
-#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
-pub use instant_actix::*;
 
 /// What the macros' expansions name; not a public API.
 #[doc(hidden)]

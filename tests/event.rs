@@ -5,10 +5,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpResponse, Responder, get, test, web};
-use instant::{
-    Backend, BoxFuture, DeliveryStats, Event, PublishError, PublishReceipt, Publisher,
-    RecordingBackend,
-};
+use instant::publishing::{Backend, BoxFuture, DeliveryStats, PublishReceipt};
+use instant::testing::RecordingBackend;
+use instant::{Event, PublishError, Publisher};
 use serde_json::json;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -198,7 +197,7 @@ async fn an_app_without_instant_answers_normally_and_logs_why_nothing_was_publis
     let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("ERROR"), "{log}");
     assert!(
-        log.contains("instant is not set up for this app: call .configure(instant.routes())"),
+        log.contains("instant is not set up for this app: call .configure(realtime.routes())"),
         "{log}"
     );
     assert!(log.contains("$mysite_admin1"), "{log}");

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, test};
-use instant::{CentrifugoClient, Publisher};
+use instant::Publisher;
+use instant::centrifugo::CentrifugoClient;
 use instant_testkit::{Centrifugo, CentrifugoOptions, NodeClient, NodeSpec};
 use serde_json::json;
 
@@ -62,7 +63,7 @@ async fn a_subscriber_receives_the_event_of_a_successful_handler_only() {
 }
 
 #[actix_web::test]
-async fn the_publisher_registered_by_instant_routes_is_the_one_used() {
+async fn the_publisher_registered_by_the_routes_is_the_one_used() {
     let server = Centrifugo::start(CentrifugoOptions::default());
     let tokens = server.tokens();
     let channel = ADMIN1.name();
@@ -73,12 +74,17 @@ async fn the_publisher_registered_by_instant_routes_is_the_one_used() {
     );
     subscriber.wait_for(|e| e.is_on("subscribed", channel), PATIENCE);
 
-    let instant = instant::Instant::new(server.config())
+    let realtime = instant::Realtime::builder()
+        .config(server.config())
         .channels(CHANNELS.clone())
-        .ready()
+        .build()
         .expect("instant set up against the test server");
-    let app =
-        test::init_service(App::new().configure(instant.routes()).service(create_order)).await;
+    let app = test::init_service(
+        App::new()
+            .configure(realtime.routes())
+            .service(create_order),
+    )
+    .await;
     let created = test::TestRequest::post()
         .uri("/orders")
         .set_json(json!({ "item": "coffee" }))

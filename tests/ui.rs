@@ -1,6 +1,6 @@
-//! Compile-time behaviour of `channels!` and `#[instant::event]`, through the facade as users
+//! Compile-time behaviour of `channels!`, `#[instant::event]` and the set-up's builder, through the facade as users
 //! see it. Every diagnostic has a case in `ui/*/fail` with its expected `.stderr`; regenerate
-//! them with `TRYBUILD=overwrite cargo test -p instant --test ui` and read every change.
+//! them with `TRYBUILD=overwrite cargo test -p instant-events --test ui` and read every change.
 
 #[test]
 fn ui() {
@@ -9,4 +9,5 @@ fn ui() {
     cases.compile_fail("tests/ui/channels/fail/*.rs");
     cases.pass("tests/ui/event/pass/*.rs");
     cases.compile_fail("tests/ui/event/fail/*.rs");
+    cases.compile_fail("tests/ui/realtime/fail/*.rs");
 }

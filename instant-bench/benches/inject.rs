@@ -16,7 +16,7 @@ use actix_web::{App, HttpRequest, HttpResponse, test, web};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::stream;
-use instant_actix::{Instant, User};
+use instant_actix::{InstantMiddleware, Realtime, User};
 use instant_bench::{channels, config, html_page};
 use instant_core::Level;
 
@@ -71,18 +71,19 @@ where
 
 fn injection(c: &mut Criterion) {
     let page = Bytes::from(html_page(PAGE_SIZE));
-    let instant = Instant::new(config())
+    let realtime = Realtime::builder()
+        .config(config())
         .channels(channels())
         .users(|_: &HttpRequest| Some(User::new("42", Level::Users)))
-        .ready()
+        .build()
         .expect("instant set-up");
     let system = actix_rt::System::new();
     let with_middleware = system.block_on({
         let page = page.clone();
         test::init_service(
             App::new()
-                .wrap(instant.middleware())
-                .configure(instant.routes())
+                .wrap(InstantMiddleware)
+                .configure(realtime.routes())
                 .configure(move |cfg| pages(cfg, page)),
         )
     });

@@ -4,6 +4,7 @@
 mod channels;
 mod errors;
 mod event;
+mod facade;
 mod suggest;
 
 use proc_macro::TokenStream;

@@ -15,9 +15,10 @@ use actix_web::cookie::Key;
 use actix_web::http::header;
 use actix_web::middleware::Compress;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use instant_actix::session::{SessionUsers, login, logout};
-use instant_actix::{CentrifugeJs, Instant, User, UserResolver};
-use instant_core::Level;
+use instant::config::Config;
+use instant::session::{SessionUsers, login, logout};
+use instant::templates::{CentrifugeJs, handler_template_name};
+use instant::{InstantMiddleware, Level, Realtime, User, UserResolver};
 use serde::Deserialize;
 
 /// The demo accounts: user name, level. Every password is [`PASSWORD`].
@@ -169,27 +170,32 @@ async fn logout_route(session: Session) -> HttpResponse {
         .finish()
 }
 
-fn set_up() -> Result<Instant, Box<dyn std::error::Error>> {
-    let mut instant = Instant::from_env()?;
-    if std::env::var_os(instant_actix::CENTRIFUGE_JS_ENV).is_none()
-        && std::path::Path::new(LOCAL_CENTRIFUGE_JS).exists()
-    {
-        instant = instant.centrifuge_js(CentrifugeJs::File(LOCAL_CENTRIFUGE_JS.into()));
-    }
-    let mut instant = instant
+fn set_up() -> Result<Realtime, Box<dyn std::error::Error>> {
+    // `instant.toml` and `INSTANT_*` variables; with neither, the embedded server.
+    let config = Config::load()?;
+    let serve_local_client =
+        config.centrifuge_js().is_none() && std::path::Path::new(LOCAL_CENTRIFUGE_JS).exists();
+    let mut builder = Realtime::builder()
+        .config(config)
         .channels(CHANNELS.clone())
         .users(SessionUsers)
         .template(
             "demo/channel_handler.js",
             include_str!("../templates/demo/channel_handler.js"),
         );
+    if serve_local_client {
+        builder = builder.centrifuge_js(CentrifugeJs::File(LOCAL_CENTRIFUGE_JS.into()));
+    }
     for channel in CHANNELS.iter() {
-        instant = instant.template(
-            instant_actix::handler_template_name(channel.name()),
+        builder = builder.template(
+            handler_template_name(channel.name()),
             "{% include \"demo/channel_handler.js\" %}",
         );
     }
-    Ok(instant.ready()?)
+    let realtime = builder.build()?;
+    // The seed's `instant::publish(channel, message)` goes through this app.
+    realtime.install_global_publisher();
+    Ok(realtime)
 }
 
 #[actix_web::main]
@@ -204,13 +210,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:8080".to_owned())
         .parse()
         .map_err(|e| format!("INSTANT_ADDR: {e}"))?;
-    let instant = set_up()?;
-    let backend_instant = instant.clone();
+    let realtime = set_up()?;
+    let backend = match realtime.config().centrifugo_url() {
+        Some(url) => format!("Centrifugo at {url}"),
+        None => "the embedded real-time server".to_owned(),
+    };
     let session_key = Key::generate();
 
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(instant.middleware())
+            .wrap(InstantMiddleware)
             .wrap(
                 SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
                     .cookie_secure(false)
@@ -218,7 +227,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .build(),
             )
             .wrap(Compress::default())
-            .configure(instant.routes())
+            .configure(realtime.routes())
             .route("/", web::get().to(home))
             .route("/a/path", web::get().to(a_path))
             .route("/another/path", web::get().to(another_path))
@@ -229,10 +238,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .bind(addr)?;
     let bound = server.addrs();
-    let backend = match backend_instant.config().centrifugo_url() {
-        Some(url) => format!("Centrifugo at {url}"),
-        None => "the embedded real-time server".to_owned(),
-    };
     for addr in &bound {
         println!("instant demo listening on http://{addr} (events through {backend})");
     }

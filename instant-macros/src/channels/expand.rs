@@ -12,13 +12,9 @@ use quote::{format_ident, quote};
 use super::parse::{ChannelsInput, Declaration, Header, ItemKind, Shape};
 use crate::errors::combine;
 
-fn private() -> TokenStream {
-    quote!(::instant::__private)
-}
-
 pub(crate) fn expand(input: &ChannelsInput, errors: Vec<syn::Error>) -> TokenStream {
     let compile_errors = combine(errors).map(|error| error.into_compile_error());
-    let private = private();
+    let private = crate::facade::private_path();
     let valid = compile_errors.is_none();
 
     // Each channel either by its constant's name or by value.
@@ -71,7 +67,7 @@ pub(crate) fn expand(input: &ChannelsInput, errors: Vec<syn::Error>) -> TokenStr
 ///
 /// A reference, so that `ADMIN1.name()` is a `&'static str`.
 fn named_constant(header: &Header, declaration: &Declaration) -> TokenStream {
-    let private = private();
+    let private = crate::facade::private_path();
     let vis = &header.vis;
     let attrs = &declaration.attrs;
     let alias = &declaration.alias;
@@ -90,7 +86,7 @@ fn named_constant(header: &Header, declaration: &Declaration) -> TokenStream {
 
 /// `Channel::from_static_unchecked(…)` for one declaration, its paths in a named const.
 fn channel_value(declaration: &Declaration) -> TokenStream {
-    let private = private();
+    let private = crate::facade::private_path();
     let name = &declaration.name;
     let level = format_ident!(
         "{}",
@@ -119,7 +115,7 @@ fn item_keyword(kind: ItemKind) -> TokenStream {
 /// The item's shape with the error, for input that did not parse: an empty set under the
 /// declared name and placeholder constants, so that code using them reports nothing more.
 pub(crate) fn fallback(shape: &Shape, error: &syn::Error) -> TokenStream {
-    let private = private();
+    let private = crate::facade::private_path();
     let compile_error = error.to_compile_error();
     match &shape.header {
         None => quote! {{

@@ -23,7 +23,7 @@ use syn::{FnArg, ItemFn, ReturnType, Type, TypeParamBound, parse_quote};
 use super::validate::Options;
 
 pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
-    let private = quote!(::instant::__private);
+    let private = crate::facade::private_path();
     let ItemFn {
         attrs,
         vis,
