@@ -139,7 +139,7 @@ pub mod testing {
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod middleware {
-    //! [`InstantMiddleware`](crate::InstantMiddleware) and the markers that steer it per request.
+    //! [`InstantMiddleware`] and the markers that steer it per request.
     pub use instant_actix::markers::*;
     pub use instant_actix::{DEFAULT_MEMORY_LIMIT, InstantMiddleware};
 }
@@ -162,7 +162,7 @@ pub mod routes {
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod users {
-    //! Who is behind a request: [`User`](crate::User), [`UserResolver`](crate::UserResolver), and
+    //! Who is behind a request: [`User`], [`UserResolver`], and
     //! the resolver that sees everyone as anonymous.
     pub use instant_actix::{Anonymous, User, UserResolver};
 }
