@@ -12,7 +12,7 @@ use instant_core::{Secret, Tokens};
 use instant_testkit::{NodeClient, NodeSpec, Redis};
 use support::{RunWs, centrifugo_bin, free_port, instant, run, stderr};
 
-const SECRET: &str = "redis-test-secret-0123456789";
+const SECRET: &str = "redis-test-secret-0123456789-abcdefghij";
 const API_KEY: &str = "redis-test-api-key";
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -102,6 +102,55 @@ pub struct DeliveryStats {
     pub retried: u64,
 }
 
+/// The circuit-breaker state of one Centrifugo node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NodeState {
+    /// The node answers: it takes its share of requests.
+    #[default]
+    Closed,
+    /// The node failed several times in a row: it gets no requests until its delay has passed.
+    Open,
+    /// The delay has passed and one probe request is out; its answer closes or reopens the node.
+    HalfOpen,
+}
+
+/// The health of one server node a backend publishes through ([`Backend::node_health`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeHealth {
+    /// The node's HTTP address.
+    pub url: String,
+    /// Its circuit-breaker state.
+    pub state: NodeState,
+    /// Transient failures (unreachable, timeout, internal error) since its last answer.
+    pub consecutive_failures: u32,
+    /// Requests it answered (an error code included) since the backend started.
+    pub successes: u64,
+    /// Requests that failed for a transient reason since the backend started.
+    pub failures: u64,
+}
+
+impl NodeHealth {
+    /// A node's health, for backends outside this crate.
+    #[must_use]
+    pub fn new(
+        url: String,
+        state: NodeState,
+        consecutive_failures: u32,
+        successes: u64,
+        failures: u64,
+    ) -> Self {
+        Self {
+            url,
+            state,
+            consecutive_failures,
+            successes,
+            failures,
+        }
+    }
+}
+
 /// Where events go: Centrifugo's HTTP API, the embedded server, or a test double.
 pub trait Backend: Send + Sync + 'static {
     /// Publishes and waits for the server's answer.
@@ -113,6 +162,12 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Delivery counters.
     fn stats(&self) -> DeliveryStats;
+
+    /// The health of each server node it publishes through, in the configured order; empty for
+    /// a backend without remote nodes (the default).
+    fn node_health(&self) -> Vec<NodeHealth> {
+        Vec::new()
+    }
 }
 
 /// The handle apps publish through. Cheap to clone.
@@ -172,6 +227,13 @@ impl Publisher {
     #[must_use]
     pub fn stats(&self) -> DeliveryStats {
         self.backend.stats()
+    }
+
+    /// The health of each Centrifugo node the backend publishes through (address, circuit-breaker
+    /// state, consecutive failures); empty with the embedded server.
+    #[must_use]
+    pub fn node_health(&self) -> Vec<NodeHealth> {
+        self.backend.node_health()
     }
 
     /// Makes this publisher the one [`publish`] uses. Returns `false` when one was installed already.

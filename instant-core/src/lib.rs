@@ -39,8 +39,8 @@ pub mod paths;
 mod token;
 
 pub use crate::backend::{
-    Backend, BoxFuture, DeliveryStats, GlobalPublish, Publish, PublishError, PublishReceipt,
-    Publisher, RecordingBackend, publish,
+    Backend, BoxFuture, DeliveryStats, GlobalPublish, NodeHealth, NodeState, Publish, PublishError,
+    PublishReceipt, Publisher, RecordingBackend, publish,
 };
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]

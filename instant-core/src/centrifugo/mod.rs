@@ -8,7 +8,12 @@
 //!
 //! Awaiting works from any async runtime (tokio, actix, or a plain executor): the caller only
 //! awaits channels, never the HTTP client itself.
+//!
+//! With several Centrifugo nodes ([`Config::centrifugo_urls`], a cluster sharing one Redis) the
+//! requests go round robin over the nodes that answer, with a circuit breaker per node
+//! ([`CentrifugoClient::node_health`]).
 
+mod nodes;
 mod types;
 mod wire;
 mod worker;
@@ -22,12 +27,15 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
+use self::nodes::Nodes;
 use self::wire::{
-    batch_body, check_channel, decode, event_data, not_running, parse_batch_replies,
-    publish_params, receipt, server_error,
+    batch_body, broadcast_params, can_retry, check_channel, decode, not_running,
+    parse_batch_replies, publish_params, receipt, server_error,
 };
 use self::worker::{Counters, Detached, Request, Worker};
-use crate::backend::{Backend, BoxFuture, DeliveryStats, PublishError, PublishReceipt};
+use crate::backend::{
+    Backend, BoxFuture, DeliveryStats, NodeHealth, PublishError, PublishReceipt,
+};
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
 
@@ -57,13 +65,38 @@ pub use self::types::{
 /// before a graceful shutdown.
 ///
 /// Use an awaited publish where the caller must know the outcome.
+///
+/// # Several nodes
+///
+/// Given several nodes ([`Config::centrifugo_urls`]: Centrifugo nodes sharing one Redis engine,
+/// so that a publication on any of them reaches the subscribers of all), the client sends each
+/// request to the next node, round robin, among those whose circuit breaker is closed. A node
+/// that fails [`ClientOptions::failure_threshold`] times in a row for a transient reason
+/// (unreachable, timeout, internal error) gets no requests for [`ClientOptions::open_delay`];
+/// then one request probes it: an answer brings it back, a failure keeps it out for twice as long
+/// (at most 30 seconds). [`CentrifugoClient::node_health`] reports each node's state.
+///
+/// Every publish carries the event's `uid` as Centrifugo's `idempotency_key`: a second publish
+/// with the same key on the same channel, within Centrifugo's `idempotent_result_ttl` (five
+/// minutes by default), returns the first one's result and is not delivered again. So:
+///
+/// - an awaited call that fails for a transient reason is tried once more on another node (a
+///   publish, a broadcast, or a batch, all keyed by `uid`, and the methods that only read); each
+///   attempt waits up to the publish timeout, so a call that moves to another node may take up
+///   to twice [`Config::publish_timeout`];
+/// - a fire-and-forget batch that fails moves at once to the next node not yet tried; the
+///   doubling retry delay applies once every node has been tried, and
+///   [`ClientOptions::max_retries`] counts these rounds.
+///
+/// A node that took a publish but failed before answering, then a retry on another node, still
+/// delivers the event once: the nodes share the idempotency results through Redis.
 #[derive(Clone)]
 pub struct CentrifugoClient {
     shared: Arc<Shared>,
 }
 
 struct Shared {
-    url: String,
+    nodes: Arc<Nodes>,
     timeout: Duration,
     requests: mpsc::Sender<Request>,
     detached: mpsc::Sender<Detached>,
@@ -73,7 +106,7 @@ struct Shared {
 impl fmt::Debug for CentrifugoClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CentrifugoClient")
-            .field("url", &self.shared.url)
+            .field("urls", &self.shared.nodes.urls().collect::<Vec<_>>())
             .field("timeout", &self.shared.timeout)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
@@ -81,8 +114,9 @@ impl fmt::Debug for CentrifugoClient {
 }
 
 impl CentrifugoClient {
-    /// A client for the Centrifugo at [`Config::centrifugo_url`] with [`Config::api_key`], with
-    /// default [`ClientOptions`]. Starts the worker thread.
+    /// A client for the Centrifugo nodes at [`Config::centrifugo_urls`] (often just
+    /// [`Config::centrifugo_url`]) with [`Config::api_key`], with default [`ClientOptions`].
+    /// Starts the worker thread.
     ///
     /// # Errors
     /// [`ConfigError::Missing`] when the configuration has no Centrifugo URL or no API key.
@@ -95,15 +129,14 @@ impl CentrifugoClient {
     /// # Errors
     /// [`ConfigError::Missing`] when the configuration has no Centrifugo URL or no API key.
     pub fn with_options(config: &Config, options: ClientOptions) -> Result<Self, ConfigError> {
-        let url = config
-            .centrifugo_url()
-            .ok_or_else(|| ConfigError::Missing {
+        let urls = config.centrifugo_urls().to_vec();
+        if urls.is_empty() {
+            return Err(ConfigError::Missing {
                 key: "INSTANT_CENTRIFUGO_URL".to_owned(),
-                reason:
-                    "publishing through Centrifugo needs its URL (centrifugo_url in instant.toml)"
-                        .to_owned(),
-            })?
-            .to_owned();
+                reason: "publishing through Centrifugo needs its URL (centrifugo_url in instant.toml, or centrifugo_urls for several nodes)"
+                    .to_owned(),
+            });
+        }
         let api_key = config.api_key().cloned().ok_or_else(|| ConfigError::Missing {
             key: "INSTANT_CENTRIFUGO_API_KEY".to_owned(),
             reason: "publishing through Centrifugo needs its http_api.key (centrifugo_api_key in instant.toml)"
@@ -113,8 +146,13 @@ impl CentrifugoClient {
         let (requests, requests_rx) = mpsc::channel(options.request_queue_capacity.max(1));
         let (detached, detached_rx) = mpsc::channel(options.queue_capacity.max(1));
         let counters = Arc::new(Counters::default());
+        let nodes = Arc::new(Nodes::new(
+            urls,
+            options.failure_threshold,
+            options.open_delay,
+        ));
         let worker = Worker {
-            url: url.clone(),
+            nodes: Arc::clone(&nodes),
             api_key,
             timeout,
             options,
@@ -129,7 +167,7 @@ impl CentrifugoClient {
             })?;
         Ok(Self {
             shared: Arc::new(Shared {
-                url,
+                nodes,
                 timeout,
                 requests,
                 detached,
@@ -138,13 +176,31 @@ impl CentrifugoClient {
         })
     }
 
-    /// Centrifugo's base URL.
+    /// The first node's base URL.
     #[must_use]
     pub fn url(&self) -> &str {
-        &self.shared.url
+        self.shared.nodes.url(0)
+    }
+
+    /// Every node's base URL, in the configured order.
+    #[must_use]
+    pub fn urls(&self) -> Vec<&str> {
+        self.shared.nodes.urls().collect()
+    }
+
+    /// Each node's health: its address, circuit-breaker state, consecutive transient failures,
+    /// and how many requests it answered and failed; in the configured order.
+    #[must_use]
+    pub fn node_health(&self) -> Vec<NodeHealth> {
+        self.shared.nodes.health()
     }
 
     /// Calls any API method (`POST /api/{method}`) with a JSON object and returns its `result`.
+    ///
+    /// After a transient failure the call is tried once more on another node when that cannot
+    /// apply it twice: a method that only reads (`presence`, `presence_stats`, `history`, `info`,
+    /// `channels`), or a `publish`, `broadcast` or `batch` of publishes carrying an
+    /// `idempotency_key`.
     ///
     /// # Errors
     /// [`PublishError`]: unreachable, timeout, refused key, a Centrifugo error code, or an answer
@@ -158,6 +214,7 @@ impl CentrifugoClient {
         let (reply, answer) = oneshot::channel();
         let request = Request {
             method,
+            retry: can_retry(method, &params),
             body: params,
             deadline: Instant::now() + self.shared.timeout,
             reply,
@@ -198,9 +255,8 @@ impl CentrifugoClient {
         for channel in &channels {
             check_channel(channel)?;
         }
-        let data = event_data(event)?;
         let result = self
-            .call("broadcast", json!({ "channels": channels, "data": data }))
+            .call("broadcast", broadcast_params(&channels, event)?)
             .await?;
         let responses = result
             .get("responses")
@@ -326,6 +382,10 @@ impl Backend for CentrifugoClient {
             dropped: c.dropped.load(Ordering::Relaxed),
             retried: c.retried.load(Ordering::Relaxed),
         }
+    }
+
+    fn node_health(&self) -> Vec<NodeHealth> {
+        CentrifugoClient::node_health(self)
     }
 }
 

@@ -80,7 +80,7 @@ fn new_needs_url_and_key() {
         Some("INSTANT_CENTRIFUGO_URL")
     );
     let no_key = Config::builder()
-        .secret("s")
+        .secret("centrifugo-client-test-secret-0123456789")
         .centrifugo_url("http://127.0.0.1:9")
         .build()
         .unwrap();
@@ -97,7 +97,7 @@ fn unreachable_config() -> Config {
         .unwrap()
         .port();
     Config::builder()
-        .secret("s")
+        .secret("centrifugo-client-test-secret-0123456789")
         .api_key("k")
         .centrifugo_url(format!("http://127.0.0.1:{port}"))
         .publish_timeout(Duration::from_secs(3))
@@ -219,7 +219,7 @@ fn fake_server(answer: &'static str) -> (String, mpsc::UnboundedReceiver<String>
 
 fn config_for(url: &str, timeout: Duration) -> Config {
     Config::builder()
-        .secret("s")
+        .secret("centrifugo-client-test-secret-0123456789")
         .api_key("the-api-key")
         .centrifugo_url(url)
         .publish_timeout(timeout)

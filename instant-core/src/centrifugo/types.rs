@@ -20,6 +20,12 @@ pub struct ClientOptions {
     pub retry_delay: Duration,
     /// How many awaited calls may wait for the worker thread before callers wait to enqueue.
     pub request_queue_capacity: usize,
+    /// How many transient failures in a row open a node's circuit breaker (at least 1); 3 by
+    /// default.
+    pub failure_threshold: u32,
+    /// How long an open node gets no requests before one probes it; doubles after each failed
+    /// probe, up to 30 seconds. One second by default.
+    pub open_delay: Duration,
 }
 
 impl Default for ClientOptions {
@@ -30,6 +36,8 @@ impl Default for ClientOptions {
             max_retries: 5,
             retry_delay: Duration::from_millis(100),
             request_queue_capacity: 1024,
+            failure_threshold: 3,
+            open_delay: Duration::from_secs(1),
         }
     }
 }
@@ -60,6 +68,20 @@ impl ClientOptions {
     #[must_use]
     pub fn request_queue_capacity(mut self, capacity: usize) -> Self {
         self.request_queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Sets [`ClientOptions::failure_threshold`] (at least 1).
+    #[must_use]
+    pub fn failure_threshold(mut self, failures: u32) -> Self {
+        self.failure_threshold = failures.max(1);
+        self
+    }
+
+    /// Sets [`ClientOptions::open_delay`].
+    #[must_use]
+    pub fn open_delay(mut self, delay: Duration) -> Self {
+        self.open_delay = delay;
         self
     }
 

@@ -23,8 +23,51 @@ pub(super) fn event_data(event: &Event) -> Result<Value, PublishError> {
     serde_json::to_value(event).map_err(|e| PublishError::BadInput(e.to_string()))
 }
 
+/// A `publish` request. The event's `uid` is its `idempotency_key`: Centrifugo answers a second
+/// publish with the same key on the same channel (within its `idempotent_result_ttl`, five
+/// minutes by default) with the first one's result and does not deliver it again, so a publish
+/// may safely be tried again on another node.
 pub(super) fn publish_params(event: &Event) -> Result<Value, PublishError> {
-    Ok(json!({ "channel": event.channel, "data": event_data(event)? }))
+    let mut params = json!({ "channel": event.channel, "data": event_data(event)? });
+    if !event.uid.is_empty() {
+        params["idempotency_key"] = json!(event.uid);
+    }
+    Ok(params)
+}
+
+/// A `broadcast` request, keyed by the event's `uid` as [`publish_params`] is.
+pub(super) fn broadcast_params(channels: &[String], event: &Event) -> Result<Value, PublishError> {
+    let mut params = json!({ "channels": channels, "data": event_data(event)? });
+    if !event.uid.is_empty() {
+        params["idempotency_key"] = json!(event.uid);
+    }
+    Ok(params)
+}
+
+/// Whether a request may be sent again after a transient failure without being applied twice:
+/// the methods that only read, and publishes that carry an `idempotency_key`.
+pub(super) fn can_retry(method: &str, params: &Value) -> bool {
+    let keyed = |params: &Value| {
+        params
+            .get("idempotency_key")
+            .and_then(Value::as_str)
+            .is_some_and(|key| !key.is_empty())
+    };
+    match method {
+        "presence" | "presence_stats" | "history" | "info" | "channels" => true,
+        "publish" | "broadcast" => keyed(params),
+        "batch" => params
+            .get("commands")
+            .and_then(Value::as_array)
+            .is_some_and(|commands| {
+                commands.iter().all(|command| {
+                    command.as_object().is_some_and(|command| {
+                        command.iter().all(|(method, params)| can_retry(method, params))
+                    })
+                })
+            }),
+        _ => false,
+    }
 }
 
 pub(super) fn batch_body<'a>(

@@ -1,5 +1,6 @@
-//! The worker thread: the awc client on its own actix-rt system, the awaited calls, and the
-//! fire-and-forget queue drained into ordered `/api/batch` requests with retries.
+//! The worker thread: the awc client on its own actix-rt system, the awaited calls (tried again
+//! once on another node after a transient failure), and the fire-and-forget queue drained into
+//! ordered `/api/batch` requests that move to the next node on failure.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::nodes::Nodes;
 use super::types::ClientOptions;
 use super::wire::{batch_body, interpret, parse_batch_replies};
 use crate::backend::PublishError;
@@ -22,6 +24,8 @@ pub(super) struct Request {
     pub(super) method: &'static str,
     pub(super) body: Value,
     pub(super) deadline: Instant,
+    /// Whether a transient failure may be tried again on another node ([`super::wire::can_retry`]).
+    pub(super) retry: bool,
     pub(super) reply: oneshot::Sender<Result<Value, PublishError>>,
 }
 
@@ -74,7 +78,7 @@ impl Counters {
 
 /// The state of the worker thread.
 pub(super) struct Worker {
-    pub(super) url: String,
+    pub(super) nodes: Arc<Nodes>,
     pub(super) api_key: Secret,
     pub(super) timeout: Duration,
     pub(super) options: ClientOptions,
@@ -101,9 +105,37 @@ impl Worker {
         });
     }
 
+    /// An awaited call: on a node picked by [`Nodes::pick`], then, after a transient failure of
+    /// a call that may be repeated, once more on another node, with a deadline of its own.
+    async fn call(&self, client: &awc::Client, request: &Request) -> Result<Value, PublishError> {
+        let Some(first) = self.nodes.pick(&[]) else {
+            return Err(super::wire::not_running());
+        };
+        let result = self
+            .post(client, first, request.method, &request.body, request.deadline)
+            .await;
+        self.nodes.record(first, &result);
+        let error = match result {
+            Err(error) if request.retry && error.is_transient() => error,
+            other => return other,
+        };
+        let Some(second) = self.nodes.pick(&[first]) else {
+            return Err(error);
+        };
+        tracing::debug!(%error, node = self.nodes.url(second), method = request.method, "instant: trying another Centrifugo node");
+        self.counters.retried.fetch_add(1, Ordering::Relaxed);
+        let deadline = Instant::now() + self.timeout;
+        let result = self
+            .post(client, second, request.method, &request.body, deadline)
+            .await;
+        self.nodes.record(second, &result);
+        result
+    }
+
     async fn post(
         &self,
         client: &awc::Client,
+        node: usize,
         method: &str,
         body: &Value,
         deadline: Instant,
@@ -112,7 +144,8 @@ impl Worker {
         if remaining.is_zero() {
             return Err(PublishError::Timeout(self.timeout));
         }
-        let url = format!("{}/api/{method}", self.url);
+        let base = self.nodes.url(node);
+        let url = format!("{base}/api/{method}");
         let exchange = async {
             let mut response = client
                 .post(&url)
@@ -121,20 +154,20 @@ impl Worker {
                 .insert_header(("Content-Type", "application/json"))
                 .send_body(body.to_string())
                 .await
-                .map_err(|e| self.send_error(&e))?;
+                .map_err(|e| self.send_error(base, &e))?;
             let bytes = response
                 .body()
                 .limit(MAX_RESPONSE_BYTES)
                 .await
                 .map_err(|e| PublishError::UnexpectedResponse(e.to_string()))?;
-            interpret(response.status().as_u16(), &bytes, &self.url)
+            interpret(response.status().as_u16(), &bytes, base)
         };
         actix_rt::time::timeout(remaining, exchange)
             .await
             .unwrap_or(Err(PublishError::Timeout(self.timeout)))
     }
 
-    fn send_error(&self, error: &awc::error::SendRequestError) -> PublishError {
+    fn send_error(&self, base: &str, error: &awc::error::SendRequestError) -> PublishError {
         use awc::error::{ConnectError, SendRequestError};
         match error {
             SendRequestError::Timeout | SendRequestError::Connect(ConnectError::Timeout) => {
@@ -143,26 +176,33 @@ impl Worker {
             SendRequestError::Url(e) => PublishError::BadInput(e.to_string()),
             SendRequestError::Response(e) => PublishError::UnexpectedResponse(e.to_string()),
             other => PublishError::Unreachable {
-                url: self.url.clone(),
+                url: base.to_owned(),
                 reason: other.to_string(),
             },
         }
     }
 
-    /// Sends one batch of fire-and-forget events, retrying transient failures.
+    /// Sends one batch of fire-and-forget events. What fails for a transient reason moves at once
+    /// to the next node not yet tried; when every node has been tried, it waits (a delay that
+    /// doubles each round) and starts another round, up to `max_retries` rounds.
     async fn deliver(&self, client: &awc::Client, events: Vec<Event>) {
         let mut pending = events;
         let mut attempt = 0u32;
+        let mut tried: Vec<usize> = Vec::new();
         loop {
-            let outcome = match batch_body(pending.iter()) {
-                Ok(body) => {
+            let node = self.nodes.pick(&tried);
+            let outcome = match (batch_body(pending.iter()), node) {
+                (Ok(body), Some(node)) => {
                     let deadline = Instant::now() + self.timeout;
-                    match self.post(client, "batch", &body, deadline).await {
+                    let sent = self.post(client, node, "batch", &body, deadline).await;
+                    self.nodes.record(node, &sent);
+                    match sent {
                         Ok(result) => parse_batch_replies(&result, pending.len()),
                         Err(error) => Err(error),
                     }
                 }
-                Err(error) => Err(error),
+                (Err(error), _) => Err(error),
+                (Ok(_), None) => Err(super::wire::not_running()),
             };
             let retry: Vec<Event> = match outcome {
                 Ok(replies) => {
@@ -197,7 +237,9 @@ impl Worker {
             if retry.is_empty() {
                 return;
             }
-            if attempt >= self.options.max_retries {
+            tried.extend(node);
+            let round_over = tried.len() >= self.nodes.len();
+            if round_over && attempt >= self.options.max_retries {
                 self.counters
                     .drop_events(retry.len() as u64, "retries exhausted");
                 return;
@@ -205,12 +247,15 @@ impl Worker {
             self.counters
                 .retried
                 .fetch_add(retry.len() as u64, Ordering::Relaxed);
-            let delay = self
-                .options
-                .retry_delay
-                .saturating_mul(1 << attempt.min(16));
-            actix_rt::time::sleep(delay.min(Duration::from_secs(30))).await;
-            attempt += 1;
+            if round_over {
+                let delay = self
+                    .options
+                    .retry_delay
+                    .saturating_mul(1 << attempt.min(16));
+                actix_rt::time::sleep(delay.min(Duration::from_secs(30))).await;
+                attempt += 1;
+                tried.clear();
+            }
             pending = retry;
         }
     }
@@ -226,9 +271,7 @@ async fn serve_requests(
         let client = client.clone();
         // Each call runs concurrently; the connector pools and reuses connections between them.
         actix_rt::spawn(async move {
-            let result = worker
-                .post(&client, request.method, &request.body, request.deadline)
-                .await;
+            let result = worker.call(&client, &request).await;
             let _ = request.reply.send(result);
         });
     }

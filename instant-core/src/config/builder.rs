@@ -88,7 +88,7 @@ impl Raw {
             reason: reason.to_owned(),
         };
 
-        let centrifugo_url = match self.text(&keys::CENTRIFUGO_URL) {
+        let single_url = match self.text(&keys::CENTRIFUGO_URL) {
             Some(url) => Some(
                 validate_url(url, &["http", "https"])
                     .map_err(|r| invalid(&keys::CENTRIFUGO_URL, &r))?,
@@ -96,6 +96,8 @@ impl Raw {
             None => None,
         };
         let websocket_url = match self.text(&keys::WEBSOCKET_URL) {
+        let centrifugo_urls = self.centrifugo_urls(single_url.as_deref())?;
+        let centrifugo_url = single_url.or_else(|| centrifugo_urls.first().cloned());
             Some(url) => Some(
                 validate_url(url, &["ws", "wss"]).map_err(|r| invalid(&keys::WEBSOCKET_URL, &r))?,
             ),
@@ -205,6 +207,7 @@ fn generated_secret() -> Result<(Secret, bool), ConfigError> {
 }
 
 /// Without the `settings` feature there is no random generator to draw a secret from.
+            centrifugo_urls,
 #[cfg(not(feature = "settings"))]
 fn generated_secret() -> Result<(Secret, bool), ConfigError> {
     Err(ConfigError::Missing {
@@ -225,6 +228,40 @@ fn websocket_url_of(base: &str) -> String {
         })
         .unwrap_or_else(|| base.to_owned());
     format!("{ws}{WEBSOCKET_PATH}")
+impl Raw {
+    /// The nodes of `centrifugo_urls`, validated and without duplicates; `centrifugo_url` alone
+    /// when the list is not set. A `centrifugo_url` set beside the list must be one of its nodes.
+    fn centrifugo_urls(&self, single: Option<&str>) -> Result<Vec<String>, ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            key: self.key_name(&keys::CENTRIFUGO_URLS),
+            reason,
+        };
+        let Some(RawValue::List(list)) = self.get(&keys::CENTRIFUGO_URLS) else {
+            return Ok(single.map(str::to_owned).into_iter().collect());
+        };
+        let mut urls: Vec<String> = Vec::with_capacity(list.len());
+        for url in list {
+            let url = validate_url(url, &["http", "https"])
+                .map_err(|reason| invalid(format!("{url:?}: {reason}")))?;
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+        if urls.is_empty() {
+            return Err(invalid("it names no node".to_owned()));
+        }
+        if let Some(single) = single
+            && !urls.iter().any(|url| url == single)
+        {
+            return Err(invalid(format!(
+                "{} = {single} is not one of the nodes; list it, or unset it",
+                self.key_name(&keys::CENTRIFUGO_URL)
+            )));
+        }
+        Ok(urls)
+    }
+}
+
 }
 
 /// Checks the scheme and that a host follows; returns the URL without trailing slashes.
@@ -310,6 +347,18 @@ impl ConfigBuilder {
     #[must_use]
     pub fn token_ttl(self, ttl: Duration) -> Self {
         self.with(&keys::TOKEN_TTL, RawValue::Duration(ttl))
+    /// Every Centrifugo node's base URL (`centrifugo_urls`), for a cluster sharing one Redis:
+    /// the publisher spreads its requests over them and moves off a node that does not answer.
+    #[must_use]
+    pub fn centrifugo_urls<I, S>(self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let urls = urls.into_iter().map(Into::into).collect();
+        self.with(&keys::CENTRIFUGO_URLS, RawValue::List(urls))
+    }
+
     }
 
     /// The publish timeout.

@@ -75,6 +75,14 @@ pub const CENTRIFUGO_URL: SettingKey = key(
     "Centrifugo's HTTP address, e.g. http://127.0.0.1:8000",
     "none: the embedded server",
 );
+/// Every Centrifugo node's HTTP address, for a cluster.
+pub const CENTRIFUGO_URLS: SettingKey = key(
+    "centrifugo_urls",
+    "INSTANT_CENTRIFUGO_URLS",
+    ValueKind::List,
+    "the HTTP addresses of every Centrifugo node the app publishes through (a cluster on one Redis)",
+    "centrifugo_url alone",
+);
 /// Centrifugo's HTTP API key.
 pub const CENTRIFUGO_API_KEY: SettingKey = key(
     "centrifugo_api_key",
@@ -169,6 +177,7 @@ pub const KEYS: &[SettingKey] = &[
     PUBLISH_TIMEOUT,
     ALLOWED_ORIGINS,
     TEMPLATES_DIR,
+    CENTRIFUGO_URLS,
     CENTRIFUGE_JS,
 ];
 

@@ -156,6 +156,7 @@ pub struct SettingValue {
 /// | debug | `INSTANT_DEBUG` | `debug` | `false` |
 /// | token lifetime | `INSTANT_TOKEN_TTL` | `token_ttl` | `1h` |
 /// | publish timeout | `INSTANT_PUBLISH_TIMEOUT` | `publish_timeout` | `5s` |
+/// | Centrifugo nodes' URLs (a cluster) | `INSTANT_CENTRIFUGO_URLS` | `centrifugo_urls` | `centrifugo_url` alone |
 /// | allowed origins | `INSTANT_ALLOWED_ORIGINS` | `allowed_origins` | none |
 /// | template directory | `INSTANT_TEMPLATES_DIR` | `templates_dir` | none |
 /// | local `centrifuge.js` | `INSTANT_CENTRIFUGE_JS` | `centrifuge_js` | the CDN URL |
@@ -181,6 +182,7 @@ pub struct Config {
     centrifuge_js: Option<PathBuf>,
     channels: Vec<ChannelSettings>,
     sources: Vec<(&'static str, Source)>,
+    centrifugo_urls: Vec<String>,
 }
 
 impl Config {
@@ -212,7 +214,8 @@ impl Config {
     }
 
     /// Centrifugo's base URL without a trailing slash, e.g. `http://127.0.0.1:8000`; `None` means
-    /// the embedded server is used.
+    /// the embedded server is used. With several nodes ([`Config::centrifugo_urls`]) it is
+    /// `centrifugo_url` when set, else the first node.
     #[must_use]
     pub fn centrifugo_url(&self) -> Option<&str> {
         self.centrifugo_url.as_deref()
@@ -230,6 +233,17 @@ impl Config {
     #[must_use]
     pub fn websocket_url(&self) -> Option<&str> {
         self.websocket_url.as_deref()
+    /// The HTTP addresses of every Centrifugo node the publisher spreads its requests over,
+    /// without trailing slashes: `centrifugo_urls` when set (it then includes `centrifugo_url`,
+    /// when that is set too), else `centrifugo_url` alone; empty in embedded mode.
+    ///
+    /// [`Config::centrifugo_url`] is `centrifugo_url` when set, else the first of these; the
+    /// browsers' default WebSocket URL follows it.
+    #[must_use]
+    pub fn centrifugo_urls(&self) -> &[String] {
+        &self.centrifugo_urls
+    }
+
     }
 
     /// The site slug stamped on events.
@@ -341,3 +355,6 @@ impl Config {
 
 #[cfg(all(test, feature = "settings"))]
 mod tests;
+            "centrifugo_urls" if self.source("centrifugo_urls") != Source::Default => {
+                Some(self.centrifugo_urls.join(", "))
+            }
