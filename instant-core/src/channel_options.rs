@@ -9,6 +9,11 @@ use std::time::Duration;
 /// [`ChannelOptions::default`] is also what `instant genconfig` and `instant installws` write for
 /// Centrifugo where `instant.toml` declares nothing else, so an app keeps its history, recovery
 /// and presence when it moves from the embedded server to Centrifugo.
+///
+/// Presence and join/leave messages are off by default, as in Centrifugo: they show the user id,
+/// client id and connection `info` of every subscriber. Where a channel turns them on, anonymous
+/// clients still get neither unless [`presence_for_anonymous`](Self::presence_for_anonymous)
+/// is on too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ChannelOptions {
@@ -16,10 +21,16 @@ pub struct ChannelOptions {
     pub history_size: usize,
     /// How long a publication stays in the history (`history_ttl`).
     pub history_ttl: Duration,
-    /// Whether presence (who is subscribed) is tracked and may be asked for by subscribers.
+    /// Whether presence (who is subscribed) is tracked and may be asked for by subscribers that
+    /// are logged in; off by default.
     pub presence: bool,
-    /// Whether join and leave messages are sent to subscribers that ask for them (`join_leave`).
+    /// Whether join and leave messages are sent to logged-in subscribers that ask for them
+    /// (`join_leave`); off by default.
     pub join_leave: bool,
+    /// Whether anonymous subscribers may also ask for presence and receive join and leave
+    /// messages (Centrifugo's `allow_presence_for_anonymous`); off by default, so that an
+    /// anonymous visitor never learns who else is online.
+    pub presence_for_anonymous: bool,
     /// Whether join and leave messages go to every subscriber, asked for or not
     /// (`force_push_join_leave`).
     pub force_push_join_leave: bool,
@@ -37,8 +48,9 @@ impl Default for ChannelOptions {
         Self {
             history_size: 100,
             history_ttl: Duration::from_secs(300),
-            presence: true,
-            join_leave: true,
+            presence: false,
+            join_leave: false,
+            presence_for_anonymous: false,
             force_push_join_leave: false,
             client_publish: false,
             recover: true,
@@ -66,10 +78,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_keep_history_and_presence() {
+    fn defaults_keep_history_and_no_presence() {
         let options = ChannelOptions::default();
         assert!(options.has_history());
-        assert!(options.presence && options.join_leave);
+        assert!(!options.presence && !options.join_leave && !options.presence_for_anonymous);
         assert!(!options.force_push_join_leave && !options.client_publish);
         let mut off = options.clone();
         off.history_size = 0;

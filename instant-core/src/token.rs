@@ -577,12 +577,17 @@ mod tests {
     #[test]
     fn config_tokens_use_its_secret_and_ttl() {
         let config = Config::builder()
-            .secret("test-secret")
+            .secret("test-secret-0123456789abcdef0123456789")
             .token_ttl(Duration::from_secs(3600))
             .build()
             .unwrap();
         let token = config.tokens().connection("5", None);
-        assert!(tokens().verify_connection(&token).is_ok());
+        let same_secret = Tokens::new(
+            Secret::from("test-secret-0123456789abcdef0123456789"),
+            Duration::from_secs(60),
+        );
+        assert!(same_secret.verify_connection(&token).is_ok());
+        assert!(tokens().verify_connection(&token).is_err());
         assert!(!format!("{:?}", config.tokens()).contains("test-secret"));
     }
 }

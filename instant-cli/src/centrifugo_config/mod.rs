@@ -53,6 +53,7 @@ pub(crate) fn random_key() -> String {
 struct NamespaceOptions {
     presence: bool,
     join_leave: bool,
+    presence_for_anonymous: bool,
     history_size: u32,
     history_ttl_seconds: u64,
     recover: bool,
@@ -65,6 +66,7 @@ impl NamespaceOptions {
     const NONE: Self = Self {
         presence: false,
         join_leave: false,
+        presence_for_anonymous: false,
         history_size: 0,
         history_ttl_seconds: 0,
         recover: false,
@@ -80,6 +82,7 @@ impl NamespaceOptions {
         Self {
             presence: options.presence,
             join_leave: options.join_leave,
+            presence_for_anonymous: options.presence_for_anonymous,
             history_size: if history {
                 u32::try_from(options.history_size).unwrap_or(u32::MAX)
             } else {
@@ -100,6 +103,7 @@ impl NamespaceOptions {
     fn merge(&mut self, channel: &Self) {
         self.presence |= channel.presence;
         self.join_leave |= channel.join_leave;
+        self.presence_for_anonymous |= channel.presence_for_anonymous;
         self.history_size = self.history_size.max(channel.history_size);
         self.history_ttl_seconds = self.history_ttl_seconds.max(channel.history_ttl_seconds);
         self.recover |= channel.recover;
@@ -129,11 +133,15 @@ impl NamespaceOptions {
         if self.client_publish {
             map.insert("allow_publish_for_subscriber".into(), Value::Bool(true));
         }
-        // Subscribers, anonymous ones included, may ask for presence and history where the
-        // channel keeps them, as on the embedded server.
-        if self.presence {
+        // Logged-in subscribers may ask for presence where the channel keeps it, and get join
+        // and leave messages where it sends them (Centrifugo sends them only to clients with
+        // presence access); anonymous ones only where the channel opts in, as on the embedded
+        // server.
+        if self.presence || self.join_leave {
             map.insert("allow_presence_for_subscriber".into(), Value::Bool(true));
-            map.insert("allow_presence_for_anonymous".into(), Value::Bool(true));
+            if self.presence_for_anonymous {
+                map.insert("allow_presence_for_anonymous".into(), Value::Bool(true));
+            }
         }
         if self.history_size > 0 {
             map.insert("allow_history_for_subscriber".into(), Value::Bool(true));
@@ -265,8 +273,6 @@ mod tests {
     /// An entry with every option turned off explicitly (recovery follows the history).
     fn bare_entry(name: &str, level: Level) -> ChannelSettings {
         let mut options = ChannelOptions::default();
-        options.presence = false;
-        options.join_leave = false;
         options.history_size = 0;
         entry(name, level).with_options(options)
     }
@@ -278,6 +284,7 @@ mod tests {
         let mut options = ChannelOptions::default();
         options.presence = flag("presence");
         options.join_leave = flag("join_leave");
+        options.presence_for_anonymous = flag("allow_presence_for_anonymous");
         options.force_push_join_leave = flag("force_push_join_leave");
         options.client_publish =
             flag("allow_publish_for_client") || flag("allow_publish_for_subscriber");
@@ -289,7 +296,7 @@ mod tests {
         assert_eq!(json["force_recovery"], options.has_history(), "{json}");
         assert_eq!(
             json.get("allow_presence_for_subscriber").is_some(),
-            options.presence,
+            options.presence || options.join_leave,
             "{json}"
         );
         assert_eq!(
@@ -352,7 +359,10 @@ mod tests {
         assert_eq!(as_channel_options(plain), defaults);
         assert_eq!(plain["history_ttl"], "300s");
         assert_eq!(plain["force_recovery"], true);
-        assert_eq!(plain["allow_presence_for_anonymous"], true);
+        // Presence and join/leave are off, and never open to anonymous clients by default.
+        assert_eq!(plain["presence"], false);
+        assert_eq!(plain["join_leave"], false);
+        assert!(plain.get("allow_presence_for_anonymous").is_none(), "{plain}");
         assert_eq!(plain["allow_history_for_anonymous"], true);
         // Entries that set nothing but their names, with and without a namespace.
         let config = build(&inputs(&[
@@ -420,6 +430,23 @@ mod tests {
         assert!(plain.get("allow_publish_for_subscriber").is_none());
         assert_eq!(plain["allow_history_for_subscriber"], true);
         assert!(plain.get("allow_presence_for_subscriber").is_none());
+    }
+
+    #[test]
+    fn presence_opens_to_anonymous_clients_only_where_a_channel_opts_in() {
+        let mut members = bare_entry("members", Level::Public);
+        members.options.presence = true;
+        members.options.join_leave = true;
+        let mut lobby = bare_entry("lobby:all", Level::Public);
+        lobby.options.presence = true;
+        lobby.options.presence_for_anonymous = true;
+        let config = build(&inputs(&[members, lobby])).unwrap();
+        let plain = &config["channel"]["without_namespace"];
+        assert_eq!(plain["presence"], true);
+        assert_eq!(plain["allow_presence_for_subscriber"], true);
+        assert!(plain.get("allow_presence_for_anonymous").is_none(), "{plain}");
+        let lobby = &config["channel"]["namespaces"][0];
+        assert_eq!(lobby["allow_presence_for_anonymous"], true);
     }
 
     #[test]

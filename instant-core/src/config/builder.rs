@@ -1,12 +1,13 @@
 //! [`ConfigBuilder`] and the one validation every source goes through.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::keys::{self, SettingKey};
 use super::{
     ChannelSettings, Config, ConfigError, DEFAULT_PUBLISH_TIMEOUT, DEFAULT_SITE_SLUG,
-    DEFAULT_TOKEN_TTL, Secret, Source,
+    DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, MIN_SECRET_LEN, Secret, Source,
 };
 use crate::paths::WEBSOCKET_PATH;
 
@@ -95,9 +96,9 @@ impl Raw {
             ),
             None => None,
         };
-        let websocket_url = match self.text(&keys::WEBSOCKET_URL) {
         let centrifugo_urls = self.centrifugo_urls(single_url.as_deref())?;
         let centrifugo_url = single_url.or_else(|| centrifugo_urls.first().cloned());
+        let websocket_url = match self.text(&keys::WEBSOCKET_URL) {
             Some(url) => Some(
                 validate_url(url, &["ws", "wss"]).map_err(|r| invalid(&keys::WEBSOCKET_URL, &r))?,
             ),
@@ -105,8 +106,14 @@ impl Raw {
         };
 
         let (secret, secret_generated) = match self.secret(&keys::SECRET) {
-            Some(secret) if secret.is_empty() => {
-                return Err(invalid(&keys::SECRET, "it is empty"));
+            Some(secret) if secret.expose_secret().len() < MIN_SECRET_LEN => {
+                return Err(invalid(
+                    &keys::SECRET,
+                    &format!(
+                        "it is {} bytes long and must be at least {MIN_SECRET_LEN}; make one with `openssl rand -base64 32` (`instant installws` writes one too)",
+                        secret.expose_secret().len()
+                    ),
+                ));
             }
             Some(secret) => (secret.clone(), false),
             None if centrifugo_url.is_some() => {
@@ -150,6 +157,12 @@ impl Raw {
         if token_ttl < Duration::from_secs(1) {
             return Err(invalid(&keys::TOKEN_TTL, "must be at least one second"));
         }
+        if token_ttl > MAX_TOKEN_TTL {
+            return Err(invalid(
+                &keys::TOKEN_TTL,
+                "must be at most 30 days (the browser renews tokens, so short lifetimes cost nothing)",
+            ));
+        }
         let publish_timeout = self
             .duration(&keys::PUBLISH_TIMEOUT)
             .unwrap_or(DEFAULT_PUBLISH_TIMEOUT);
@@ -173,6 +186,20 @@ impl Raw {
                 return Err(invalid(key, "it is empty"));
             }
         }
+        let trusted_proxies = match self.get(&keys::TRUSTED_PROXIES) {
+            Some(RawValue::List(list)) => list
+                .iter()
+                .map(|text| {
+                    text.trim().parse::<IpAddr>().map_err(|_| {
+                        invalid(
+                            &keys::TRUSTED_PROXIES,
+                            &format!("`{text}` is not an IP address (e.g. 127.0.0.1 or ::1)"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => Vec::new(),
+        };
         super::channels::validate(&self.channels)?;
 
         Ok(Config {
@@ -180,6 +207,7 @@ impl Raw {
             secret_generated,
             api_key,
             centrifugo_url,
+            centrifugo_urls,
             websocket_url,
             site_slug,
             site_name,
@@ -189,6 +217,7 @@ impl Raw {
             allowed_origins,
             templates_dir,
             centrifuge_js,
+            trusted_proxies,
             channels: self.channels.clone(),
             sources: self
                 .values
@@ -199,35 +228,6 @@ impl Raw {
     }
 }
 
-/// The per-process secret of embedded mode.
-#[cfg(feature = "settings")]
-#[allow(clippy::unnecessary_wraps)] // Without the `settings` feature this fails.
-fn generated_secret() -> Result<(Secret, bool), ConfigError> {
-    Ok((super::secret::PROCESS_SECRET.clone(), true))
-}
-
-/// Without the `settings` feature there is no random generator to draw a secret from.
-            centrifugo_urls,
-#[cfg(not(feature = "settings"))]
-fn generated_secret() -> Result<(Secret, bool), ConfigError> {
-    Err(ConfigError::Missing {
-        key: keys::SECRET.name.to_owned(),
-        reason: "without the `settings` feature of instant-core no secret is generated; set one"
-            .to_owned(),
-    })
-}
-
-/// `http://host:8000` → `ws://host:8000/connection/websocket` (and `https` → `wss`).
-fn websocket_url_of(base: &str) -> String {
-    let ws = base
-        .strip_prefix("https://")
-        .map(|rest| format!("wss://{rest}"))
-        .or_else(|| {
-            base.strip_prefix("http://")
-                .map(|rest| format!("ws://{rest}"))
-        })
-        .unwrap_or_else(|| base.to_owned());
-    format!("{ws}{WEBSOCKET_PATH}")
 impl Raw {
     /// The nodes of `centrifugo_urls`, validated and without duplicates; `centrifugo_url` alone
     /// when the list is not set. A `centrifugo_url` set beside the list must be one of its nodes.
@@ -262,6 +262,34 @@ impl Raw {
     }
 }
 
+/// The per-process secret of embedded mode.
+#[cfg(feature = "settings")]
+#[allow(clippy::unnecessary_wraps)] // Without the `settings` feature this fails.
+fn generated_secret() -> Result<(Secret, bool), ConfigError> {
+    Ok((super::secret::PROCESS_SECRET.clone(), true))
+}
+
+/// Without the `settings` feature there is no random generator to draw a secret from.
+#[cfg(not(feature = "settings"))]
+fn generated_secret() -> Result<(Secret, bool), ConfigError> {
+    Err(ConfigError::Missing {
+        key: keys::SECRET.name.to_owned(),
+        reason: "without the `settings` feature of instant-core no secret is generated; set one"
+            .to_owned(),
+    })
+}
+
+/// `http://host:8000` → `ws://host:8000/connection/websocket` (and `https` → `wss`).
+fn websocket_url_of(base: &str) -> String {
+    let ws = base
+        .strip_prefix("https://")
+        .map(|rest| format!("wss://{rest}"))
+        .or_else(|| {
+            base.strip_prefix("http://")
+                .map(|rest| format!("ws://{rest}"))
+        })
+        .unwrap_or_else(|| base.to_owned());
+    format!("{ws}{WEBSOCKET_PATH}")
 }
 
 /// Checks the scheme and that a host follows; returns the URL without trailing slashes.
@@ -319,6 +347,18 @@ impl ConfigBuilder {
         self.with(&keys::CENTRIFUGO_URL, RawValue::Text(url.into()))
     }
 
+    /// Every Centrifugo node's base URL (`centrifugo_urls`), for a cluster sharing one Redis:
+    /// the publisher spreads its requests over them and moves off a node that does not answer.
+    #[must_use]
+    pub fn centrifugo_urls<I, S>(self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let urls = urls.into_iter().map(Into::into).collect();
+        self.with(&keys::CENTRIFUGO_URLS, RawValue::List(urls))
+    }
+
     /// The WebSocket URL browsers connect to.
     #[must_use]
     pub fn websocket_url(self, url: impl Into<String>) -> Self {
@@ -347,18 +387,6 @@ impl ConfigBuilder {
     #[must_use]
     pub fn token_ttl(self, ttl: Duration) -> Self {
         self.with(&keys::TOKEN_TTL, RawValue::Duration(ttl))
-    /// Every Centrifugo node's base URL (`centrifugo_urls`), for a cluster sharing one Redis:
-    /// the publisher spreads its requests over them and moves off a node that does not answer.
-    #[must_use]
-    pub fn centrifugo_urls<I, S>(self, urls: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let urls = urls.into_iter().map(Into::into).collect();
-        self.with(&keys::CENTRIFUGO_URLS, RawValue::List(urls))
-    }
-
     }
 
     /// The publish timeout.
@@ -399,6 +427,18 @@ impl ConfigBuilder {
     #[must_use]
     pub fn centrifuge_js(self, file: impl Into<PathBuf>) -> Self {
         self.with(&keys::CENTRIFUGE_JS, RawValue::Path(file.into()))
+    }
+
+    /// The IP addresses of the reverse proxies whose forwarded headers are believed
+    /// (`trusted_proxies`; see [`Config::trusted_proxies`]).
+    #[must_use]
+    pub fn trusted_proxies<I, S>(self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let proxies = proxies.into_iter().map(Into::into).collect();
+        self.with(&keys::TRUSTED_PROXIES, RawValue::List(proxies))
     }
 
     /// Declares one more channel (after those of the file, when the builder started from one).

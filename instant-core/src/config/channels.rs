@@ -15,7 +15,8 @@ use super::ConfigError;
 /// level = "public"         # public (default), users, staff or superuser
 /// paths = ["/news"]        # request paths it connects on (none: every path)
 /// presence = true          # the options left out are those of `ChannelOptions::default()`
-/// join_leave = true
+/// join_leave = true         # (presence and join_leave off)
+/// presence_for_anonymous = false  # anonymous subscribers get neither unless this is on
 /// history_size = 100       # 0: no history, hence no recovery
 /// history_ttl = "300s"
 /// recover = true           # default: on when there is a history

@@ -164,10 +164,20 @@ pub const CENTRIFUGE_JS: SettingKey = key(
     "the CDN URL",
 );
 
+/// The reverse proxies whose forwarded headers are believed.
+pub const TRUSTED_PROXIES: SettingKey = key(
+    "trusted_proxies",
+    "INSTANT_TRUSTED_PROXIES",
+    ValueKind::List,
+    "IP addresses of reverse proxies whose X-Forwarded-*/Forwarded headers are believed (host, scheme, client address)",
+    "none: forwarded headers are ignored",
+);
+
 /// Every setting, in the order `instant check` prints them.
 pub const KEYS: &[SettingKey] = &[
     SECRET,
     CENTRIFUGO_URL,
+    CENTRIFUGO_URLS,
     CENTRIFUGO_API_KEY,
     WEBSOCKET_URL,
     SITE_SLUG,
@@ -177,8 +187,8 @@ pub const KEYS: &[SettingKey] = &[
     PUBLISH_TIMEOUT,
     ALLOWED_ORIGINS,
     TEMPLATES_DIR,
-    CENTRIFUGO_URLS,
     CENTRIFUGE_JS,
+    TRUSTED_PROXIES,
 ];
 
 /// The array of tables in `instant.toml` that declares channels (`[[channels]]`); the
@@ -192,6 +202,7 @@ pub const CHANNEL_KEYS: &[&str] = &[
     "paths",
     "presence",
     "join_leave",
+    "presence_for_anonymous",
     "history_size",
     "history_ttl",
     "recover",

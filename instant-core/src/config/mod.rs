@@ -7,6 +7,7 @@
 //! (`INSTANT_CENTRIFUGO_URL` for the environment, `centrifugo_url` for the file and the builder).
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -28,6 +29,12 @@ pub use self::secret::Secret;
 /// renews them through the auth routes, and a token copied out of a page stops working soon after
 /// its user loses access.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(60 * 60);
+/// The longest token lifetime accepted: 30 days. A token copied out of a page stays usable for
+/// its whole lifetime, and a far-off expiry cannot be represented as a deadline.
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// The shortest HMAC secret accepted, in bytes: HS256 needs a key at least as long as its hash
+/// (32 bytes) to be as strong as the hash.
+pub const MIN_SECRET_LEN: usize = 32;
 /// How long an awaited publish waits for the server by default.
 pub const DEFAULT_PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The site slug used when none is configured.
@@ -149,6 +156,7 @@ pub struct SettingValue {
 /// |---|---|---|---|
 /// | HMAC secret shared with Centrifugo | `INSTANT_SECRET` | `secret` | random per process (embedded mode only) |
 /// | Centrifugo URL | `INSTANT_CENTRIFUGO_URL` | `centrifugo_url` | none: embedded server |
+/// | Centrifugo nodes' URLs (a cluster) | `INSTANT_CENTRIFUGO_URLS` | `centrifugo_urls` | `centrifugo_url` alone |
 /// | Centrifugo HTTP API key | `INSTANT_CENTRIFUGO_API_KEY` | `centrifugo_api_key` | none |
 /// | browser WebSocket URL | `INSTANT_WEBSOCKET_URL` | `websocket_url` | Centrifugo's `/connection/websocket`, or the app's own in embedded mode |
 /// | site slug | `INSTANT_SITE_SLUG` | `site_slug` | `site` |
@@ -156,10 +164,13 @@ pub struct SettingValue {
 /// | debug | `INSTANT_DEBUG` | `debug` | `false` |
 /// | token lifetime | `INSTANT_TOKEN_TTL` | `token_ttl` | `1h` |
 /// | publish timeout | `INSTANT_PUBLISH_TIMEOUT` | `publish_timeout` | `5s` |
-/// | Centrifugo nodes' URLs (a cluster) | `INSTANT_CENTRIFUGO_URLS` | `centrifugo_urls` | `centrifugo_url` alone |
 /// | allowed origins | `INSTANT_ALLOWED_ORIGINS` | `allowed_origins` | none |
 /// | template directory | `INSTANT_TEMPLATES_DIR` | `templates_dir` | none |
 /// | local `centrifuge.js` | `INSTANT_CENTRIFUGE_JS` | `centrifuge_js` | the CDN URL |
+/// | trusted reverse proxies (IP addresses) | `INSTANT_TRUSTED_PROXIES` | `trusted_proxies` | none: forwarded headers are ignored |
+///
+/// The secret must be at least [`MIN_SECRET_LEN`] bytes; the token lifetime at most
+/// [`MAX_TOKEN_TTL`].
 ///
 /// Durations are whole seconds (`30`) or a number with a unit: `500ms`, `30s`, `5m`, `2h`, `1d`.
 /// Lists are comma- and/or whitespace-separated in the environment and arrays in the file.
@@ -171,6 +182,7 @@ pub struct Config {
     secret_generated: bool,
     api_key: Option<Secret>,
     centrifugo_url: Option<String>,
+    centrifugo_urls: Vec<String>,
     websocket_url: Option<String>,
     site_slug: String,
     site_name: String,
@@ -180,9 +192,9 @@ pub struct Config {
     allowed_origins: Vec<String>,
     templates_dir: Option<PathBuf>,
     centrifuge_js: Option<PathBuf>,
+    trusted_proxies: Vec<IpAddr>,
     channels: Vec<ChannelSettings>,
     sources: Vec<(&'static str, Source)>,
-    centrifugo_urls: Vec<String>,
 }
 
 impl Config {
@@ -221,6 +233,17 @@ impl Config {
         self.centrifugo_url.as_deref()
     }
 
+    /// The HTTP addresses of every Centrifugo node the publisher spreads its requests over,
+    /// without trailing slashes: `centrifugo_urls` when set (it then includes `centrifugo_url`,
+    /// when that is set too), else `centrifugo_url` alone; empty in embedded mode.
+    ///
+    /// [`Config::centrifugo_url`] is `centrifugo_url` when set, else the first of these; the
+    /// browsers' default WebSocket URL follows it.
+    #[must_use]
+    pub fn centrifugo_urls(&self) -> &[String] {
+        &self.centrifugo_urls
+    }
+
     /// Whether events go through the embedded server rather than Centrifugo.
     #[must_use]
     pub fn is_embedded(&self) -> bool {
@@ -233,17 +256,6 @@ impl Config {
     #[must_use]
     pub fn websocket_url(&self) -> Option<&str> {
         self.websocket_url.as_deref()
-    /// The HTTP addresses of every Centrifugo node the publisher spreads its requests over,
-    /// without trailing slashes: `centrifugo_urls` when set (it then includes `centrifugo_url`,
-    /// when that is set too), else `centrifugo_url` alone; empty in embedded mode.
-    ///
-    /// [`Config::centrifugo_url`] is `centrifugo_url` when set, else the first of these; the
-    /// browsers' default WebSocket URL follows it.
-    #[must_use]
-    pub fn centrifugo_urls(&self) -> &[String] {
-        &self.centrifugo_urls
-    }
-
     }
 
     /// The site slug stamped on events.
@@ -295,6 +307,15 @@ impl Config {
         self.centrifuge_js.as_deref()
     }
 
+    /// The IP addresses of the reverse proxies in front of the app (`trusted_proxies`): only
+    /// requests from these peers have their `X-Forwarded-Host`, `X-Forwarded-Proto`,
+    /// `X-Forwarded-For` and `Forwarded` headers believed. Empty by default: those headers are
+    /// ignored and the request's own `Host` and peer address count.
+    #[must_use]
+    pub fn trusted_proxies(&self) -> &[IpAddr] {
+        &self.trusted_proxies
+    }
+
     /// The declared channels (`[[channels]]` in the file, or [`ConfigBuilder::channel`]).
     #[must_use]
     pub fn channels(&self) -> &[ChannelSettings] {
@@ -337,6 +358,9 @@ impl Config {
             "secret" => Some(self.secret.to_string()),
             "centrifugo_api_key" => self.api_key.as_ref().map(ToString::to_string),
             "centrifugo_url" => self.centrifugo_url.clone(),
+            "centrifugo_urls" if self.source("centrifugo_urls") != Source::Default => {
+                Some(self.centrifugo_urls.join(", "))
+            }
             "websocket_url" => self.websocket_url.clone(),
             "site_slug" => Some(self.site_slug.clone()),
             "site_name" => Some(self.site_name.clone()),
@@ -348,6 +372,14 @@ impl Config {
             }
             "templates_dir" => path(self.templates_dir()),
             "centrifuge_js" => path(self.centrifuge_js()),
+            "trusted_proxies" => Some(
+                self.trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+            .filter(|list| !list.is_empty()),
             _ => None,
         }
     }
@@ -355,6 +387,3 @@ impl Config {
 
 #[cfg(all(test, feature = "settings"))]
 mod tests;
-            "centrifugo_urls" if self.source("centrifugo_urls") != Source::Default => {
-                Some(self.centrifugo_urls.join(", "))
-            }

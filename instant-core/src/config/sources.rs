@@ -296,6 +296,9 @@ impl File<'_> {
                 "paths" => paths = self.list(&key, value)?,
                 "presence" => options.presence = self.bool(&key, value)?,
                 "join_leave" => options.join_leave = self.bool(&key, value)?,
+                "presence_for_anonymous" => {
+                    options.presence_for_anonymous = self.bool(&key, value)?;
+                }
                 "force_push_join_leave" => {
                     options.force_push_join_leave = self.bool(&key, value)?
                 }

@@ -31,7 +31,7 @@ fn zero_configuration_is_embedded_mode_with_a_generated_secret() {
 #[test]
 fn the_builder_sets_every_value() {
     let config = Config::builder()
-        .secret("s3cret")
+        .secret("s3cret-0123456789abcdef0123456789abcdef")
         .api_key("k3y")
         .centrifugo_url("http://127.0.0.1:8000/")
         .site_slug("shop")
@@ -42,7 +42,10 @@ fn the_builder_sets_every_value() {
         .allowed_origin("http://localhost:8080")
         .build()
         .unwrap();
-    assert_eq!(config.secret().expose_secret(), "s3cret");
+    assert_eq!(
+        config.secret().expose_secret(),
+        "s3cret-0123456789abcdef0123456789abcdef"
+    );
     assert!(!config.secret_is_generated());
     assert_eq!(config.api_key().unwrap().expose_secret(), "k3y");
     assert_eq!(config.centrifugo_url(), Some("http://127.0.0.1:8000"));
@@ -60,7 +63,7 @@ fn the_builder_sets_every_value() {
 #[test]
 fn environment_variables_are_read() {
     let config = env(&[
-        ("INSTANT_SECRET", "abc"),
+        ("INSTANT_SECRET", "abc-0123456789abcdef0123456789abcdef"),
         ("INSTANT_CENTRIFUGO_URL", "https://rt.example.com"),
         ("INSTANT_CENTRIFUGO_API_KEY", "key"),
         (
@@ -122,7 +125,7 @@ fn empty_environment_variables_count_as_unset() {
 fn toml_files_are_read_and_errors_name_the_key() {
     let config = Config::from_toml_str(
         r#"
-        secret = "abc"
+        secret = "abc-0123456789abcdef0123456789abcdef"
         centrifugo_url = "http://127.0.0.1:8000"
         centrifugo_api_key = "key"
         site_slug = "shop"
@@ -213,7 +216,7 @@ fn environment_overrides_the_file_and_errors_name_the_overriding_source() {
 #[test]
 fn secrets_never_show_in_debug_or_display() {
     let config = Config::builder()
-        .secret("topsecretvalue")
+        .secret("topsecretvalue-0123456789abcdef0123456789")
         .api_key("apikeyvalue")
         .centrifugo_url("http://127.0.0.1:1")
         .build()
@@ -225,6 +228,47 @@ fn secrets_never_show_in_debug_or_display() {
     assert_eq!(Secret::from("x").to_string(), "[redacted]");
     let err = env(&[("INSTANT_SECRET", "topsecretvalue"), ("INSTANT_DEBUG", "?")]).unwrap_err();
     assert!(!format!("{err:?} {err}").contains("topsecretvalue"));
+}
+
+#[test]
+fn short_secrets_huge_lifetimes_and_bad_proxies_are_refused() {
+    let err = Config::builder().secret("s3cret").build().unwrap_err();
+    assert_eq!(err.key(), Some("secret"));
+    let message = err.to_string();
+    assert!(message.contains("at least 32"), "{message}");
+    assert!(message.contains("openssl rand -base64 32"), "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
+    let err = env(&[("INSTANT_SECRET", "0123456789abcdef0123456789abcde")]).unwrap_err();
+    assert_eq!(err.key(), Some("INSTANT_SECRET"));
+    let err = Config::from_toml_str("secret = \"short\"").unwrap_err();
+    assert_eq!(err.key(), Some("secret"));
+    Config::builder()
+        .secret("0123456789abcdef0123456789abcdef")
+        .build()
+        .unwrap();
+
+    let err = Config::builder()
+        .token_ttl(Duration::from_secs(u64::MAX / 4))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.key(), Some("token_ttl"));
+    assert!(err.to_string().contains("30 days"), "{err}");
+    let err = env(&[("INSTANT_TOKEN_TTL", "31d")]).unwrap_err();
+    assert_eq!(err.key(), Some("INSTANT_TOKEN_TTL"));
+    let ttl = env(&[("INSTANT_TOKEN_TTL", "30d")]).unwrap().token_ttl();
+    assert_eq!(ttl, crate::config::MAX_TOKEN_TTL);
+
+    let config = env(&[("INSTANT_TRUSTED_PROXIES", "10.0.0.1, ::1")]).unwrap();
+    assert_eq!(config.trusted_proxies().len(), 2);
+    assert_eq!(config.source("trusted_proxies"), Source::Env);
+    let config = Config::from_toml_str("trusted_proxies = [\"127.0.0.1\"]").unwrap();
+    assert_eq!(config.trusted_proxies()[0].to_string(), "127.0.0.1");
+    let err = Config::builder()
+        .trusted_proxies(["proxy.example"])
+        .build()
+        .unwrap_err();
+    assert_eq!(err.key(), Some("trusted_proxies"));
+    assert!(Config::builder().build().unwrap().trusted_proxies().is_empty());
 }
 
 #[test]
@@ -260,7 +304,7 @@ fn invalid_values_are_typed_errors() {
     assert_eq!(
         Config::builder()
             .centrifugo_url("http:///nohost")
-            .secret("s")
+            .secret("s-0123456789abcdef0123456789abcdef")
             .build()
             .unwrap_err()
             .key(),
@@ -303,6 +347,8 @@ fn channels_are_read_from_the_file() {
         paths = ["/news"]
         history_size = 20
         history_ttl = "1h"
+        presence = true
+        presence_for_anonymous = true
 
         [[channels]]
         name = "$staff"
@@ -320,9 +366,11 @@ fn channels_are_read_from_the_file() {
     assert_eq!(news.options.history_size, 20);
     assert_eq!(news.options.history_ttl, Duration::from_secs(3600));
     assert!(news.options.recover && news.options.presence);
+    assert!(news.options.presence_for_anonymous && !news.options.join_leave);
     let staff = config.channel_settings("$staff").unwrap();
     assert_eq!(staff.level, Level::Staff);
     assert!(!staff.options.presence && staff.options.client_publish);
+    assert!(!staff.options.presence_for_anonymous);
     assert!(!staff.options.recover, "no history, no recovery by default");
     // Options left out are the embedded server's defaults.
     let config = Config::from_toml_str("[[channels]]\nname = \"a\"\n").unwrap();
@@ -367,7 +415,7 @@ fn channel_errors_name_the_entry() {
 #[test]
 fn setting_values_show_every_key_with_its_source_and_no_secret() {
     let config = env(&[
-        ("INSTANT_SECRET", "topsecretvalue"),
+        ("INSTANT_SECRET", "topsecretvalue-0123456789abcdef0123456789"),
         ("INSTANT_CENTRIFUGO_URL", "http://127.0.0.1:8000"),
         ("INSTANT_TOKEN_TTL", "90s"),
     ])
