@@ -257,6 +257,64 @@ impl Centrifugo {
         panic!("Centrifugo found no free port; its last log:\n{last_log}");
     }
 
+    /// Starts Centrifugo with an existing v6 configuration file (e.g. one written by
+    /// `instant genconfig`), copied into the server's own directory; returns once `/health`
+    /// answers. The port, secret and API key are read from the file (`http_server.port`,
+    /// `client.token.hmac_secret_key`, `http_api.key`); [`Centrifugo::options`] are the defaults
+    /// and describe nothing.
+    ///
+    /// # Panics
+    /// When the file cannot be read, lacks those keys (or `health.enabled`), or Centrifugo does
+    /// not come up.
+    #[must_use]
+    pub fn start_from_file(config_file: &std::path::Path) -> Self {
+        let text = std::fs::read_to_string(config_file)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", config_file.display()));
+        let config: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", config_file.display()));
+        let text_at = |pointer: &str| {
+            config
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("{} has no {pointer}", config_file.display()))
+                .to_owned()
+        };
+        let port = config
+            .pointer("/http_server/port")
+            .and_then(Value::as_u64)
+            .and_then(|port| u16::try_from(port).ok())
+            .unwrap_or_else(|| panic!("{} has no http_server.port", config_file.display()));
+        assert_eq!(
+            config.pointer("/health/enabled"),
+            Some(&json!(true)),
+            "{} must set health.enabled: the harness waits for /health",
+            config_file.display()
+        );
+        let mut server = Self {
+            child: None,
+            binary: centrifugo_binary(),
+            dir: temp_dir("instant-centrifugo"),
+            port,
+            secret: Secret::new(text_at("/client/token/hmac_secret_key")),
+            api_key: Secret::new(text_at("/http_api/key")),
+            options: CentrifugoOptions::default(),
+        };
+        std::fs::write(server.config_path(), text).unwrap_or_else(|e| {
+            panic!(
+                "cannot write the Centrifugo config in {}: {e}",
+                server.dir.display()
+            )
+        });
+        if let Err(log) = server.spawn_and_wait() {
+            panic!(
+                "Centrifugo ({}) did not start with {}; its log:\n{log}",
+                server.binary.display(),
+                config_file.display()
+            );
+        }
+        server
+    }
+
     fn spawn_and_wait(&mut self) -> Result<(), String> {
         let log = std::fs::File::create(self.log_path())
             .map_err(|e| format!("cannot create the log file: {e}"))?;

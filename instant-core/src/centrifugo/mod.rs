@@ -33,9 +33,7 @@ use self::wire::{
     parse_batch_replies, publish_params, receipt, server_error,
 };
 use self::worker::{Counters, Detached, Request, Worker};
-use crate::backend::{
-    Backend, BoxFuture, DeliveryStats, NodeHealth, PublishError, PublishReceipt,
-};
+use crate::backend::{Backend, BoxFuture, DeliveryStats, NodeHealth, PublishError, PublishReceipt};
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
 

@@ -62,7 +62,9 @@ pub(super) fn can_retry(method: &str, params: &Value) -> bool {
             .is_some_and(|commands| {
                 commands.iter().all(|command| {
                     command.as_object().is_some_and(|command| {
-                        command.iter().all(|(method, params)| can_retry(method, params))
+                        command
+                            .iter()
+                            .all(|(method, params)| can_retry(method, params))
                     })
                 })
             }),

@@ -112,7 +112,13 @@ impl Worker {
             return Err(super::wire::not_running());
         };
         let result = self
-            .post(client, first, request.method, &request.body, request.deadline)
+            .post(
+                client,
+                first,
+                request.method,
+                &request.body,
+                request.deadline,
+            )
             .await;
         self.nodes.record(first, &result);
         let error = match result {
