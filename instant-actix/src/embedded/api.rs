@@ -5,8 +5,15 @@
 //! gets 401 with an empty body. Errors come back as HTTP 200 with `{"error":{code,message}}`, or,
 //! with the header `X-Centrifugo-Error-Mode: transport`, as an HTTP error status with
 //! `{code,message}`, as Centrifugo does.
+//!
+//! `publish` and `broadcast` honour `idempotency_key` as Centrifugo v6 does: a publish on a channel
+//! with a key already used there within [`IDEMPOTENT_RESULT_TTL`] returns the first publish's
+//! result and is not delivered again, so a publisher may retry after a lost answer. At most
+//! [`MAX_IDEMPOTENT_RESULTS`] keys are remembered, the oldest forgotten first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
@@ -19,10 +26,71 @@ use super::Inner;
 use super::hub::NewPublication;
 use super::protocol::{ErrorReply, SERVER_VERSION, StreamPosition};
 
+/// How long a keyed publish's result is remembered: Centrifugo's default `idempotent_result_ttl`.
+pub(crate) const IDEMPOTENT_RESULT_TTL: Duration = Duration::from_secs(5 * 60);
+/// How many keyed results are remembered at most, whatever their age.
+pub(crate) const MAX_IDEMPOTENT_RESULTS: usize = 16_384;
+
+/// The results of recent keyed publishes, by channel and `idempotency_key`, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct IdempotentResults {
+    inner: Mutex<Results>,
+}
+
+/// A channel and an `idempotency_key` used on it.
+type KeyOnChannel = (Box<str>, Box<str>);
+
+#[derive(Debug, Default)]
+struct Results {
+    by_key: HashMap<KeyOnChannel, Value>,
+    order: VecDeque<(Instant, KeyOnChannel)>,
+}
+
+impl IdempotentResults {
+    /// Runs `publish` unless `key` was used on `channel` within the window, in which case the
+    /// first result is returned and nothing is published. Failed publishes are not remembered.
+    fn publish_once(
+        &self,
+        channel: &str,
+        key: &str,
+        publish: impl FnOnce() -> Result<Value, Failure>,
+    ) -> Result<Value, Failure> {
+        if key.is_empty() {
+            return publish();
+        }
+        // Held while publishing, so that two requests with the same key cannot both publish.
+        let mut results = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        while let Some((at, _)) = results.order.front() {
+            if now.duration_since(*at) < IDEMPOTENT_RESULT_TTL {
+                break;
+            }
+            if let Some((_, expired)) = results.order.pop_front() {
+                results.by_key.remove(&expired);
+            }
+        }
+        let id: KeyOnChannel = (channel.into(), key.into());
+        if let Some(result) = results.by_key.get(&id) {
+            return Ok(result.clone());
+        }
+        let result = publish()?;
+        if results.order.len() >= MAX_IDEMPOTENT_RESULTS
+            && let Some((_, oldest)) = results.order.pop_front()
+        {
+            results.by_key.remove(&oldest);
+        }
+        results.by_key.insert(id.clone(), result.clone());
+        results.order.push_back((now, id));
+        Ok(result)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct PublishRequest {
     #[serde(default)]
     channel: String,
+    #[serde(default)]
+    idempotency_key: String,
     data: Option<Box<RawValue>>,
     #[serde(default)]
     skip_history: bool,
@@ -34,6 +102,8 @@ struct PublishRequest {
 struct BroadcastRequest {
     #[serde(default)]
     channels: Vec<String>,
+    #[serde(default)]
+    idempotency_key: String,
     data: Option<Box<RawValue>>,
     #[serde(default)]
     skip_history: bool,
@@ -203,13 +273,18 @@ fn require_channel(channel: &str) -> Result<(), ErrorReply> {
 fn publish(server: &Inner, request: PublishRequest) -> Result<Value, Failure> {
     require_channel(&request.channel)?;
     let data = request.data.ok_or(ErrorReply::BAD_REQUEST)?;
-    publish_one(
-        server,
-        &request.channel,
-        data,
-        request.skip_history,
-        request.tags,
-    )
+    server
+        .hub
+        .idempotent_results
+        .publish_once(&request.channel, &request.idempotency_key, || {
+            publish_one(
+                server,
+                &request.channel,
+                data,
+                request.skip_history,
+                request.tags,
+            )
+        })
 }
 
 fn publish_one(
@@ -248,12 +323,18 @@ fn broadcast(server: &Inner, request: BroadcastRequest) -> Result<Value, Failure
             let outcome = require_channel(channel)
                 .map_err(Failure::Api)
                 .and_then(|()| {
-                    publish_one(
-                        server,
+                    server.hub.idempotent_results.publish_once(
                         channel,
-                        data.clone(),
-                        request.skip_history,
-                        request.tags.clone(),
+                        &request.idempotency_key,
+                        || {
+                            publish_one(
+                                server,
+                                channel,
+                                data.clone(),
+                                request.skip_history,
+                                request.tags.clone(),
+                            )
+                        },
                     )
                 });
             match outcome {
@@ -301,4 +382,45 @@ fn info(server: &Inner) -> Value {
             "uptime": server.started.elapsed().as_secs(),
         }]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_remembered_per_channel_and_the_oldest_forgotten_beyond_the_bound() {
+        let results = IdempotentResults::default();
+        let mut published = 0u64;
+        let mut publish = |channel: &str, key: &str| {
+            results
+                .publish_once(channel, key, || {
+                    published += 1;
+                    Ok(json!({ "offset": published }))
+                })
+                .ok()
+        };
+        assert_eq!(publish("news", "k"), Some(json!({"offset": 1})));
+        assert_eq!(publish("news", "k"), Some(json!({"offset": 1})));
+        assert_eq!(publish("chat", "k"), Some(json!({"offset": 2})));
+        assert_eq!(publish("news", ""), Some(json!({"offset": 3})));
+        assert_eq!(publish("news", ""), Some(json!({"offset": 4})));
+        for n in 0..MAX_IDEMPOTENT_RESULTS {
+            publish("other", &n.to_string());
+        }
+        // "news"/"k" was the oldest: it is forgotten and publishes again.
+        assert_eq!(
+            publish("news", "k"),
+            Some(json!({"offset": 5 + MAX_IDEMPOTENT_RESULTS as u64}))
+        );
+    }
+
+    #[test]
+    fn a_failed_publish_is_not_remembered() {
+        let results = IdempotentResults::default();
+        let failed = results.publish_once("news", "k", || Err(ErrorReply::INTERNAL.into()));
+        assert!(failed.is_err());
+        let retried = results.publish_once("news", "k", || Ok(json!({"offset": 1})));
+        assert_eq!(retried.ok(), Some(json!({"offset": 1})));
+    }
 }

@@ -155,6 +155,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not take the whole server down with poisoned locks.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+    /// The results of recent API publishes by `idempotency_key`.
+    pub(crate) idempotent_results: super::api::IdempotentResults,
 
 impl Hub {
     /// A hub for these channel names.
@@ -179,6 +181,7 @@ impl Hub {
     fn channel(&self, name: &str) -> Result<&Mutex<ChannelState>, ErrorReply> {
         self.channels.get(name).ok_or(ErrorReply::UNKNOWN_CHANNEL)
     }
+            idempotent_results: super::api::IdempotentResults::default(),
 
     /// The options of a declared channel.
     pub(crate) fn options(&self, name: &str) -> Option<ChannelOptions> {
