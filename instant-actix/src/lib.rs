@@ -63,6 +63,7 @@
 // 4. runtime                                       (the built set-up shared by requests)
 // 5. middleware, routes, event, session
 // 6. app                                           (Realtime and RealtimeBuilder)
+// 7. testing                                       (helpers for the apps' tests)
 
 mod app;
 mod body;
@@ -80,6 +81,7 @@ mod runtime;
 #[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub mod session;
 mod templates;
+pub mod testing;
 mod user;
 
 pub use crate::app::{DEFAULT_MEMORY_LIMIT, Realtime, RealtimeBuilder};
