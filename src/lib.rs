@@ -14,8 +14,8 @@
 //! The crate root holds what an app names every day. The rest is in modules: [`config`] (the
 //! settings and their keys), [`channel`] (naming rules and per-channel options), [`publishing`]
 //! (the [`Backend`](publishing::Backend) trait and delivery figures), [`centrifugo`] (the HTTP API
-//! client), [`tokens`] (connection and subscription JWTs), [`testing`] (a recording backend for an
-//! app's own tests), and with the `actix` feature [`middleware`], [`paths`], [`routes`],
+//! client), [`tokens`] (connection and subscription JWTs), [`testing`] (a recording backend with
+//! assertions, page and token helpers, for an app's own tests), and with the `actix` feature [`middleware`], [`paths`], [`routes`],
 //! [`templates`], [`users`], [`embedded`], and [`session`] with the `session` feature.
 //!
 //! # Crate Features
@@ -132,8 +132,36 @@ pub mod tokens {
 }
 
 pub mod testing {
-    //! Helpers for an app's own tests.
-    pub use instant_core::RecordingBackend;
+    //! Helpers for an app's own tests: a [`RecordingBackend`] with assertions on what was
+    //! published, and (feature `actix`) what the middleware put into a page and the tokens the
+    //! auth routes issue.
+    //!
+    //! Give the recorder to the app's set-up with
+    //! [`RealtimeBuilder::backend`](crate::RealtimeBuilder::backend), call the app with
+    //! `actix_web::test`, then assert:
+    //!
+    //! ```
+    //! use instant::testing::RecordingBackend;
+    //!
+    //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    //! let recorder = RecordingBackend::new();
+    //! let realtime = instant::Realtime::builder()
+    //!     .config(instant::config::Config::builder().build()?)
+    //!     .backend(recorder.clone())
+    //!     .build()?;
+    //! realtime.publisher().publish("$orders", "Shipped").event_class("ok").detach();
+    //! recorder.assert_published_with("$orders", |e| e.event_class == "ok");
+    //! recorder.assert_published_times("$orders", 1);
+    //! recorder.assert_not_published("news");
+    //! # Ok(()) }
+    //! ```
+    pub use instant_core::testing::RecordingBackend;
+
+    #[cfg(feature = "actix")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+    pub use instant_actix::testing::{
+        IssuedTokens, PageChannel, PageConfig, PageConfigError, issued_tokens, page_config,
+    };
 }
 
 #[cfg(feature = "actix")]

@@ -129,6 +129,7 @@ pub struct RealtimeBuilder {
     frontend: bool,
     memory_limit: usize,
     embedded_options: EmbeddedOptions,
+    backend: Option<Arc<dyn Backend>>,
 }
 
 impl Default for RealtimeBuilder {
@@ -143,6 +144,7 @@ impl Default for RealtimeBuilder {
             frontend: true,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             embedded_options: EmbeddedOptions::default(),
+            backend: None,
         }
     }
 }
@@ -234,6 +236,28 @@ impl RealtimeBuilder {
         self
     }
 
+    /// Publishes through `backend` instead of the embedded server or Centrifugo: for tests, with
+    /// a [`RecordingBackend`](instant_core::testing::RecordingBackend). No embedded server is
+    /// started then, and the WebSocket URL is the settings' one, else this app's host.
+    ///
+    /// ```
+    /// use instant_actix::Realtime;
+    /// use instant_core::{Config, testing::RecordingBackend};
+    ///
+    /// let recorder = RecordingBackend::new();
+    /// let realtime = Realtime::builder()
+    ///     .config(Config::builder().build()?)
+    ///     .backend(recorder.clone())
+    ///     .build()?;
+    /// realtime.publisher().publish("news", "Hello").detach();
+    /// recorder.assert_published("news");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn backend(mut self, backend: impl Backend) -> Self {
+        self.backend = Some(Arc::new(backend));
+        self
+    }
+
     /// Builds everything: loads the settings when none were given, then makes the backend
     /// (the embedded server, or the Centrifugo client when a Centrifugo URL is configured), the
     /// templates and the local `centrifuge.js`.
@@ -268,27 +292,32 @@ impl RealtimeBuilder {
             )),
             CentrifugeJs::Url { .. } => None,
         };
-        let (backend, embedded, ws_url): (Arc<dyn Backend>, _, _) = match config.centrifugo_url() {
-            Some(url) => {
-                let ws_url = config
-                    .websocket_url()
-                    .map_or_else(|| websocket_url_of(url), str::to_owned);
-                (
-                    Arc::new(CentrifugoClient::new(&config)?),
-                    None,
-                    Some(ws_url),
-                )
-            }
-            None => {
-                let server =
-                    EmbeddedServer::with_options(&config, self.channels.clone(), embedded_options);
-                (
-                    Arc::new(server.clone()),
-                    Some(server),
-                    config.websocket_url().map(str::to_owned),
-                )
-            }
-        };
+        let (backend, embedded, ws_url): (Arc<dyn Backend>, _, _) =
+            match (self.backend, config.centrifugo_url()) {
+                (Some(backend), _) => (backend, None, config.websocket_url().map(str::to_owned)),
+                (None, Some(url)) => {
+                    let ws_url = config
+                        .websocket_url()
+                        .map_or_else(|| websocket_url_of(url), str::to_owned);
+                    (
+                        Arc::new(CentrifugoClient::new(&config)?),
+                        None,
+                        Some(ws_url),
+                    )
+                }
+                (None, None) => {
+                    let server = EmbeddedServer::with_options(
+                        &config,
+                        self.channels.clone(),
+                        embedded_options,
+                    );
+                    (
+                        Arc::new(server.clone()),
+                        Some(server),
+                        config.websocket_url().map(str::to_owned),
+                    )
+                }
+            };
         let publisher = Publisher::new(backend, config.site_slug());
         let runtime = Runtime {
             tokens: config.tokens(),

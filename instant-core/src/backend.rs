@@ -1,10 +1,10 @@
-//! Where events go: the [`Backend`] trait, the [`Publisher`] handle apps publish through, and a
-//! recording test double for the apps' own tests.
+//! Where events go: the [`Backend`] trait and the [`Publisher`] handle apps publish through (the
+//! recording test double is in [`crate::testing`]).
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -361,56 +361,6 @@ impl IntoFuture for GlobalPublish {
             None => Box::pin(std::future::ready(Err(PublishError::NotRunning(
                 "no global publisher is installed: call `realtime.install_global_publisher()` once after `Realtime::builder()...build()?`, or `Publisher::install_global`".into(),
             )))),
-        }
-    }
-}
-
-/// A backend that records events instead of sending them, for the apps' own unit tests.
-#[derive(Debug, Default, Clone)]
-pub struct RecordingBackend {
-    events: Arc<Mutex<Vec<Event>>>,
-}
-
-impl RecordingBackend {
-    /// An empty recorder.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Every event published so far.
-    #[must_use]
-    pub fn events(&self) -> Vec<Event> {
-        self.events
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    fn record(&self, event: Event) {
-        self.events
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(event);
-    }
-}
-
-impl Backend for RecordingBackend {
-    fn publish(&self, event: Event) -> BoxFuture<'_, Result<PublishReceipt, PublishError>> {
-        self.record(event);
-        Box::pin(std::future::ready(Ok(PublishReceipt::default())))
-    }
-
-    fn publish_detached(&self, event: Event) {
-        self.record(event);
-    }
-
-    fn stats(&self) -> DeliveryStats {
-        let n = self.events.lock().map_or(0, |e| e.len() as u64);
-        DeliveryStats {
-            queued: n,
-            delivered: n,
-            ..DeliveryStats::default()
         }
     }
 }

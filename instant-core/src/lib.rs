@@ -36,11 +36,12 @@ mod channel_options;
 pub mod config;
 mod event;
 pub mod paths;
+pub mod testing;
 mod token;
 
 pub use crate::backend::{
     Backend, BoxFuture, DeliveryStats, GlobalPublish, NodeHealth, NodeState, Publish, PublishError,
-    PublishReceipt, Publisher, RecordingBackend, publish,
+    PublishReceipt, Publisher, publish,
 };
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
@@ -57,4 +58,5 @@ pub use crate::config::{
     DEFAULT_PUBLISH_TIMEOUT, DEFAULT_SITE_SLUG, DEFAULT_TOKEN_TTL, Secret,
 };
 pub use crate::event::{EVENT_CLASSES, Event};
+pub use crate::testing::RecordingBackend;
 pub use crate::token::{ConnectionClaims, SubscriptionClaims, TokenError, Tokens, now_secs};

@@ -8,195 +8,9 @@
 
 use std::net::SocketAddr;
 
-use actix_session::config::CookieContentSecurity;
-use actix_session::storage::CookieSessionStore;
-use actix_session::{Session, SessionMiddleware};
+use actix_web::HttpServer;
 use actix_web::cookie::Key;
-use actix_web::http::header;
-use actix_web::middleware::Compress;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use instant::config::Config;
-use instant::session::{SessionUsers, login, logout};
-use instant::templates::{CentrifugeJs, handler_template_name};
-use instant::{InstantMiddleware, Level, Realtime, User, UserResolver};
-use serde::Deserialize;
-
-/// The demo accounts: user name, level. Every password is [`PASSWORD`].
-const ACCOUNTS: [(&str, Level); 3] = [
-    ("admin", Level::Superuser),
-    ("staff", Level::Staff),
-    ("user", Level::Users),
-];
-/// The password of every demo account.
-const PASSWORD: &str = "demo";
-
-instant::channels! {
-    /// The seed's seven channels.
-    static CHANNELS;
-    superuser "$mysite_admin1" at ["/a/path", "/another/path"],
-    superuser "$mysite_admin2",
-    staff     "$mysite_staff1" at ["/a/path"],
-    staff     "$mysite_staff2",
-    users     "$mysite_users1",
-    public    "mysite_public1",
-    public    "mysite_public2",
-}
-
-/// The local copy of `centrifuge.js` installed by `npm ci` in `js/`, for offline use.
-const LOCAL_CENTRIFUGE_JS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../js/node_modules/centrifuge/dist/centrifuge.js"
-);
-
-fn page(title: &str, user: Option<&User>, path: &str) -> HttpResponse {
-    let who = match user {
-        Some(user) => format!(
-            "Logged in as <b>{}</b> ({}) · <a href=\"/logout\">log out</a>{}",
-            user.id,
-            user.level,
-            if user.level == Level::Superuser {
-                " · <a href=\"/instant/\">frontend</a>"
-            } else {
-                ""
-            }
-        ),
-        None => "Anonymous · <a href=\"/login\">log in</a>".to_owned(),
-    };
-    let nav = ["/", "/a/path", "/another/path"]
-        .iter()
-        .map(|p| {
-            if *p == path {
-                format!("<b>{p}</b>")
-            } else {
-                format!("<a href=\"{p}\">{p}</a>")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" · ");
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title} · instant demo</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:50em;margin:2em auto;padding:0 1em}}
-#events{{list-style:none;padding:0}}#events li{{padding:.3em 0;border-bottom:1px solid #eee}}</style>
-</head>
-<body>
-<p>{who}</p>
-<nav>{nav}</nav>
-<h1>{title}</h1>
-<p>Events published on the channels this page joins appear below (the joined channels depend on
-who you are and on this path).</p>
-<ul id="events"><li id="no-events"><i>No event yet.</i></li></ul>
-</body>
-</html>"#
-    ))
-}
-
-async fn home(req: HttpRequest) -> HttpResponse {
-    page("Home", SessionUsers.resolve(&req).as_ref(), "/")
-}
-
-async fn a_path(req: HttpRequest) -> HttpResponse {
-    page("A path", SessionUsers.resolve(&req).as_ref(), "/a/path")
-}
-
-async fn another_path(req: HttpRequest) -> HttpResponse {
-    page(
-        "Another path",
-        SessionUsers.resolve(&req).as_ref(),
-        "/another/path",
-    )
-}
-
-fn login_page(error: Option<&str>) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Log in · instant demo</title></head>
-<body style="font:16px/1.5 system-ui,sans-serif;max-width:30em;margin:2em auto">
-<h1>Log in</h1>
-{}
-<form method="post" action="/login">
-<p><label>User name <input name="username" autocomplete="username"></label></p>
-<p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p>
-<p><button type="submit">Log in</button></p>
-</form>
-<p>Accounts: <code>admin</code> (superuser), <code>staff</code>, <code>user</code>; password <code>{PASSWORD}</code>.</p>
-</body></html>"#,
-        error.map_or(String::new(), |e| format!(
-            "<p style=\"color:#c00\">{e}</p>"
-        ))
-    )
-}
-
-async fn login_form() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(login_page(None))
-}
-
-#[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
-
-async fn login_submit(session: Session, form: web::Form<Credentials>) -> HttpResponse {
-    let account = ACCOUNTS
-        .iter()
-        .find(|(name, _)| *name == form.username)
-        .filter(|_| form.password == PASSWORD);
-    match account {
-        Some((name, level)) => match login(&session, &User::new(*name, *level)) {
-            Ok(()) => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/"))
-                .finish(),
-            Err(error) => {
-                tracing::error!(%error, "cannot store the session");
-                HttpResponse::InternalServerError().finish()
-            }
-        },
-        None => HttpResponse::Unauthorized()
-            .content_type("text/html; charset=utf-8")
-            .body(login_page(Some("Unknown user name or wrong password."))),
-    }
-}
-
-async fn logout_route(session: Session) -> HttpResponse {
-    logout(&session);
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/"))
-        .finish()
-}
-
-fn set_up() -> Result<Realtime, Box<dyn std::error::Error>> {
-    // `instant.toml` and `INSTANT_*` variables; with neither, the embedded server.
-    let config = Config::load()?;
-    let serve_local_client =
-        config.centrifuge_js().is_none() && std::path::Path::new(LOCAL_CENTRIFUGE_JS).exists();
-    let mut builder = Realtime::builder()
-        .config(config)
-        .channels(CHANNELS.clone())
-        .users(SessionUsers)
-        .template(
-            "demo/channel_handler.js",
-            include_str!("../templates/demo/channel_handler.js"),
-        );
-    if serve_local_client {
-        builder = builder.centrifuge_js(CentrifugeJs::File(LOCAL_CENTRIFUGE_JS.into()));
-    }
-    for channel in CHANNELS.iter() {
-        builder = builder.template(
-            handler_template_name(channel.name()),
-            "{% include \"demo/channel_handler.js\" %}",
-        );
-    }
-    let realtime = builder.build()?;
-    // The seed's `instant::publish(channel, message)` goes through this app.
-    realtime.install_global_publisher();
-    Ok(realtime)
-}
+use demo::PASSWORD;
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -210,33 +24,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:8080".to_owned())
         .parse()
         .map_err(|e| format!("INSTANT_ADDR: {e}"))?;
-    let realtime = set_up()?;
+    let realtime = demo::set_up()?;
     let backend = match realtime.config().centrifugo_url() {
         Some(url) => format!("Centrifugo at {url}"),
         None => "the embedded real-time server".to_owned(),
     };
     let session_key = Key::generate();
 
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(InstantMiddleware)
-            .wrap(
-                SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
-                    .cookie_secure(false)
-                    .cookie_content_security(CookieContentSecurity::Private)
-                    .build(),
-            )
-            .wrap(Compress::default())
-            .configure(realtime.routes())
-            .route("/", web::get().to(home))
-            .route("/a/path", web::get().to(a_path))
-            .route("/another/path", web::get().to(another_path))
-            .route("/login", web::get().to(login_form))
-            .route("/login", web::post().to(login_submit))
-            .route("/logout", web::get().to(logout_route))
-            .route("/logout", web::post().to(logout_route))
-    })
-    .bind(addr)?;
+    let server = HttpServer::new(move || demo::app(&realtime, session_key.clone())).bind(addr)?;
     let bound = server.addrs();
     for addr in &bound {
         println!("instant demo listening on http://{addr} (events through {backend})");
