@@ -69,6 +69,7 @@ mod app;
 mod body;
 mod embedded;
 mod error;
+mod forwarded;
 #[doc(hidden)]
 pub mod event;
 pub mod markers;

@@ -29,12 +29,14 @@ use crate::runtime::Runtime;
 /// Left untouched: responses that are not `text/html`, answers to `HEAD`, statuses 1xx, 204, 206
 /// and 304, empty bodies, bodies that already have a `Content-Encoding`, and pages that opt out
 /// with [`SkipInjection`] or the `x-instant-skip` header. A rewritten page loses its now wrong
-/// `Content-Length` (it is sent chunked), and a page that received tokens is marked
-/// `Cache-Control: private` unless it already says `private` or `no-store`.
+/// `Content-Length` (it is sent chunked), and a page that received tokens gets
+/// `Cache-Control: no-store` (replacing the app's) and loses any `CDN-Cache-Control` and
+/// `Surrogate-Control`, so that no cache keeps a user's tokens.
 ///
-/// The client renews its tokens through the auth routes, which the same `configure` mounts. With the embedded server and no `INSTANT_WEBSOCKET_URL`, the page connects to
-/// `ws(s)://<the request's host>/connection/websocket`; set the URL explicitly in production behind
-/// proxies or shared caches.
+/// The client renews its tokens through the auth routes, which the same `configure` mounts. With
+/// the embedded server and no `INSTANT_WEBSOCKET_URL`, the page connects to
+/// `ws(s)://<the request's Host>/connection/websocket`; forwarded headers (`X-Forwarded-Host`,
+/// `Forwarded`) count only from the reverse proxies named in `trusted_proxies`.
 ///
 /// # Ordering
 /// Register `Compress` *after* this middleware so that compression is the outer layer and sees the
@@ -171,15 +173,11 @@ fn injectable<B: MessageBody>(res: &ServiceResponse<B>) -> bool {
     )
 }
 
+/// A page that carries a user's tokens must not be stored by any cache: `Cache-Control: no-store`
+/// replaces whatever the app set, and the shared-cache directives (`CDN-Cache-Control`,
+/// `Surrogate-Control`) go.
 fn mark_private(headers: &mut actix_web::http::header::HeaderMap) {
-    let already = headers
-        .get(header::CACHE_CONTROL)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            let v = v.to_ascii_lowercase();
-            v.contains("private") || v.contains("no-store")
-        });
-    if !already {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
-    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.remove("cdn-cache-control");
+    headers.remove("surrogate-control");
 }

@@ -4,9 +4,19 @@
 //! else in the crate spells them out.
 
 /// The WebSocket endpoint (`/connection/websocket`), where the official Centrifugo clients
-/// connect, and the prefix of the HTTP API (`/api`, as in `POST /api/{method}`): the same on
-/// Centrifugo and on the embedded server.
+/// connect, the same on Centrifugo and on the embedded server, and the prefix of Centrifugo's
+/// HTTP API (`/api`, as in `POST /api/{method}`).
 pub use instant_core::paths::{API_PATH, WEBSOCKET_PATH};
+
+/// The base of the `instant` routes, which plays Centrifugo's base URL for the embedded server:
+/// a Centrifugo client given `http://<app>/instant` posts to `http://<app>/instant/api/{method}`,
+/// the embedded server's API.
+pub const PREFIX: &str = "/instant";
+
+/// Where the embedded server's HTTP API is mounted by default (`POST /instant/api/{method}`):
+/// [`API_PATH`] under [`PREFIX`], so that the app's own `/api` routes stay its own.
+/// [`EmbeddedOptions::api_path`](crate::EmbeddedOptions::api_path) moves it.
+pub const EMBEDDED_API_PATH: &str = "/instant/api";
 
 /// `POST` here answers `{"token"}`: the connection token of the current user (`""` when
 /// anonymous).

@@ -18,6 +18,9 @@ use crate::user::{User, level_of};
 const BODY_LIMIT: usize = 64 * 1024;
 /// The most channels one batch request may ask for.
 const MAX_BATCH: usize = 256;
+/// The reason given for every refused subscription token: an undeclared channel and one the user
+/// may not join get the same answer, so that the route does not tell which channels exist.
+const REFUSED: &str = "the channel does not exist or the user may not join it";
 
 /// Mounts the routes of `runtime` and registers it (and its publisher) as app data.
 pub(crate) fn configure(runtime: &Arc<Runtime>, cfg: &mut web::ServiceConfig) {
@@ -59,7 +62,11 @@ pub(crate) fn configure(runtime: &Arc<Runtime>, cfg: &mut web::ServiceConfig) {
 /// Refuses a POST that a browser sends from another site: `Sec-Fetch-Site` must be `same-origin`
 /// (or `none`), else `Origin` must be this host or one of the allowed origins. Requests without
 /// either header do not come from a browser page and cannot ride on a visitor's cookies.
-pub(crate) fn check_same_origin(req: &HttpRequest, allowed: &[String]) -> Result<(), String> {
+pub(crate) fn check_same_origin(
+    req: &HttpRequest,
+    allowed: &[String],
+    trusted_proxies: &[std::net::IpAddr],
+) -> Result<(), String> {
     let fetch_site = req
         .headers()
         .get("sec-fetch-site")
@@ -69,7 +76,7 @@ pub(crate) fn check_same_origin(req: &HttpRequest, allowed: &[String]) -> Result
     }
     match req.headers().get(header::ORIGIN).map(HeaderValue::to_str) {
         Some(Ok(origin)) => {
-            let host = req.connection_info().host().to_owned();
+            let host = crate::forwarded::host(req, trusted_proxies);
             if crate::origin::is_allowed(origin, Some(&host), allowed) {
                 Ok(())
             } else {
@@ -85,7 +92,12 @@ pub(crate) fn check_same_origin(req: &HttpRequest, allowed: &[String]) -> Result
 /// [`RouteError::CrossSite`] for a request [`check_same_origin`] refuses, logged as a refused
 /// `what`.
 fn refuse_cross_site(req: &HttpRequest, runtime: &Runtime, what: &str) -> Result<(), RouteError> {
-    check_same_origin(req, runtime.config.allowed_origins()).map_err(|reason| {
+    check_same_origin(
+        req,
+        runtime.config.allowed_origins(),
+        runtime.config.trusted_proxies(),
+    )
+    .map_err(|reason| {
         tracing::warn!(path = req.path(), %reason, "instant: {what} refused");
         RouteError::CrossSite { reason }
     })
@@ -128,9 +140,9 @@ async fn subscription(
             channels: None,
         } => {
             runtime.authorize(user, &channel).map_err(|denial| {
-                let reason = denial.to_string();
-                tracing::warn!(user = user_label(user), level = %level_of(user), channel = %channel, %reason, "instant: subscription token refused");
-                RouteError::denied(reason)
+                tracing::info!(user = user_label(user), level = %level_of(user), channel = %channel, reason = %denial, "instant: subscription token refused");
+                // The same answer for every refusal, so that nobody learns which channels exist.
+                RouteError::denied(REFUSED)
             })?;
             json!({"token": runtime.subscription_token(user, &channel)})
         }
@@ -144,6 +156,8 @@ async fn subscription(
                 )));
             }
             let mut tokens = BTreeMap::new();
+            let mut refused = 0_usize;
+            let mut first_refused = None;
             for channel in channels {
                 match runtime.authorize(user, &channel) {
                     Ok(_) => {
@@ -151,9 +165,14 @@ async fn subscription(
                         tokens.insert(channel, token);
                     }
                     Err(denial) => {
-                        tracing::warn!(user = user_label(user), level = %level_of(user), channel = %channel, reason = %denial, "instant: subscription token refused");
+                        refused += 1;
+                        first_refused.get_or_insert((channel, denial));
                     }
                 }
+            }
+            // One line per request, however many channels it names.
+            if let Some((channel, reason)) = first_refused {
+                tracing::info!(user = user_label(user), level = %level_of(user), refused, first = %channel, %reason, "instant: subscription tokens refused");
             }
             json!({"tokens": tokens})
         }

@@ -5,13 +5,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
-use actix_web::dev::ConnectionInfo;
 use bytes::Bytes;
 use instant_core::{Channel, ChannelSet, Config, Level, Publisher, Tokens};
 use serde::Serialize;
 
 use crate::embedded::EmbeddedServer;
-use crate::paths;
+use crate::{forwarded, paths};
 use crate::templates::{Snippet, escape_json_for_script};
 use crate::user::{User, UserResolver, level_of};
 
@@ -103,11 +102,29 @@ pub(crate) struct BrowserChannel<'a> {
 }
 
 impl Runtime {
+    /// The user behind `req`. A user with an empty id counts as anonymous (and is logged): its
+    /// tokens would carry the `sub` of anonymous connections, so anyone could use them.
     pub(crate) fn resolve(&self, req: &HttpRequest) -> Option<User> {
-        self.resolver.resolve(req)
+        let user = self.resolver.resolve(req)?;
+        if user.id.is_empty() {
+            tracing::warn!(
+                path = req.path(),
+                "instant: the user resolver returned a user with an empty id; treated as anonymous"
+            );
+            return None;
+        }
+        Some(user)
     }
 
-    /// Whether `user` may join the channel `name`: declared, level high enough, app check passed.
+    /// Whether the app's `authorize` check lets `user` join `channel`. It is consulted for
+    /// private channels only: public channels need no token, so no check could keep a client
+    /// from subscribing to them.
+    fn app_allows(&self, user: Option<&User>, channel: &Channel) -> bool {
+        !channel.is_private() || self.authorize.as_ref().is_none_or(|check| check(user, channel))
+    }
+
+    /// Whether `user` may join the channel `name`: declared, level high enough, app check passed
+    /// (private channels).
     pub(crate) fn authorize(&self, user: Option<&User>, name: &str) -> Result<&Channel, Denial> {
         let channel = self.channels.get(name).ok_or(Denial::Undeclared)?;
         let actual = level_of(user);
@@ -117,9 +134,7 @@ impl Runtime {
                 actual,
             });
         }
-        if let Some(check) = &self.authorize
-            && !check(user, channel)
-        {
+        if !self.app_allows(user, channel) {
             return Err(Denial::Refused);
         }
         Ok(channel)
@@ -138,17 +153,23 @@ impl Runtime {
             .subscription(user.map_or("", |u| u.id.as_str()), channel)
     }
 
-    /// The WebSocket URL the browser connects to.
-    pub(crate) fn ws_url(&self, info: &ConnectionInfo) -> String {
+    /// The WebSocket URL the browser connects to: the configured one, else this app's host as
+    /// the request names it (forwarded headers only from the `trusted_proxies`).
+    pub(crate) fn ws_url(&self, req: &HttpRequest) -> String {
         if let Some(url) = &self.ws_url {
             return url.clone();
         }
-        let scheme = if info.scheme() == "https" {
+        let trusted = self.config.trusted_proxies();
+        let scheme = if forwarded::scheme(req, trusted) == "https" {
             "wss"
         } else {
             "ws"
         };
-        format!("{scheme}://{}{}", info.host(), paths::WEBSOCKET_PATH)
+        format!(
+            "{scheme}://{}{}",
+            forwarded::host(req, trusted),
+            paths::WEBSOCKET_PATH
+        )
     }
 
     /// The browser config of `user` on the page at `path`; with `all_paths` the path filters of the
@@ -165,7 +186,7 @@ impl Runtime {
             .channels
             .joinable(level)
             .filter(|c| all_paths || c.connects_on(path))
-            .filter(|c| self.authorize.as_ref().is_none_or(|check| check(user, c)))
+            .filter(|c| self.app_allows(user, c))
             .map(|c| BrowserChannel {
                 name: c.name(),
                 level: c.level(),
@@ -175,7 +196,7 @@ impl Runtime {
             })
             .collect();
         BrowserConfig {
-            ws_url: self.ws_url(&req.connection_info()),
+            ws_url: self.ws_url(req),
             site: self.config.site_slug(),
             site_name: self.config.site_name(),
             debug: self.config.debug(),

@@ -67,7 +67,7 @@ async fn injected_config_follows_levels_and_paths() {
             let private_page = res
                 .headers()
                 .get(header::CACHE_CONTROL)
-                .is_some_and(|v| v == "private");
+                .is_some_and(|v| v == "no-store");
             let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
             let config = injected_config(&body).expect("config injected");
             let channels = config["channels"].as_array().unwrap();
@@ -220,7 +220,7 @@ async fn the_apps_own_check_narrows_both_sides() {
         reply["reason"]
             .as_str()
             .unwrap()
-            .contains("authorization check")
+            .contains("may not join")
     );
     let (status, _) = post(
         &app,

@@ -48,6 +48,11 @@ impl Target {
         let mut options = EmbeddedOptions::default();
         options.channel_defaults.history_size = 100;
         options.channel_defaults.history_ttl = Duration::from_secs(300);
+        // Presence and join/leave for every subscriber, anonymous ones too, as the Centrifugo
+        // target is configured.
+        options.channel_defaults.presence = true;
+        options.channel_defaults.join_leave = true;
+        options.channel_defaults.presence_for_anonymous = true;
         if short_ping {
             options.ping_interval = Duration::from_secs(SHORT_PING.0);
             options.pong_timeout = Duration::from_secs(SHORT_PING.1);
@@ -104,6 +109,15 @@ impl Target {
         }
     }
 
+    /// The base URL a Centrifugo API client is given: the embedded server answers the API under
+    /// the app's `/instant` prefix.
+    fn api_base(&self) -> String {
+        match &self.server {
+            Server::Embedded(server) => format!("{}/instant", server.http_url()),
+            Server::Centrifugo(server) => server.url(),
+        }
+    }
+
     fn ws_url(&self) -> String {
         match &self.server {
             Server::Embedded(server) => server.ws_url(),
@@ -140,7 +154,7 @@ impl Target {
     fn spec(&self) -> Value {
         json!({
             "url": self.ws_url(),
-            "api_url": format!("{}/api", self.base_url()),
+            "api_url": format!("{}/api", self.api_base()),
             "api_key": self.api_key.expose_secret(),
             "tokens": self.scenario_tokens(),
             "idle_ms": 65_000,
@@ -150,7 +164,7 @@ impl Target {
     /// Publishes through the server API; returns the result object.
     async fn publish(&self, channel: &str, data: Value) -> Value {
         let mut response = awc::Client::default()
-            .post(format!("{}/api/publish", self.base_url()))
+            .post(format!("{}/api/publish", self.api_base()))
             .insert_header(("X-API-Key", self.api_key.expose_secret()))
             .send_json(&json!({ "channel": channel, "data": data }))
             .await
@@ -503,7 +517,7 @@ async fn wire_server_api_answers_in_the_same_shapes() {
 
         let api = async |method: &str, body: Value| -> Value {
             let mut response = awc::Client::default()
-                .post(format!("{}/api/{method}", target.base_url()))
+                .post(format!("{}/api/{method}", target.api_base()))
                 .insert_header(("X-API-Key", target.api_key.expose_secret()))
                 .send_json(&body)
                 .await

@@ -19,7 +19,7 @@ async fn post(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, Value) {
-    let mut request = awc::Client::default().post(format!("{}/api/{method}", server.http_url()));
+    let mut request = awc::Client::default().post(format!("{}/instant/api/{method}", server.http_url()));
     for (name, value) in headers {
         request = request.insert_header((*name, *value));
     }
@@ -42,7 +42,7 @@ async fn the_core_centrifugo_client_works_against_the_embedded_server() {
         .await;
 
     let config = Config::builder()
-        .secret(Secret::new("unused".into()))
+        .secret(Secret::new("unused-secret-0123456789abcdef0123456789".into()))
         .centrifugo_url(server.http_url())
         .api_key(Secret::new("test-api-key".into()))
         .build()
@@ -131,7 +131,7 @@ async fn the_api_key_is_required_in_either_header() {
     // Without a configured key the API stays closed.
     let keyless = TestServer::start(
         Config::builder()
-            .secret(Secret::new("s".into()))
+            .secret(Secret::new("s-0123456789abcdef0123456789abcdef".into()))
             .build()
             .unwrap(),
         EmbeddedOptions::default(),
@@ -166,7 +166,7 @@ async fn errors_come_back_in_centrifugos_shapes() {
     assert_eq!(post(&server, "publish", &[KEY], "not json").await.0, 400);
     assert_eq!(post(&server, "subscribe", &[KEY], "{}").await.0, 404);
     let get = awc::Client::default()
-        .get(format!("{}/api/publish", server.http_url()))
+        .get(format!("{}/instant/api/publish", server.http_url()))
         .send()
         .await
         .unwrap();

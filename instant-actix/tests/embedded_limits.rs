@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 async fn api(server: &TestServer, method: &str, body: Value) -> Value {
     let mut response = awc::Client::default()
-        .post(format!("{}/api/{method}", server.http_url()))
+        .post(format!("{}/instant/api/{method}", server.http_url()))
         .insert_header(("X-API-Key", "test-api-key"))
         .send_json(&body)
         .await

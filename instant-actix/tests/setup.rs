@@ -37,7 +37,7 @@ async fn published_then_history(realtime: &Realtime, count: usize) -> Vec<String
     }
     let app = test::init_service(App::new().configure(realtime.routes())).await;
     let req = test::TestRequest::post()
-        .uri(&format!("{}/history", paths::API_PATH))
+        .uri(&format!("{}/history", paths::EMBEDDED_API_PATH))
         .insert_header(("X-API-Key", "test-api-key"))
         .set_json(json!({"channel": "news", "limit": 100}))
         .to_request();

@@ -238,7 +238,7 @@ fn call(server: &Inner, method: &str, body: &[u8]) -> Option<Result<Value, Failu
         "broadcast" => parse(body).and_then(|r| broadcast(server, r)),
         "presence" => parse::<ChannelRequest>(body).and_then(|r| {
             require_channel(&r.channel)?;
-            let presence = server.hub.presence(&r.channel)?;
+            let presence = server.hub.presence(&r.channel, usize::MAX)?;
             Ok(json!({ "presence": presence }))
         }),
         "presence_stats" => parse::<ChannelRequest>(body).and_then(|r| {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use instant_core::TokenError;
 use tokio::time::Instant;
 
-use super::connection::{Connected, Connection, SubscriptionState};
+use super::connection::{
+    AnonymousPermit, Connected, Connection, Spend, SubscriptionState,
+};
 use super::hub::{NewPublication, RecoverFrom, Subscription};
 use super::protocol::{
     ChannelRequest, ClientInfo, Command, ConnectRequest, ConnectResult, Disconnect, Empty,
@@ -16,14 +18,32 @@ use super::protocol::{
 
 impl Connection {
     /// One text (or binary) message: JSON commands separated by newlines.
+    ///
+    /// Each command spends from the connection's command budget; processing stops as
+    /// soon as the connection is being closed (over budget, too slow, shut down).
     pub(super) fn handle_frame(&mut self, bytes: &[u8]) -> Result<(), Disconnect> {
         for line in bytes.split(|b| *b == b'\n') {
+            if self.handle.disconnect_reason().is_some() {
+                break;
+            }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             let command: Command =
                 serde_json::from_slice(line).map_err(|_| Disconnect::BAD_REQUEST)?;
-            self.dispatch(command)?;
+            let options = &self.server.options;
+            match self
+                .budget
+                .spend(options.command_rate, options.command_burst)
+            {
+                Spend::Ok => self.dispatch(command)?,
+                Spend::Refuse if command.id != 0 => {
+                    self.error(command.id, ErrorReply::TOO_MANY_REQUESTS);
+                }
+                // A pong (or `send`) over budget has no reply to carry the error.
+                Spend::Refuse => {}
+                Spend::Disconnect => return Err(Disconnect::TOO_MANY_REQUESTS),
+            }
         }
         Ok(())
     }
@@ -111,11 +131,19 @@ impl Connection {
                 Err(_) => return Err(Disconnect::INVALID_TOKEN),
             }
         };
+        // Anonymous connections have their own budget of slots, so that logged-in users always
+        // find one.
+        let anonymous = if user.is_empty() {
+            Some(AnonymousPermit::acquire(&self.server).ok_or(Disconnect::CONNECTION_LIMIT)?)
+        } else {
+            None
+        };
         let (expiry, expires_at) = self.token_expiry(exp);
         let user: Arc<str> = Arc::from(user);
         self.server.hub.add_user(&user);
         self.connected = Some(Connected {
             user,
+            _anonymous: anonymous,
             conn_info: info.as_ref().and_then(raw_json),
             expires_at,
         });
@@ -266,11 +294,21 @@ impl Connection {
             return Ok(());
         }
         let hub = &self.server.hub;
+        // As Centrifugo: presence off → 108; on, but the client is anonymous and the channel
+        // does not open presence to anonymous clients → 103.
+        if let Some(options) = hub.options(&request.channel)
+            && options.presence
+            && !options.presence_for_anonymous
+            && self.user().is_empty()
+        {
+            self.error(id, ErrorReply::PERMISSION_DENIED);
+            return Ok(());
+        }
         let result = if stats {
             hub.presence_stats(&request.channel)
                 .map(ReplyBody::PresenceStats)
         } else {
-            hub.presence(&request.channel)
+            hub.presence(&request.channel, self.server.options.max_presence_entries)
                 .map(|presence| ReplyBody::Presence(PresenceResult { presence }))
         };
         match result {

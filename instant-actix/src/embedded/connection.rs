@@ -4,7 +4,9 @@
 //! neither the hub nor the reader ever waits on a slow client.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError};
@@ -25,23 +27,74 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Holds one of the server's connection slots until dropped.
+/// Holds one of the server's connection slots, and one of its client address's, until dropped.
 #[derive(Debug)]
 pub(crate) struct ConnectionPermit {
     server: Arc<Inner>,
+    ip: Option<IpAddr>,
 }
 
 impl ConnectionPermit {
-    /// Takes a slot, or `None` when the server is at its connection limit.
-    pub(crate) fn acquire(server: &Arc<Inner>) -> Option<Self> {
+    /// Takes a slot, or `None` when the server is at its connection limit or the client address
+    /// `ip` at its own.
+    pub(crate) fn acquire(server: &Arc<Inner>, ip: Option<IpAddr>) -> Option<Self> {
         let limit = server.options.max_connections;
         server
             .open_connections
-            .fetch_update(
-                std::sync::atomic::Ordering::AcqRel,
-                std::sync::atomic::Ordering::Acquire,
-                |n| (n < limit).then_some(n + 1),
-            )
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()?;
+        // From here on, dropping the permit gives the slot back.
+        let mut permit = Self {
+            server: Arc::clone(server),
+            ip: None,
+        };
+        let Some(ip) = ip else {
+            return Some(permit);
+        };
+        let mut per_ip = lock(&server.connections_per_ip);
+        let count = per_ip.entry(ip).or_insert(0);
+        if *count >= server.options.max_connections_per_ip {
+            return None;
+        }
+        *count += 1;
+        drop(per_ip);
+        permit.ip = Some(ip);
+        Some(permit)
+    }
+}
+
+impl Drop for ConnectionPermit {
+    fn drop(&mut self) {
+        if let Some(ip) = self.ip {
+            let mut per_ip = lock(&self.server.connections_per_ip);
+            if let Some(count) = per_ip.get_mut(&ip) {
+                *count -= 1;
+                if *count == 0 {
+                    per_ip.remove(&ip);
+                }
+            }
+        }
+        self.server.open_connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Holds one of the server's anonymous connection slots until dropped.
+#[derive(Debug)]
+pub(super) struct AnonymousPermit {
+    server: Arc<Inner>,
+}
+
+impl AnonymousPermit {
+    /// Takes an anonymous slot, or `None` when they are all taken.
+    pub(super) fn acquire(server: &Arc<Inner>) -> Option<Self> {
+        let limit = server.options.max_anonymous_connections;
+        server
+            .anonymous_connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
             .ok()
             .map(|_| Self {
                 server: Arc::clone(server),
@@ -49,11 +102,61 @@ impl ConnectionPermit {
     }
 }
 
-impl Drop for ConnectionPermit {
+impl Drop for AnonymousPermit {
     fn drop(&mut self) {
         self.server
-            .open_connections
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            .anonymous_connections
+            .fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A connection's command budget: a token bucket refilled at `command_rate` per second, holding
+/// at most `command_burst`.
+#[derive(Debug)]
+pub(super) struct CommandBudget {
+    tokens: f64,
+    refilled_at: Instant,
+    /// Commands refused in a row; reaching the burst size closes the connection.
+    refused: u32,
+}
+
+/// What the budget says about one command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Spend {
+    /// Within budget: serve it.
+    Ok,
+    /// Over budget: answer it with error 111.
+    Refuse,
+    /// Over budget and still sending: close with 3013.
+    Disconnect,
+}
+
+impl CommandBudget {
+    fn new(burst: u32) -> Self {
+        Self {
+            tokens: f64::from(burst),
+            refilled_at: Instant::now(),
+            refused: 0,
+        }
+    }
+
+    /// Takes a token for one command.
+    pub(super) fn spend(&mut self, rate: u32, burst: u32) -> Spend {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.refilled_at).as_secs_f64();
+        self.refilled_at = now;
+        self.tokens = (self.tokens + elapsed * f64::from(rate)).min(f64::from(burst));
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.refused = 0;
+            return Spend::Ok;
+        }
+        self.refused += 1;
+        if self.refused > burst.max(1) {
+            Spend::Disconnect
+        } else {
+            Spend::Refuse
+        }
     }
 }
 
@@ -61,6 +164,8 @@ impl Drop for ConnectionPermit {
 #[derive(Debug)]
 pub(super) struct Connected {
     pub(super) user: Arc<str>,
+    /// The anonymous slot of a connection without a token.
+    pub(super) _anonymous: Option<AnonymousPermit>,
     pub(super) conn_info: Option<Arc<serde_json::value::RawValue>>,
     pub(super) expires_at: Option<Instant>,
 }
@@ -92,6 +197,7 @@ pub(super) struct Connection {
     /// Pings sent and not answered yet, and when the last one went out.
     pub(super) unanswered_pings: u32,
     pub(super) last_ping: Option<Instant>,
+    pub(super) budget: CommandBudget,
 }
 
 /// Serves one upgraded WebSocket until it closes.
@@ -118,6 +224,7 @@ pub(crate) async fn run(
         server.options.close_timeout,
     ));
     let mut pong_session = ws;
+    let server_burst = server.options.command_burst;
     let mut conn = Connection {
         connect_deadline: Instant::now() + server.options.connect_timeout,
         server,
@@ -128,6 +235,7 @@ pub(crate) async fn run(
         pong_deadline: None,
         unanswered_pings: 0,
         last_ping: None,
+        budget: CommandBudget::new(server_burst),
     };
     loop {
         if conn.handle.disconnect_reason().is_some() {
@@ -275,8 +383,12 @@ impl Connection {
             return (ExpiryResult::default(), None);
         };
         let (ttl, left) = ttl_until(exp);
-        let deadline = Instant::now() + left + self.server.options.expired_close_delay;
-        (ExpiryResult { expires: true, ttl }, Some(deadline))
+        // A far-off expiry (a token minted with a huge lifetime) is no deadline at all, rather
+        // than an overflow.
+        let deadline = Instant::now()
+            .checked_add(left)
+            .and_then(|at| at.checked_add(self.server.options.expired_close_delay));
+        (ExpiryResult { expires: true, ttl }, deadline)
     }
 
     pub(super) fn ping_interval(&self) -> Duration {

@@ -85,11 +85,17 @@ impl ChannelState {
         }
     }
 
-    /// Queues `frame` for every subscriber; for join/leave, only those that asked for them.
+    /// Queues `frame` for every subscriber; for join/leave, only those that asked for them (or
+    /// all, with `force_push_join_leave`), and never anonymous ones unless the channel opens
+    /// presence to them (`presence_for_anonymous`).
     fn fan_out(&self, frame: &ByteString, join_leave_only: bool) {
         let force = self.options.force_push_join_leave;
+        let anonymous_too = self.options.presence_for_anonymous;
         for subscriber in self.subscribers.values() {
-            if !join_leave_only || force || subscriber.join_leave {
+            if !join_leave_only
+                || ((force || subscriber.join_leave)
+                    && (anonymous_too || !subscriber.info.user.is_empty()))
+            {
                 subscriber.handle.send(frame);
             }
         }
@@ -149,14 +155,14 @@ pub(crate) struct Hub {
     /// Connected clients (after `connect`) per user id, for the user and client counts.
     users: Mutex<HashMap<Arc<str>, u32>>,
     max_history_publications: usize,
+    /// The results of recent API publishes by `idempotency_key`.
+    pub(crate) idempotent_results: super::api::IdempotentResults,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not take the whole server down with poisoned locks.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
-    /// The results of recent API publishes by `idempotency_key`.
-    pub(crate) idempotent_results: super::api::IdempotentResults,
 
 impl Hub {
     /// A hub for these channel names.
@@ -175,13 +181,13 @@ impl Hub {
             channels,
             users: Mutex::new(HashMap::new()),
             max_history_publications: options.max_history_publications,
+            idempotent_results: super::api::IdempotentResults::default(),
         }
     }
 
     fn channel(&self, name: &str) -> Result<&Mutex<ChannelState>, ErrorReply> {
         self.channels.get(name).ok_or(ErrorReply::UNKNOWN_CHANNEL)
     }
-            idempotent_results: super::api::IdempotentResults::default(),
 
     /// The options of a declared channel.
     pub(crate) fn options(&self, name: &str) -> Option<ChannelOptions> {
@@ -301,14 +307,24 @@ impl Hub {
         }
     }
 
-    /// Who is subscribed, by client id.
+    /// Who is subscribed, by client id: at most `limit` entries (the first by client id).
     pub(crate) fn presence(
         &self,
         channel: &str,
+        limit: usize,
     ) -> Result<BTreeMap<Arc<str>, Arc<ClientInfo>>, ErrorReply> {
         let state = lock(self.channel(channel)?);
         if !state.options.presence {
             return Err(ErrorReply::NOT_AVAILABLE);
+        }
+        if state.subscribers.len() > limit {
+            let mut ids: Vec<&Arc<str>> = state.subscribers.keys().collect();
+            ids.sort_unstable();
+            return Ok(ids
+                .into_iter()
+                .take(limit)
+                .map(|id| (Arc::clone(id), Arc::clone(&state.subscribers[id].info)))
+                .collect());
         }
         Ok(state
             .subscribers

@@ -3,8 +3,8 @@
 //!
 //! Browsers connect to `GET /connection/websocket` with the official Centrifugo clients
 //! (centrifuge-js 5.x and others), unchanged; server code publishes in-process through
-//! [`Backend`], or over HTTP through `POST /api/{method}` with Centrifugo's JSON shapes, so that
-//! Centrifugo's server SDKs work against it too.
+//! [`Backend`], or over HTTP through `POST /instant/api/{method}` with Centrifugo's JSON shapes,
+//! so that Centrifugo's server SDKs work against it too.
 
 mod api;
 mod commands;
@@ -29,7 +29,7 @@ use self::connection::ConnectionPermit;
 use self::hub::{Hub, NewPublication, Position};
 pub use self::options::{ChannelOptions, EmbeddedOptions};
 use self::outbox::ClientHandle;
-use crate::paths::{API_PATH, WEBSOCKET_PATH};
+use crate::paths::WEBSOCKET_PATH;
 
 /// A Centrifugo-compatible real-time server running inside the app.
 ///
@@ -71,7 +71,12 @@ pub(crate) struct Inner {
     channels: ChannelSet,
     api_key: Option<Secret>,
     allowed_origins: Vec<String>,
+    trusted_proxies: Vec<std::net::IpAddr>,
     open_connections: AtomicUsize,
+    /// Open connections per client IP address.
+    connections_per_ip: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    /// Connections that connected without a token.
+    anonymous_connections: AtomicUsize,
     /// Every open connection's handle, to close them all on shutdown.
     connections: std::sync::Mutex<std::collections::HashMap<Arc<str>, ClientHandle>>,
     shutting_down: std::sync::atomic::AtomicBool,
@@ -120,7 +125,10 @@ impl EmbeddedServer {
                 channels,
                 api_key: config.api_key().cloned(),
                 allowed_origins: config.allowed_origins().to_vec(),
+                trusted_proxies: config.trusted_proxies().to_vec(),
                 open_connections: AtomicUsize::new(0),
+                connections_per_ip: std::sync::Mutex::default(),
+                anonymous_connections: AtomicUsize::new(0),
                 connections: std::sync::Mutex::default(),
                 shutting_down: std::sync::atomic::AtomicBool::new(false),
                 started: std::time::Instant::now(),
@@ -164,11 +172,14 @@ impl EmbeddedServer {
     }
 
     /// Mounts `GET` [`WEBSOCKET_PATH`] (`/connection/websocket`) and `POST`
-    /// `{API_PATH}/{method}` (`/api/{method}`).
+    /// `{api_path}/{method}` ([`EmbeddedOptions::api_path`], by default `/instant/api/{method}`).
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         let for_websocket = Arc::clone(&self.inner);
         let for_api = Arc::clone(&self.inner);
-        let api = format!("{API_PATH}/{{method}}");
+        let api = format!(
+            "{}/{{method}}",
+            self.inner.options.api_path.trim_end_matches('/')
+        );
         cfg.route(
             WEBSOCKET_PATH,
             web::get().to(move |req: HttpRequest, body: web::Payload| {
@@ -259,7 +270,7 @@ fn websocket(
     req: &HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if !origin_allowed(req, &server.allowed_origins) {
+    if !origin_allowed(req, &server) {
         tracing::info!(
             origin = ?req.headers().get(header::ORIGIN),
             "WebSocket refused: origin not allowed (set INSTANT_ALLOWED_ORIGINS)"
@@ -269,7 +280,9 @@ fn websocket(
     if server.shutting_down.load(Ordering::Acquire) {
         return Ok(HttpResponse::ServiceUnavailable().body("the server is shutting down"));
     }
-    let Some(permit) = ConnectionPermit::acquire(&server) else {
+    let ip = crate::forwarded::client_ip(req, &server.trusted_proxies);
+    let Some(permit) = ConnectionPermit::acquire(&server, ip) else {
+        tracing::info!(?ip, "WebSocket refused: connection limit reached");
         return Ok(HttpResponse::ServiceUnavailable().body("connection limit reached"));
     };
     let (response, session, messages) = actix_ws::handle(req, body)?;
@@ -284,12 +297,13 @@ fn websocket(
 
 /// Whether a WebSocket upgrade from this origin is allowed: no `Origin` header (not a browser),
 /// or an origin the app's origin policy accepts.
-fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
+fn origin_allowed(req: &HttpRequest, server: &Inner) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
+    let allowed = &server.allowed_origins;
     // The host as the token routes read it, so that both agree behind a reverse proxy.
-    let host = req.connection_info().host().to_owned();
+    let host = crate::forwarded::host(req, &server.trusted_proxies);
     origin
         .to_str()
         .is_ok_and(|origin| crate::origin::is_allowed(origin, Some(&host), allowed))

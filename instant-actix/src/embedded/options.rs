@@ -18,6 +18,32 @@ pub struct EmbeddedOptions {
     pub client_queue_max_bytes: usize,
     /// How many WebSocket connections the server accepts at once; further upgrades get 503.
     pub max_connections: usize,
+    /// How many WebSocket connections one client IP address may hold at once (default 100);
+    /// further upgrades from it get 503, so that one address cannot take every slot. The address
+    /// is the peer's, or the one a proxy named in `trusted_proxies` forwards.
+    pub max_connections_per_ip: usize,
+    /// How many connections may be anonymous (connected without a token) at once (default 5,000,
+    /// half the default [`max_connections`](Self::max_connections)); a further anonymous `connect` is closed
+    /// with 3504 (connection limit), so that logged-in users always find a slot.
+    pub max_anonymous_connections: usize,
+    /// How many commands a connection may send per second on average (default 100): each
+    /// command takes a token from a bucket of [`command_burst`](Self::command_burst) tokens that
+    /// refills at this rate. A command finding the bucket empty is answered with error 111 (too
+    /// many requests); a client that sends another `command_burst` commands without waiting is
+    /// closed with 3013 (too many requests).
+    pub command_rate: u32,
+    /// The size of the command bucket (default 200): how many commands a connection may send at
+    /// once, e.g. in one frame.
+    pub command_burst: u32,
+    /// The most entries one presence reply holds (default 1,000); on a bigger channel the reply
+    /// lists the first ones by client id. `presence_stats` still counts every subscriber.
+    pub max_presence_entries: usize,
+    /// Where the server API is mounted: `POST {api_path}/{method}` (default
+    /// [`EMBEDDED_API_PATH`](crate::paths::EMBEDDED_API_PATH), `/instant/api`), under the app's
+    /// `instant` prefix so that it does not shadow the app's own `/api` routes. A Centrifugo
+    /// client given the base URL `http://<app>/instant` reaches it (`instant publish`,
+    /// Centrifugo's server SDKs with `http://<app>/instant/api`).
+    pub api_path: String,
     /// How many channels one connection may subscribe to (`client.channel_limit`, 128).
     pub max_channels_per_client: usize,
     /// How often the server pings (`client.ping_interval`, 25 s); sent to clients in whole seconds.
@@ -47,6 +73,12 @@ impl Default for EmbeddedOptions {
             max_message_size: 65_536,
             client_queue_max_bytes: 1_048_576,
             max_connections: 10_000,
+            max_connections_per_ip: 100,
+            max_anonymous_connections: 5_000,
+            command_rate: 100,
+            command_burst: 200,
+            max_presence_entries: 1_000,
+            api_path: crate::paths::EMBEDDED_API_PATH.to_owned(),
             max_channels_per_client: 128,
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(8),

@@ -15,6 +15,9 @@ use serde_json::value::RawValue;
 pub(crate) struct ErrorReply {
     pub(crate) code: u32,
     pub(crate) message: &'static str,
+    /// Whether the client may retry the same request later.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) temporary: bool,
 }
 
 impl ErrorReply {
@@ -28,9 +31,17 @@ impl ErrorReply {
     pub(crate) const NOT_AVAILABLE: Self = Self::new(108, "not available");
     pub(crate) const TOKEN_EXPIRED: Self = Self::new(109, "token expired");
     pub(crate) const UNRECOVERABLE_POSITION: Self = Self::new(112, "unrecoverable position");
+    pub(crate) const TOO_MANY_REQUESTS: Self = Self {
+        temporary: true,
+        ..Self::new(111, "too many requests")
+    };
 
     const fn new(code: u32, message: &'static str) -> Self {
-        Self { code, message }
+        Self {
+            code,
+            message,
+            temporary: false,
+        }
     }
 }
 
@@ -52,9 +63,11 @@ impl Disconnect {
     pub(crate) const SLOW: Self = Self::new(3008, "slow");
     pub(crate) const WRITE_ERROR: Self = Self::new(3009, "write error");
     pub(crate) const NO_PONG: Self = Self::new(3012, "no pong");
+    pub(crate) const TOO_MANY_REQUESTS: Self = Self::new(3013, "too many requests");
     pub(crate) const INVALID_TOKEN: Self = Self::new(3500, "invalid token");
     pub(crate) const BAD_REQUEST: Self = Self::new(3501, "bad request");
     pub(crate) const STALE: Self = Self::new(3502, "stale");
+    pub(crate) const CONNECTION_LIMIT: Self = Self::new(3504, "connection limit");
     pub(crate) const NOT_AVAILABLE: Self = Self::new(3508, "not available");
 
     const fn new(code: u16, reason: &'static str) -> Self {
@@ -331,8 +344,13 @@ pub(crate) fn encode(reply: &Reply<'_>) -> bytestring::ByteString {
 
 /// The frame of an error reply.
 pub(crate) fn encode_error(id: u32, error: ErrorReply) -> bytestring::ByteString {
+    let temporary = if error.temporary {
+        r#","temporary":true"#
+    } else {
+        ""
+    };
     format!(
-        r#"{{"id":{id},"error":{{"code":{},"message":"{}"}}}}"#,
+        r#"{{"id":{id},"error":{{"code":{},"message":"{}"{temporary}}}}}"#,
         error.code, error.message
     )
     .into()

@@ -215,6 +215,24 @@ impl RawClient {
         }
     }
 
+    /// A message already received and kept (e.g. a push that came before a reply), if any.
+    pub fn buffered_message(&mut self) -> Option<Value> {
+        while let Some(received) = self.buffered.pop_front() {
+            if let Received::Message(value) = received {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    /// The next message, or the close code once the server closes the connection.
+    pub async fn next_or_close(&mut self) -> Result<Value, Option<u16>> {
+        match self.read().await {
+            Received::Message(value) => Ok(value),
+            Received::Closed(code, _) => Err(code),
+        }
+    }
+
     /// The next message, whatever it is; panics on close.
     pub async fn next_message(&mut self) -> Value {
         match self.read().await {
