@@ -11,9 +11,18 @@ note.className = "instant-notification";
 note.innerHTML = getLabel(event_class) + " ";
 var text = document.createElement("span");
 text.textContent = message;
-if (data && data.admin_url) {
+/* Only http(s) and relative links become hrefs: never javascript:, data: or other schemes. */
+function safeUrl(url) {
+  if (typeof url !== "string" || url === "") { return null; }
+  var parsed;
+  try { parsed = new URL(url, document.baseURI); } catch (e) { return null; }
+  return (parsed.protocol === "http:" || parsed.protocol === "https:") ? parsed.href : null;
+}
+var adminUrl = data ? safeUrl(data.admin_url) : null;
+if (adminUrl) {
   var link = document.createElement("a");
-  link.href = data.admin_url;
+  link.href = adminUrl;
+  link.rel = "noopener noreferrer";
   link.target = "_blank";
   link.appendChild(text);
   note.appendChild(link);
