@@ -174,8 +174,14 @@ impl RealtimeBuilder {
         self
     }
 
-    /// An extra check per user and channel, on top of the levels: a channel is offered and a token
-    /// minted only when it returns `true`. The user is `None` for anonymous visitors.
+    /// An extra check per user and **private** (`$`) channel, on top of the levels: such a
+    /// channel is offered on pages and its subscription token minted (auth routes) only when it
+    /// returns `true`, and without a token neither server lets a client subscribe to it. The
+    /// user is `None` for anonymous visitors.
+    ///
+    /// The check is not consulted for public channels: they need no token, so any client could
+    /// subscribe to them with a raw `subscribe` whatever the check said. To restrict a channel,
+    /// declare it at a private level (`users`, `staff` or `superuser`, with the `$` prefix).
     pub fn authorize<F>(mut self, check: F) -> Self
     where
         F: Fn(Option<&User>, &Channel) -> bool + Send + Sync + 'static,
