@@ -3,7 +3,7 @@
 Usage:
     cent_scenario.py API_URL API_KEY [--channel news] [--other chat] [--unknown nowhere:x]
 
-API_URL is the API's base, e.g. http://127.0.0.1:8000/api (cent posts to API_URL/<method>);
+API_URL is the API's base, e.g. http://127.0.0.1:8000/api, or http://<app>/instant/api for the embedded server (cent posts to API_URL/<method>);
 API_URL and API_KEY may come from the environment instead (CENT_API_URL, CENT_API_KEY).
 
 Runs publish, broadcast, batch, history, presence, presence_stats and info with the sync

@@ -17,7 +17,7 @@ fn app(port: u16, extra_settings: &str) -> (tempfile::TempDir, PathBuf) {
     fs::write(
         root.path().join("instant.toml"),
         format!(
-            "secret = \"test-secret-0123456789\"\ncentrifugo_api_key = \"test-api-key\"\ncentrifugo_url = \"http://127.0.0.1:{port}\"\nallowed_origins = [\"http://localhost:8080\"]\n{extra_settings}"
+            "secret = \"test-secret-0123456789abcdef0123456789\"\ncentrifugo_api_key = \"test-api-key\"\ncentrifugo_url = \"http://127.0.0.1:{port}\"\nallowed_origins = [\"http://localhost:8080\"]\n{extra_settings}"
         ),
     )
     .unwrap();
@@ -46,7 +46,7 @@ fn genconfig_output_passes_centrifugo_checkconfig_strict() {
     fs::write(
         root.path().join("instant.toml"),
         r#"
-secret = "0123456789abcdef"
+secret = "0123456789abcdef0123456789abcdef"
 centrifugo_api_key = "key"
 
 [[channels]]
@@ -88,7 +88,7 @@ name = "chat:lobby"
     let config: serde_json::Value = serde_json::from_str(&stdout(&memory)).unwrap();
     assert_eq!(
         config["client"]["token"]["hmac_secret_key"],
-        "0123456789abcdef"
+        "0123456789abcdef0123456789abcdef"
     );
     assert_eq!(config["http_api"]["key"], "key");
     assert_eq!(
@@ -124,7 +124,7 @@ name = "chat:lobby"
     let bare = tempfile::tempdir().unwrap();
     fs::write(
         bare.path().join("instant.toml"),
-        "secret = \"0123456789abcdef\"\ncentrifugo_api_key = \"key\"\n",
+        "secret = \"0123456789abcdef0123456789abcdef\"\ncentrifugo_api_key = \"key\"\n",
     )
     .unwrap();
     let defaults = run(instant(bare.path()).args(["genconfig", "--output", "defaults.json"]));
@@ -140,8 +140,10 @@ name = "chat:lobby"
     let config: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&defaults_path).unwrap()).unwrap();
     let plain = &config["channel"]["without_namespace"];
-    assert_eq!(plain["presence"], true);
-    assert_eq!(plain["join_leave"], true);
+    // Presence and join/leave off by default, and never open to anonymous clients.
+    assert_eq!(plain["presence"], false);
+    assert_eq!(plain["join_leave"], false);
+    assert!(plain.get("allow_presence_for_anonymous").is_none(), "{plain}");
     assert_eq!(plain["history_size"], 100);
     assert_eq!(plain["history_ttl"], "300s");
     assert_eq!(plain["force_recovery"], true);

@@ -175,12 +175,13 @@ fn embedded_app(config: &Config) -> u16 {
 #[test]
 fn publish_delivers_to_a_subscriber_on_the_embedded_server() {
     let config = Config::builder()
-        .secret("embedded-secret-0123456789")
+        .secret("embedded-secret-0123456789abcdef0123456789")
         .api_key("embedded-api-key")
         .build()
         .unwrap();
     let port = embedded_app(&config);
-    let url = format!("http://127.0.0.1:{port}");
+    // The embedded server answers Centrifugo's API under the app's `/instant` prefix.
+    let url = format!("http://127.0.0.1:{port}/instant");
     let token = config.tokens().connection("alice", None);
     let mut client = NodeClient::spawn(
         NodeSpec::new(format!("ws://127.0.0.1:{port}/connection/websocket"))
@@ -190,7 +191,7 @@ fn publish_delivers_to_a_subscriber_on_the_embedded_server() {
     client.wait_for(|e| e.is_on("subscribed", "news"), WAIT);
 
     let output = run(
-        instant_for(&url, "embedded-secret-0123456789", "embedded-api-key")
+        instant_for(&url, "embedded-secret-0123456789abcdef0123456789", "embedded-api-key")
             .args(publish_args("news", "Hello embedded")),
     );
     assert!(output.status.success(), "{}", stderr(&output));

@@ -14,7 +14,7 @@ fn genconfig_writes_the_channel_options_of_instant_toml() {
     fs::write(
         root.path().join("instant.toml"),
         r#"
-secret = "test-secret"
+secret = "test-secret-0123456789abcdef0123456789"
 centrifugo_api_key = "test-key"
 allowed_origins = ["http://localhost:3000"]
 
