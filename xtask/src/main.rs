@@ -7,6 +7,9 @@
 //!   `INSTANT_CENTRIFUGO_BIN`, `INSTANT_PYTHON` and `CHROMIUM_BIN` set, and exits with its code.
 //! - `bench`: the benchmarks of `instant-bench`, then its memory check (`--bin memory`), which
 //!   fails when a memory target is missed.
+//! - `bench --compare [--smoke]`: the comparison suite (`instant-bench`'s `compare` binary), after
+//!   installing what it needs; writes `BENCHMARKS.md` and `benchmarks/`, or with `--smoke` tiny
+//!   runs into `target/benchmarks-smoke/` (see `bench.rs`).
 //! - `install`: only the installing part of `test`.
 //! - `lint`: `cargo fmt --check`, `cargo clippy --workspace --all-targets --all-features -- -D
 //!   warnings`, and `cargo doc --workspace --no-deps --all-features` with warnings denied.
@@ -16,6 +19,7 @@
 //!
 //! Only the standard library is used, so the task itself builds in seconds.
 
+mod bench;
 mod install;
 mod package;
 
@@ -36,6 +40,9 @@ fn main() -> ExitCode {
         "test" => install().and_then(|tools| test(&tools, &rest)),
         "install" => install().map(|_| ExitCode::SUCCESS),
         "lint" => lint(),
+        "bench" if rest.iter().any(|a| a == "--compare") => {
+            bench::compare(rest.iter().any(|a| a == "--smoke"))
+        }
         "bench" => bench(),
         "package" => package(),
         _ => {
@@ -46,7 +53,9 @@ fn main() -> ExitCode {
                  install      only install what the tests need\n  \
                  lint         cargo fmt --check, cargo clippy -D warnings, cargo doc -D warnings\n  \
                  package      cargo package the published crates; build the README's dependency line\n  \
-                 bench        run the benchmarks, then check the memory targets"
+                 bench        run the benchmarks, then check the memory targets\n  \
+                 bench --compare [--smoke]\n               \
+                 compare instant with the alternatives; write BENCHMARKS.md"
             );
             Ok(ExitCode::from(2))
         }

@@ -1,0 +1,444 @@
+//! Comparison 1: publishing N events to one real Centrifugo v6, with instant's client, a plain
+//! keep-alive HTTP client (the floor), Centrifugo's Python SDK and django-instant.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use instant_bench::{CHANNEL, Subscribers, sample_event};
+use instant_core::{Backend as _, CentrifugoClient, Event};
+use instant_testkit::{Centrifugo, CentrifugoOptions};
+use serde_json::{Value, json};
+
+use crate::Plan;
+use crate::report::{Measure, Ratio, Section, Unit};
+
+/// The scenarios, in the order they run within each repetition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Awaited,
+    InFlight64,
+    AllInFlight,
+    Batch,
+    Detached,
+    FloorOneByOne,
+    FloorInFlight64,
+    FloorBatch,
+    Cent5,
+    DjangoInstant,
+}
+
+impl Scenario {
+    const ALL: [Self; 10] = [
+        Self::Awaited,
+        Self::InFlight64,
+        Self::AllInFlight,
+        Self::Batch,
+        Self::Detached,
+        Self::FloorOneByOne,
+        Self::FloorInFlight64,
+        Self::FloorBatch,
+        Self::Cent5,
+        Self::DjangoInstant,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Awaited => "instant, awaited one by one",
+            Self::InFlight64 => "instant, 64 in flight",
+            Self::AllInFlight => "instant, all in flight at once",
+            Self::Batch => "instant, one batch",
+            Self::Detached => "instant, fire-and-forget until delivered",
+            Self::FloorOneByOne => "floor: keep-alive hyper loop, one by one",
+            Self::FloorInFlight64 => "floor: keep-alive hyper, 64 in flight",
+            Self::FloorBatch => "floor: prepared body to /api/batch",
+            Self::Cent5 => "Python cent 5.2, one reused client",
+            Self::DjangoInstant => "Python django-instant 4.2.0 publish()",
+        }
+    }
+}
+
+/// What the scenarios share.
+struct Bench {
+    client: CentrifugoClient,
+    floor: HyperClient<HttpConnector, Full<Bytes>>,
+    api: String,
+    api_key: String,
+    runtime: tokio::runtime::Runtime,
+    subscribers: Subscribers,
+    cent5_python: PathBuf,
+    django_python: PathBuf,
+    script: PathBuf,
+    settings_dir: PathBuf,
+}
+
+pub(crate) fn run(plan: &Plan) -> Section {
+    let sizes: &[usize] = if plan.smoke { &[50] } else { &[1_000, 10_000] };
+    println!(
+        "compare: publishing, sizes {sizes:?}, {} repetitions",
+        plan.reps
+    );
+    let server = Centrifugo::start(
+        CentrifugoOptions::default()
+            .history(0, Duration::ZERO)
+            .allow_anonymous_connect_without_token(true),
+    );
+    let config = server.config();
+    let api_key = server.api_key().expose_secret().to_owned();
+    let settings_dir = plan.root.join("target/bench-python");
+    write_django_settings(&settings_dir, server.port(), &api_key);
+    let mut bench = Bench {
+        client: CentrifugoClient::new(&config).expect("a Centrifugo client"),
+        floor: HyperClient::builder(TokioExecutor::new()).build_http(),
+        api: format!("{}/api", server.url()),
+        api_key,
+        runtime: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime"),
+        subscribers: Subscribers::connect(&server.ws_url(), 1),
+        cent5_python: python("INSTANT_PYTHON", &plan.root.join(".tools/venv/bin/python")),
+        django_python: python(
+            "INSTANT_BENCH_PYTHON",
+            &plan.root.join(".tools/bench-venv/bin/python"),
+        ),
+        script: plan.root.join("instant-bench/py/publish.py"),
+        settings_dir,
+    };
+
+    let mut measures = Vec::new();
+    let mut ratios = Vec::new();
+    for &n in sizes {
+        let events: Vec<Event> = (0..n as u64).map(sample_event).collect();
+        let bodies: Vec<Bytes> = events
+            .iter()
+            .map(|e| Bytes::from(json!({"channel": e.channel, "data": e}).to_string()))
+            .collect();
+        let batch = Bytes::from(
+            json!({
+                "commands": events
+                    .iter()
+                    .map(|e| json!({"publish": {"channel": e.channel, "data": e}}))
+                    .collect::<Vec<_>>(),
+                "parallel": false,
+            })
+            .to_string(),
+        );
+        let mut samples = vec![Vec::new(); Scenario::ALL.len()];
+        for rep in 0..plan.reps {
+            for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
+                let secs = bench.measure(scenario, &events, &bodies, &batch);
+                println!(
+                    "compare: publish n={n} rep={} {}: {}",
+                    rep + 1,
+                    scenario.label(),
+                    crate::report::seconds(secs)
+                );
+                samples[i].push(secs);
+            }
+        }
+        let size = format!("{n} events");
+        let m: Vec<Measure> = Scenario::ALL
+            .iter()
+            .zip(samples)
+            .map(|(s, samples)| Measure {
+                label: s.label().to_owned(),
+                size: size.clone(),
+                samples,
+                work: n as f64,
+            })
+            .collect();
+        let get = |s: Scenario| &m[Scenario::ALL.iter().position(|x| *x == s).unwrap_or(0)];
+        use Scenario::*;
+        ratios.extend([
+            Ratio::of(
+                "instant awaited / floor one by one (time)",
+                get(Awaited),
+                get(FloorOneByOne),
+                Some(("≤ 1.2×", |r| r <= 1.2)),
+            ),
+            Ratio::of(
+                "instant 64 in flight / floor 64 in flight (time)",
+                get(InFlight64),
+                get(FloorInFlight64),
+                Some(("≤ 1.2×", |r| r <= 1.2)),
+            ),
+            Ratio::of(
+                "instant all in flight / floor 64 in flight (time)",
+                get(AllInFlight),
+                get(FloorInFlight64),
+                None,
+            ),
+            Ratio::of(
+                "floor batch / instant batch (share of Centrifugo's ceiling)",
+                get(FloorBatch),
+                get(Batch),
+                Some(("≥ 0.8×", |r| r >= 0.8)),
+            ),
+            Ratio::of(
+                "floor batch / instant fire-and-forget (share of the ceiling)",
+                get(FloorBatch),
+                get(Detached),
+                Some(("≥ 0.8×", |r| r >= 0.8)),
+            ),
+            Ratio::of(
+                "django-instant / instant awaited (speed-up)",
+                get(DjangoInstant),
+                get(Awaited),
+                None,
+            ),
+            Ratio::of(
+                "django-instant / instant 64 in flight (speed-up)",
+                get(DjangoInstant),
+                get(InFlight64),
+                None,
+            ),
+            Ratio::of(
+                "django-instant / instant batch (speed-up)",
+                get(DjangoInstant),
+                get(Batch),
+                Some(("≥ 150×", |r| r >= 150.0)),
+            ),
+            Ratio::of(
+                "django-instant / instant fire-and-forget (speed-up)",
+                get(DjangoInstant),
+                get(Detached),
+                None,
+            ),
+            Ratio::of(
+                "cent 5.2 / instant awaited (speed-up)",
+                get(Cent5),
+                get(Awaited),
+                None,
+            ),
+        ]);
+        measures.extend(m);
+    }
+    let stats = bench.client.stats();
+    assert_eq!(
+        stats.dropped, 0,
+        "fire-and-forget dropped events: {stats:?}"
+    );
+
+    Section {
+        title: "1. Publishing to Centrifugo v6".to_owned(),
+        chart: "publish.svg".to_owned(),
+        intro: vec![
+            "N events of the shape instant publishes (channel, site, message, event class, a \
+             small data object; about 300 bytes of JSON each) to one real Centrifugo v6 on \
+             loopback, with one anonymous WebSocket subscriber on the channel. Each figure is the \
+             time from the first publish to the last answer; for fire-and-forget, until the \
+             subscriber has received all N. The floor is a plain keep-alive HTTP client (hyper) \
+             posting bodies serialized before the clock starts: what Centrifugo allows a client \
+             on this machine. The Python figures are timed inside the Python process (start-up \
+             and imports excluded)."
+                .to_owned(),
+            "django-instant 4.2.0's `publish()` runs unchanged against Centrifugo v6: v6 still \
+             accepts the `{\"method\", \"params\"}` body on `/api` and the `apikey` \
+             authorization that `cent` 4.1 sends. It makes a new `cent` client, hence a new \
+             HTTP connection, per event, and publishes the payload JSON-encoded as a string."
+                .to_owned(),
+        ],
+        setup: vec![
+            format!(
+                "Centrifugo: {} (history off, presence on, memory engine)",
+                crate::version_of(
+                    &instant_testkit::centrifugo_binary().to_string_lossy(),
+                    &["version"]
+                )
+            ),
+            format!(
+                "Python: {}; cent {} (SDK); django-instant {} with cent {} and Django {}",
+                crate::version_of(&bench.cent5_python.to_string_lossy(), &["--version"]),
+                python_package(&bench.cent5_python, "cent"),
+                python_package(&bench.django_python, "django-instant"),
+                python_package(&bench.django_python, "cent"),
+                python_package(&bench.django_python, "Django"),
+            ),
+            format!(
+                "instant: `CentrifugoClient` (awc on its own thread), default `ClientOptions`; \
+                 sizes: {}",
+                sizes
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        ],
+        unit: Unit::Seconds,
+        measures,
+        ratios,
+        notes: Vec::new(),
+    }
+}
+
+impl Bench {
+    /// Runs one scenario once; returns the seconds it took.
+    fn measure(
+        &mut self,
+        scenario: Scenario,
+        events: &[Event],
+        bodies: &[Bytes],
+        batch: &Bytes,
+    ) -> f64 {
+        let n = events.len();
+        self.subscribers.expect(n as u64);
+        let start = Instant::now();
+        let secs = match scenario {
+            Scenario::Awaited => self.runtime.block_on(async {
+                for i in 0..n {
+                    self.client
+                        .publish(sample_event(i as u64))
+                        .await
+                        .expect("publish");
+                }
+                start.elapsed().as_secs_f64()
+            }),
+            Scenario::InFlight64 | Scenario::AllInFlight => {
+                let width = if scenario == Scenario::InFlight64 {
+                    64
+                } else {
+                    n
+                };
+                self.runtime.block_on(async {
+                    let client = &self.client;
+                    let mut answers = futures_util::stream::iter(0..n)
+                        .map(|i| client.publish(sample_event(i as u64)))
+                        .buffer_unordered(width);
+                    while let Some(answer) = answers.next().await {
+                        answer.expect("publish");
+                    }
+                    start.elapsed().as_secs_f64()
+                })
+            }
+            Scenario::Batch => self.runtime.block_on(async {
+                let events: Vec<Event> = (0..n as u64).map(sample_event).collect();
+                let replies = self.client.batch(&events).await.expect("batch");
+                assert!(
+                    replies.iter().all(Result::is_ok),
+                    "a batched publish failed"
+                );
+                start.elapsed().as_secs_f64()
+            }),
+            Scenario::Detached => {
+                for i in 0..n {
+                    self.client.publish_detached(sample_event(i as u64));
+                }
+                self.subscribers.wait();
+                start.elapsed().as_secs_f64()
+            }
+            Scenario::FloorOneByOne => self.runtime.block_on(async {
+                for body in bodies {
+                    self.post("publish", body.clone()).await;
+                }
+                start.elapsed().as_secs_f64()
+            }),
+            Scenario::FloorInFlight64 => self.runtime.block_on(async {
+                let mut answers = futures_util::stream::iter(bodies)
+                    .map(|body| self.post("publish", body.clone()))
+                    .buffer_unordered(64);
+                while answers.next().await.is_some() {}
+                start.elapsed().as_secs_f64()
+            }),
+            Scenario::FloorBatch => self.runtime.block_on(async {
+                self.post("batch", batch.clone()).await;
+                start.elapsed().as_secs_f64()
+            }),
+            Scenario::Cent5 => self.python(&self.cent5_python, "cent5", n),
+            Scenario::DjangoInstant => self.python(&self.django_python, "django-instant", n),
+        };
+        // Every scenario's publications reach the subscriber before the next one starts.
+        self.subscribers.wait();
+        secs
+    }
+
+    /// One POST to Centrifugo's API; panics on anything but a clean answer.
+    async fn post(&self, method: &str, body: Bytes) {
+        let request = hyper::Request::post(format!("{}/{method}", self.api))
+            .header("content-type", "application/json")
+            .header("x-api-key", &self.api_key)
+            .body(Full::new(body))
+            .expect("a request");
+        let response = self
+            .floor
+            .request(request)
+            .await
+            .expect("Centrifugo answers");
+        let status = response.status();
+        let answer = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the answer's body")
+            .to_bytes();
+        assert!(
+            status.is_success() && !answer.windows(8).any(|w| w == b"\"error\":"),
+            "Centrifugo refused: {status} {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+
+    /// Runs `publish.py mode` and returns the seconds it reports.
+    fn python(&self, python: &Path, mode: &str, n: usize) -> f64 {
+        let output = Command::new(python)
+            .arg(&self.script)
+            .args([mode, &self.api, &self.api_key, CHANNEL, &n.to_string()])
+            .env("DJANGO_SETTINGS_MODULE", "instant_bench_settings")
+            .env("PYTHONPATH", &self.settings_dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let answer: Value = stdout
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or(Value::Null);
+        answer["seconds"].as_f64().unwrap_or_else(|| {
+            panic!(
+                "publish.py {mode} failed: {stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+}
+
+/// The Python named by `var`, else `fallback`.
+fn python(var: &str, fallback: &Path) -> PathBuf {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| fallback.to_path_buf(), PathBuf::from)
+}
+
+/// The installed version of a Python distribution, or `unknown`.
+fn python_package(python: &Path, name: &str) -> String {
+    crate::version_of(
+        &python.to_string_lossy(),
+        &[
+            "-c",
+            &format!("import importlib.metadata as m; print(m.version({name:?}))"),
+        ],
+    )
+}
+
+/// The minimal Django settings module django-instant's `publish()` reads.
+fn write_django_settings(dir: &Path, port: u16, api_key: &str) {
+    std::fs::create_dir_all(dir).expect("create the Python settings directory");
+    let settings = format!(
+        "# Written by instant-bench's comparison suite: the least django-instant needs.\n\
+         SECRET_KEY = \"instant-bench\"\n\
+         INSTALLED_APPS = [\"django.contrib.contenttypes\", \"django.contrib.auth\", \"instant\"]\n\
+         DATABASES = {{\"default\": {{\"ENGINE\": \"django.db.backends.sqlite3\", \"NAME\": \":memory:\"}}}}\n\
+         CENTRIFUGO_HOST = \"http://127.0.0.1\"\n\
+         CENTRIFUGO_PORT = {port}\n\
+         CENTRIFUGO_API_KEY = {api_key:?}\n\
+         SITE_NAME = \"bench\"\n"
+    );
+    std::fs::write(dir.join("instant_bench_settings.py"), settings)
+        .expect("write the Django settings");
+}
