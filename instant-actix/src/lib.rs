@@ -69,9 +69,9 @@ mod app;
 mod body;
 mod embedded;
 mod error;
-mod forwarded;
 #[doc(hidden)]
 pub mod event;
+mod forwarded;
 pub mod markers;
 mod middleware;
 mod origin;

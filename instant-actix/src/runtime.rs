@@ -10,9 +10,9 @@ use instant_core::{Channel, ChannelSet, Config, Level, Publisher, Tokens};
 use serde::Serialize;
 
 use crate::embedded::EmbeddedServer;
-use crate::{forwarded, paths};
 use crate::templates::{Snippet, escape_json_for_script};
 use crate::user::{User, UserResolver, level_of};
+use crate::{forwarded, paths};
 
 /// The app's own check per user and channel, on top of the levels.
 pub(crate) type AuthorizeFn = dyn Fn(Option<&User>, &Channel) -> bool + Send + Sync;
@@ -120,7 +120,11 @@ impl Runtime {
     /// private channels only: public channels need no token, so no check could keep a client
     /// from subscribing to them.
     fn app_allows(&self, user: Option<&User>, channel: &Channel) -> bool {
-        !channel.is_private() || self.authorize.as_ref().is_none_or(|check| check(user, channel))
+        !channel.is_private()
+            || self
+                .authorize
+                .as_ref()
+                .is_none_or(|check| check(user, channel))
     }
 
     /// Whether `user` may join the channel `name`: declared, level high enough, app check passed

@@ -216,12 +216,7 @@ async fn the_apps_own_check_narrows_both_sides() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(
-        reply["reason"]
-            .as_str()
-            .unwrap()
-            .contains("may not join")
-    );
+    assert!(reply["reason"].as_str().unwrap().contains("may not join"));
     let (status, _) = post(
         &app,
         "/instant/auth/subscription",

@@ -102,13 +102,6 @@ impl Target {
         [Self::embedded(short_ping), Self::centrifugo(short_ping)]
     }
 
-    fn base_url(&self) -> String {
-        match &self.server {
-            Server::Embedded(server) => server.http_url(),
-            Server::Centrifugo(server) => server.url(),
-        }
-    }
-
     /// The base URL a Centrifugo API client is given: the embedded server answers the API under
     /// the app's `/instant` prefix.
     fn api_base(&self) -> String {

@@ -19,7 +19,8 @@ async fn post(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, Value) {
-    let mut request = awc::Client::default().post(format!("{}/instant/api/{method}", server.http_url()));
+    let mut request =
+        awc::Client::default().post(format!("{}/instant/api/{method}", server.http_url()));
     for (name, value) in headers {
         request = request.insert_header((*name, *value));
     }
@@ -42,7 +43,9 @@ async fn the_core_centrifugo_client_works_against_the_embedded_server() {
         .await;
 
     let config = Config::builder()
-        .secret(Secret::new("unused-secret-0123456789abcdef0123456789".into()))
+        .secret(Secret::new(
+            "unused-secret-0123456789abcdef0123456789".into(),
+        ))
         .centrifugo_url(server.http_url())
         .api_key(Secret::new("test-api-key".into()))
         .build()

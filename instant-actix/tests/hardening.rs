@@ -176,7 +176,9 @@ async fn presence_replies_are_capped() {
         client.call("subscribe", json!({"channel": "news"})).await;
         clients.push(client);
     }
-    let reply = clients[0].call("presence", json!({"channel": "news"})).await;
+    let reply = clients[0]
+        .call("presence", json!({"channel": "news"}))
+        .await;
     assert_eq!(reply["presence"]["presence"].as_object().unwrap().len(), 2);
     let stats = clients[0]
         .call("presence_stats", json!({"channel": "news"}))
@@ -354,10 +356,7 @@ where
 async fn authorize_guards_private_channels_and_the_page_and_routes_agree() {
     // A hook that refuses everything: private channels are refused everywhere; public ones need
     // no token, so the hook is not consulted for them (documented on `authorize`).
-    let realtime = common::builder()
-        .authorize(|_, _| false)
-        .build()
-        .unwrap();
+    let realtime = common::builder().authorize(|_, _| false).build().unwrap();
     let app = test::init_service(
         App::new()
             .wrap(InstantMiddleware)
@@ -467,7 +466,11 @@ async fn the_server_api_leaves_the_apps_own_api_routes_alone() {
             ),
     )
     .await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/api/users").to_request()).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/api/users").to_request(),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(test::read_body(res).await, r#"["alice"]"#);
     let res = test::call_service(

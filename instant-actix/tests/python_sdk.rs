@@ -238,7 +238,11 @@ async fn cent_works_against_the_embedded_server() {
     scenario(
         "embedded server",
         &server.ws_url(),
-        &format!("{}{}", server.http_url(), instant_actix::paths::EMBEDDED_API_PATH),
+        &format!(
+            "{}{}",
+            server.http_url(),
+            instant_actix::paths::EMBEDDED_API_PATH
+        ),
         &api_key,
         &server.config.tokens(),
     )

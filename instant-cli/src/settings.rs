@@ -258,13 +258,19 @@ presence = true
         let settings = AppSettings::load_with_env(
             &path,
             [
-                ("INSTANT_SECRET".to_owned(), "from-env-0123456789abcdef0123456789abcdef".to_owned()),
+                (
+                    "INSTANT_SECRET".to_owned(),
+                    "from-env-0123456789abcdef0123456789abcdef".to_owned(),
+                ),
                 ("INSTANT_SITE_SLUG".to_owned(), String::new()),
             ],
         )
         .unwrap();
         let shared = settings.shared_keys().unwrap();
-        assert_eq!(shared.secret.as_deref(), Some("from-env-0123456789abcdef0123456789abcdef"));
+        assert_eq!(
+            shared.secret.as_deref(),
+            Some("from-env-0123456789abcdef0123456789abcdef")
+        );
         assert_eq!(shared.api_key.as_deref(), Some("key-from-file"));
         let config = shared.config;
         assert_eq!(config.site_name(), "Demo");
@@ -335,13 +341,19 @@ presence = true
             .unwrap()
             .shared_keys()
             .unwrap();
-        assert_eq!(shared.secret.as_deref(), Some("s3-0123456789abcdef0123456789abcdef"));
+        assert_eq!(
+            shared.secret.as_deref(),
+            Some("s3-0123456789abcdef0123456789abcdef")
+        );
         assert_eq!(shared.api_key.as_deref(), Some("k3"));
         assert_eq!(
             shared.config.centrifugo_url(),
             Some("http://localhost:8000")
         );
         let dotenv = fs::read_to_string(dir.path().join(".env")).unwrap();
-        assert_eq!(dotenv, "DATABASE_URL=x\nINSTANT_SECRET=s3-0123456789abcdef0123456789abcdef\n");
+        assert_eq!(
+            dotenv,
+            "DATABASE_URL=x\nINSTANT_SECRET=s3-0123456789abcdef0123456789abcdef\n"
+        );
     }
 }

@@ -143,7 +143,10 @@ name = "chat:lobby"
     // Presence and join/leave off by default, and never open to anonymous clients.
     assert_eq!(plain["presence"], false);
     assert_eq!(plain["join_leave"], false);
-    assert!(plain.get("allow_presence_for_anonymous").is_none(), "{plain}");
+    assert!(
+        plain.get("allow_presence_for_anonymous").is_none(),
+        "{plain}"
+    );
     assert_eq!(plain["history_size"], 100);
     assert_eq!(plain["history_ttl"], "300s");
     assert_eq!(plain["force_recovery"], true);

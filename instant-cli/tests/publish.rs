@@ -190,10 +190,12 @@ fn publish_delivers_to_a_subscriber_on_the_embedded_server() {
     );
     client.wait_for(|e| e.is_on("subscribed", "news"), WAIT);
 
-    let output = run(
-        instant_for(&url, "embedded-secret-0123456789abcdef0123456789", "embedded-api-key")
-            .args(publish_args("news", "Hello embedded")),
-    );
+    let output = run(instant_for(
+        &url,
+        "embedded-secret-0123456789abcdef0123456789",
+        "embedded-api-key",
+    )
+    .args(publish_args("news", "Hello embedded")));
     assert!(output.status.success(), "{}", stderr(&output));
     assert_delivered(&mut client, "news", "Hello embedded");
 }

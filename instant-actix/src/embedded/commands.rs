@@ -6,9 +6,7 @@ use std::sync::Arc;
 use instant_core::TokenError;
 use tokio::time::Instant;
 
-use super::connection::{
-    AnonymousPermit, Connected, Connection, Spend, SubscriptionState,
-};
+use super::connection::{AnonymousPermit, Connected, Connection, Spend, SubscriptionState};
 use super::hub::{NewPublication, RecoverFrom, Subscription};
 use super::protocol::{
     ChannelRequest, ClientInfo, Command, ConnectRequest, ConnectResult, Disconnect, Empty,

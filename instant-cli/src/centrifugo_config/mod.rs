@@ -362,7 +362,10 @@ mod tests {
         // Presence and join/leave are off, and never open to anonymous clients by default.
         assert_eq!(plain["presence"], false);
         assert_eq!(plain["join_leave"], false);
-        assert!(plain.get("allow_presence_for_anonymous").is_none(), "{plain}");
+        assert!(
+            plain.get("allow_presence_for_anonymous").is_none(),
+            "{plain}"
+        );
         assert_eq!(plain["allow_history_for_anonymous"], true);
         // Entries that set nothing but their names, with and without a namespace.
         let config = build(&inputs(&[
@@ -444,7 +447,10 @@ mod tests {
         let plain = &config["channel"]["without_namespace"];
         assert_eq!(plain["presence"], true);
         assert_eq!(plain["allow_presence_for_subscriber"], true);
-        assert!(plain.get("allow_presence_for_anonymous").is_none(), "{plain}");
+        assert!(
+            plain.get("allow_presence_for_anonymous").is_none(),
+            "{plain}"
+        );
         let lobby = &config["channel"]["namespaces"][0];
         assert_eq!(lobby["allow_presence_for_anonymous"], true);
     }

@@ -268,7 +268,13 @@ fn short_secrets_huge_lifetimes_and_bad_proxies_are_refused() {
         .build()
         .unwrap_err();
     assert_eq!(err.key(), Some("trusted_proxies"));
-    assert!(Config::builder().build().unwrap().trusted_proxies().is_empty());
+    assert!(
+        Config::builder()
+            .build()
+            .unwrap()
+            .trusted_proxies()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -415,7 +421,10 @@ fn channel_errors_name_the_entry() {
 #[test]
 fn setting_values_show_every_key_with_its_source_and_no_secret() {
     let config = env(&[
-        ("INSTANT_SECRET", "topsecretvalue-0123456789abcdef0123456789"),
+        (
+            "INSTANT_SECRET",
+            "topsecretvalue-0123456789abcdef0123456789",
+        ),
         ("INSTANT_CENTRIFUGO_URL", "http://127.0.0.1:8000"),
         ("INSTANT_TOKEN_TTL", "90s"),
     ])
