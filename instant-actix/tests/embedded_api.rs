@@ -35,7 +35,9 @@ const KEY: (&str, &str) = ("X-API-Key", "test-api-key");
 
 #[actix_rt::test]
 async fn the_core_centrifugo_client_works_against_the_embedded_server() {
-    let server = TestServer::with_defaults();
+    let mut options = EmbeddedOptions::default();
+    options.channel_defaults.presence = true;
+    let server = TestServer::start(test_config(), options);
     let mut subscriber = RawClient::open(&server.ws_url()).await;
     subscriber.connect("").await;
     subscriber
@@ -46,7 +48,8 @@ async fn the_core_centrifugo_client_works_against_the_embedded_server() {
         .secret(Secret::new(
             "unused-secret-0123456789abcdef0123456789".into(),
         ))
-        .centrifugo_url(server.http_url())
+        // The embedded server answers Centrifugo's API under the app's `/instant` prefix.
+        .centrifugo_url(format!("{}/instant", server.http_url()))
         .api_key(Secret::new("test-api-key".into()))
         .build()
         .unwrap();
@@ -59,6 +62,8 @@ async fn the_core_centrifugo_client_works_against_the_embedded_server() {
     let push = subscriber.push().await;
     assert_eq!(push["pub"]["data"], serde_json::to_value(&event).unwrap());
 
+    // A new event: the same one again would be recognised by its idempotency key.
+    let event = Event::new("site", "news", "hello again");
     let results = client
         .broadcast(["news", "chat", "nowhere"], &event)
         .await
@@ -147,7 +152,9 @@ async fn the_api_key_is_required_in_either_header() {
 
 #[actix_rt::test]
 async fn errors_come_back_in_centrifugos_shapes() {
-    let server = TestServer::with_defaults();
+    let mut options = EmbeddedOptions::default();
+    options.channel_defaults.presence = true;
+    let server = TestServer::start(test_config(), options);
     let transport = ("X-Centrifugo-Error-Mode", "transport");
     let no_data = r#"{"channel":"news"}"#;
     assert_eq!(
