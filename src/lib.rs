@@ -112,9 +112,12 @@ pub mod channel {
 
 pub mod publishing {
     //! Where events go: the [`Backend`] trait behind every [`Publisher`](crate::Publisher), the
-    //! builders that `publish` returns, and delivery figures.
+    //! builders that `publish` returns, the [`Deferred`] scope that publishes after a database
+    //! commit ([`Publisher::deferred`](crate::Publisher::deferred)), and delivery figures,
+    //! per Centrifugo node too ([`NodeHealth`]).
     pub use instant_core::{
-        Backend, BoxFuture, DeliveryStats, EVENT_CLASSES, GlobalPublish, Publish, PublishReceipt,
+        Backend, BoxFuture, Deferred, DeferredEvent, DeliveryStats, EVENT_CLASSES, GlobalPublish,
+        NodeHealth, NodeState, Publish, PublishReceipt,
     };
 }
 

@@ -34,6 +34,7 @@ mod centrifugo;
 mod channel;
 mod channel_options;
 pub mod config;
+mod deferred;
 mod event;
 pub mod paths;
 pub mod testing;
@@ -57,6 +58,7 @@ pub use crate::config::{
     CONFIG_FILE_ENV, CONFIG_FILE_NAME, ChannelSettings, Config, ConfigBuilder, ConfigError,
     DEFAULT_PUBLISH_TIMEOUT, DEFAULT_SITE_SLUG, DEFAULT_TOKEN_TTL, Secret,
 };
+pub use crate::deferred::{Deferred, DeferredEvent};
 pub use crate::event::{EVENT_CLASSES, Event};
 pub use crate::testing::RecordingBackend;
 pub use crate::token::{ConnectionClaims, SubscriptionClaims, TokenError, Tokens, now_secs};
