@@ -30,6 +30,8 @@ async fn a_slow_client_is_disconnected_with_3008_while_a_fast_one_gets_every_pub
     options.client_queue_max_bytes = 64 * 1024;
     options.close_timeout = Duration::from_secs(60);
     options.channel_defaults.history_size = 0;
+    // presence_stats tells when the slow client is gone.
+    options.channel_defaults.presence = true;
     let server = TestServer::start(test_config(), options);
 
     let mut slow = RawClient::open(&server.ws_url()).await;
@@ -141,7 +143,9 @@ async fn a_client_that_answers_pings_stays_and_one_that_does_not_closes_with_301
 #[actix_rt::test]
 async fn origins_other_than_the_allowed_ones_and_the_same_origin_are_refused_at_the_upgrade() {
     let config = Config::builder()
-        .secret(instant_core::Secret::new("s".into()))
+        .secret(instant_core::Secret::new(
+            "s-0123456789abcdef0123456789abcdef".into(),
+        ))
         .allowed_origins(["https://*.allowed.example"])
         .build()
         .unwrap();

@@ -55,6 +55,8 @@ async fn an_expiring_connection_closes_with_3005_unless_refreshed() {
 async fn an_expiring_subscription_ends_with_unsubscribe_2501_unless_refreshed() {
     let mut options = EmbeddedOptions::default();
     options.expired_close_delay = std::time::Duration::from_secs(1);
+    // presence_stats tells which subscriptions are still there.
+    options.channel_defaults.presence = true;
     let server = TestServer::start(test_config(), options);
     let tokens = server.config.tokens();
     let now = now_secs();
@@ -136,11 +138,17 @@ async fn clients_publish_only_where_the_channel_allows_it_and_carry_their_info()
 
 #[actix_rt::test]
 async fn join_and_leave_go_to_those_who_ask_or_to_everyone_when_forced() {
-    let mut forced = ChannelOptions::default();
+    // The watcher is anonymous: both channels open join/leave to anonymous clients.
+    let mut asked = ChannelOptions::default();
+    asked.join_leave = true;
+    asked.presence_for_anonymous = true;
+    let mut forced = asked.clone();
     forced.force_push_join_leave = true;
     let server = TestServer::start(
         test_config(),
-        EmbeddedOptions::default().channel("chat", forced),
+        EmbeddedOptions::default()
+            .channel("news", asked)
+            .channel("chat", forced),
     );
     let tokens = server.config.tokens();
 
@@ -208,6 +216,8 @@ async fn presence_and_history_need_a_subscription_and_the_feature_on() {
 async fn a_connection_may_not_exceed_its_channel_limit() {
     let mut options = EmbeddedOptions::default();
     options.max_channels_per_client = 2;
+    options.channel_defaults.presence = true;
+    options.channel_defaults.presence_for_anonymous = true;
     let server = TestServer::start(test_config(), options);
     let mut client = RawClient::open(&server.ws_url()).await;
     client.connect("").await;

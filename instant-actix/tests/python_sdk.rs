@@ -234,7 +234,10 @@ async fn cent_works_against_the_embedded_server() {
         .api_key(api_key.clone())
         .build()
         .unwrap();
-    let server = TestServer::start(config, EmbeddedOptions::default());
+    // Presence on, as in the Centrifugo target.
+    let mut options = EmbeddedOptions::default();
+    options.channel_defaults.presence = true;
+    let server = TestServer::start(config, options);
     scenario(
         "embedded server",
         &server.ws_url(),
