@@ -107,7 +107,10 @@ fn publish_delivers_to_a_subscriber_on_centrifugo() {
 #[test]
 fn publish_to_a_server_that_is_down_exits_with_unreachable() {
     let url = format!("http://127.0.0.1:{}", free_port());
-    let output = run(instant_for(&url, "secret", "key").args(publish_args("news", "x")));
+    let output = run(
+        instant_for(&url, "secret-0123456789abcdef0123456789abcdef", "key")
+            .args(publish_args("news", "x")),
+    );
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("instant runws"),

@@ -34,7 +34,10 @@ history_size = 0
     let output = run(instant(root.path()).arg("genconfig"));
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(json["client"]["token"]["hmac_secret_key"], "test-secret");
+    assert_eq!(
+        json["client"]["token"]["hmac_secret_key"],
+        "test-secret-0123456789abcdef0123456789"
+    );
     assert_eq!(json["http_api"]["key"], "test-key");
     assert_eq!(
         json["client"]["allowed_origins"][0],
@@ -75,7 +78,7 @@ fn check_reports_every_setting_with_its_source() {
     fs::write(&js, "// centrifuge").unwrap();
     fs::write(
         root.path().join("instant.toml"),
-        "site_name = \"Demo\"\nsecret = \"file-secret-value\"\n",
+        "site_name = \"Demo\"\nsecret = \"file-secret-value-0123456789abcdef0123456789\"\n",
     )
     .unwrap();
     let output = run(instant(root.path())
@@ -113,7 +116,10 @@ fn check_reports_every_setting_with_its_source() {
         line("INSTANT_SECRET").contains("[redacted] (file)"),
         "{out}"
     );
-    assert!(!out.contains("file-secret-value") && !err.contains("file-secret-value"));
+    assert!(
+        !out.contains("file-secret-value-0123456789abcdef0123456789")
+            && !err.contains("file-secret-value-0123456789abcdef0123456789")
+    );
 
     // A path that does not exist is a problem.
     let output = run(instant(root.path())
