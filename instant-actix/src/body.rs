@@ -1,15 +1,20 @@
 //! The streaming body that inserts the client snippet into an HTML page.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::error::Error as StdError;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::LazyLock;
 use std::task::{Context, Poll, ready};
 
 use actix_web::body::{BodySize, MessageBody};
 use bytes::{Bytes, BytesMut};
-use lol_html::html_content::{ContentType, EndTag};
-use lol_html::{EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings, element, end};
+use lol_html::html_content::{ContentType, Element, EndTag};
+use lol_html::{
+    ElementContentHandlers, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Selector,
+    Settings, end,
+};
 use pin_project_lite::pin_project;
 
 /// The rewriter's output, shared between the rewriter (which writes) and the body (which drains).
@@ -22,12 +27,44 @@ impl OutputSink for SharedSink {
     }
 }
 
+/// How far past a `</head` the rewriter is fed, so that it sees the end of the tag (`>`, or a few
+/// spaces and then `>`) in the same write.
+const HEAD_END_MARGIN: usize = 64;
+
+/// Where the next write to the rewriter stops in `chunk[at..]`: a little past the next `</head`
+/// (ASCII case ignored), else at the end of the chunk. Between two writes the body checks whether
+/// the snippet is in; once it is, the rest of the chunk is passed on as it is (a slice of the same
+/// buffer), so a page costs the parse of its head, not of its whole length. A `</head` inside a
+/// comment, a script or an attribute only makes a shorter write: the rewriter, which knows where
+/// it is in the markup, decides.
+fn next_cut(chunk: &[u8], at: usize) -> usize {
+    let mut from = at;
+    while let Some(found) = chunk
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'<'))
+    {
+        let lt = from + found;
+        if chunk
+            .get(lt + 1..lt + 6)
+            .is_some_and(|tag| tag[0] == b'/' && tag[1..].eq_ignore_ascii_case(b"head"))
+        {
+            return (lt + 6 + HEAD_END_MARGIN).min(chunk.len());
+        }
+        from = lt + 1;
+    }
+    chunk.len()
+}
+
+/// The selectors, parsed once per process: each response borrows them.
+static HEAD: LazyLock<Selector> = LazyLock::new(|| "head".parse().expect("a valid selector"));
+static BODY: LazyLock<Selector> = LazyLock::new(|| "body".parse().expect("a valid selector"));
+
 /// Where the body is in its life.
 enum State {
-    /// Chunks go through the HTML rewriter.
+    /// Chunks go through the HTML rewriter until the snippet is in.
     Rewriting(Box<HtmlRewriter<'static, SharedSink>>),
-    /// The rewriter gave up (memory cap, odd markup): its unparsed input was flushed as-is and
-    /// later chunks are forwarded untouched, so the page is never truncated.
+    /// The snippet is in, or the rewriter gave up (memory cap, odd markup) after flushing its
+    /// unparsed input as-is: later bytes are forwarded untouched, so the page is never truncated.
     Passthrough,
     /// The inner body has ended (or failed).
     Done,
@@ -36,13 +73,18 @@ enum State {
 pin_project! {
     /// A response body that inserts a snippet once: before `</head>`, else before `</body>`, else at
     /// the end of the document. It streams chunk by chunk; only the bytes of a tag that spans two
-    /// chunks are held back.
+    /// chunks are held back. Once the snippet is in, the rest of the page is not parsed: it passes
+    /// through as the inner body produced it.
     #[doc(hidden)]
     pub struct InjectBody<B> {
         #[pin]
         inner: B,
         state: State,
         out: SharedSink,
+        // Set by the rewriter's handlers when the snippet is in.
+        injected: Rc<Cell<bool>>,
+        // The part of the current chunk after the snippet, sent once `out` is drained.
+        rest: Option<Bytes>,
     }
 }
 
@@ -67,30 +109,33 @@ impl<B> InjectBody<B> {
         let out = SharedSink::default();
         let injected = Rc::new(Cell::new(false));
         // `</head>` first, then `</body>`, then the document end: the first one reached wins.
-        let before_end_tag = |tag: &'static str| {
+        let before_end_tag = |selector: &'static Selector| {
             let snippet = Rc::clone(&snippet);
             let injected = Rc::clone(&injected);
-            element!(tag, move |el| {
-                if injected.get() {
-                    return Ok(());
-                }
-                // End-tag handlers do not run for an implied end tag; the next fallback covers it.
-                if let Some(handlers) = el.end_tag_handlers() {
-                    let snippet = Rc::clone(&snippet);
-                    let injected = Rc::clone(&injected);
-                    let handler: EndTagHandler<'static> = Box::new(move |end: &mut EndTag<'_>| {
-                        if !injected.replace(true) {
-                            end.before(&snippet, ContentType::Html);
-                        }
-                        Ok(())
-                    });
-                    handlers.push(handler);
-                }
-                Ok(())
-            })
+            let handlers =
+                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                    if injected.get() {
+                        return Ok(());
+                    }
+                    // End-tag handlers do not run for an implied end tag; the next fallback covers it.
+                    if let Some(handlers) = el.end_tag_handlers() {
+                        let snippet = Rc::clone(&snippet);
+                        let injected = Rc::clone(&injected);
+                        let handler: EndTagHandler<'static> =
+                            Box::new(move |end: &mut EndTag<'_>| {
+                                if !injected.replace(true) {
+                                    end.before(&snippet, ContentType::Html);
+                                }
+                                Ok(())
+                            });
+                        handlers.push(handler);
+                    }
+                    Ok(())
+                });
+            (Cow::Borrowed(selector), handlers)
         };
-        let head = before_end_tag("head");
-        let body = before_end_tag("body");
+        let head = before_end_tag(&HEAD);
+        let body = before_end_tag(&BODY);
         let document_end = {
             let snippet = Rc::clone(&snippet);
             let injected = Rc::clone(&injected);
@@ -118,6 +163,8 @@ impl<B> InjectBody<B> {
             inner,
             state: State::Rewriting(Box::new(rewriter)),
             out,
+            injected,
+            rest: None,
         }
     }
 }
@@ -144,16 +191,40 @@ where
                     return Poll::Ready(Some(Ok(out.split().freeze())));
                 }
             }
+            if let Some(rest) = this.rest.take() {
+                return Poll::Ready(Some(Ok(rest)));
+            }
             if matches!(this.state, State::Done) {
                 return Poll::Ready(None);
             }
             match ready!(this.inner.as_mut().poll_next(cx)) {
                 Some(Ok(chunk)) => match this.state {
                     State::Rewriting(rewriter) => {
-                        if let Err(error) = rewriter.write(&chunk) {
-                            // The rewriter is poisoned but has flushed what it held, unmodified.
-                            tracing::warn!(%error, "instant: HTML rewriting stopped; the rest of the page passes through unchanged");
-                            *this.state = State::Passthrough;
+                        let mut at = 0;
+                        while at < chunk.len() {
+                            let end = next_cut(&chunk, at);
+                            let written = rewriter.write(&chunk[at..end]);
+                            at = end;
+                            if let Err(error) = written {
+                                // The rewriter is poisoned but has flushed what it held, unmodified.
+                                tracing::warn!(%error, "instant: HTML rewriting stopped; the rest of the page passes through unchanged");
+                                *this.state = State::Passthrough;
+                                break;
+                            }
+                            if this.injected.get() {
+                                // The snippet is in: the rewriter flushes the bytes it held back,
+                                // as they are, and parses nothing more.
+                                if let State::Rewriting(rewriter) =
+                                    std::mem::replace(this.state, State::Passthrough)
+                                    && let Err(error) = rewriter.end()
+                                {
+                                    tracing::warn!(%error, "instant: HTML rewriting failed after the snippet");
+                                }
+                                break;
+                            }
+                        }
+                        if at < chunk.len() {
+                            *this.rest = Some(chunk.slice(at..));
                         }
                     }
                     State::Passthrough => return Poll::Ready(Some(Ok(chunk))),
@@ -190,6 +261,22 @@ mod tests {
         let body = BodyStream::new(stream::iter(chunks));
         let body = InjectBody::new(body, "<!--X-->", limit);
         String::from_utf8(to_bytes(body).await.unwrap().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn cuts_just_past_each_head_end_tag() {
+        let page = b"<html><head><!-- </head> --></HEAD ><body>";
+        let first = next_cut(page, 0);
+        assert_eq!(
+            first,
+            page.len(),
+            "the margin runs past the end of a short chunk"
+        );
+        let long = [&page[..], &[b'x'; 200][..]].concat();
+        assert_eq!(next_cut(&long, 0), 17 + 6 + HEAD_END_MARGIN);
+        assert_eq!(next_cut(&long, 17 + 6), 28 + 6 + HEAD_END_MARGIN);
+        assert_eq!(next_cut(b"<p>no head end</p>", 0), 18);
+        assert_eq!(next_cut(b"ends with </hea", 0), 15);
     }
 
     #[actix_rt::test]

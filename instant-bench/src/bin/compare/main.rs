@@ -47,6 +47,11 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--smoke" => smoke = true,
+            // For profiling by hand: serve the middleware comparison's two apps for a while.
+            "--serve" => {
+                middleware::serve_for_profiling();
+                return ExitCode::SUCCESS;
+            }
             "--out" => out = args.next().map(PathBuf::from),
             "--only" => {
                 only = args

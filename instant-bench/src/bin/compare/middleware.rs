@@ -135,6 +135,15 @@ fn load(url: &str, secs: u32) -> f64 {
         .unwrap_or_else(|| panic!("no Requests/sec in wrk's output: {text}"))
 }
 
+/// Serves both apps for two minutes and prints their addresses, for a profiler run by hand.
+pub(crate) fn serve_for_profiling() {
+    let with = Served::start(true);
+    let without = Served::start(false);
+    println!("with the middleware: http://{}", with.addr);
+    println!("without: http://{}", without.addr);
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+
 pub(crate) fn run(plan: &Plan) -> Vec<Section> {
     let secs = if plan.smoke { 1 } else { 3 };
     println!(
