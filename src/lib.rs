@@ -284,7 +284,7 @@ pub use instant_macros::channels;
 /// Publishes an event after an actix-web handler returned a success (2xx) response.
 ///
 /// ```text
-/// #[instant::event(channel = NAME, class = "…", message = "…" [, data = EXPR] [, wait])]
+/// #[instant::event(channel = NAME, class = "…", message = "…" [, data = EXPR] [, wait [, on_error = "log" | "fail"]])]
 /// ```
 ///
 /// - `channel` (required): the channel, usually a constant named in [`channels!`]; anything
@@ -299,8 +299,14 @@ pub use instant_macros::channels;
 /// - `wait`: await the publish before the response is sent. By default the event is handed to the
 ///   publisher in the background and the response is not delayed.
 ///
-/// On an error or a non-2xx response nothing is published. The response is never changed: a
-/// failed publish is logged (and counted by the backend), never turned into an error response.
+/// - `on_error` (with `wait`): the failure policy. `"log"` (the default): a failed publish is
+///   logged and counted ([`Publisher::failed_publishes`]), and the handler's response is sent as
+///   it is. `"fail"`: a failed publish (or an app without a publisher) is logged and counted, and
+///   the response becomes a `503 Service Unavailable`; the handler's work is not undone.
+///
+/// On an error or a non-2xx response nothing is published. Without `on_error = "fail"` the
+/// response is never changed: a failed publish is logged and counted (fire-and-forget failures
+/// in [`Publisher::stats`]), never turned into an error response.
 ///
 /// # Placement
 ///
@@ -352,6 +358,6 @@ pub mod __private {
     #[cfg(feature = "actix")]
     pub use instant_actix::event::{
         DataProbe, JsonResponseData, NoResponseData, channel_name, handler_output, into_response,
-        publish_event, publish_event_and_wait, to_data,
+        publish_event, publish_event_and_wait, publish_event_or_fail, to_data,
     };
 }

@@ -255,3 +255,67 @@ async fn a_failed_awaited_publish_is_logged_and_the_success_response_is_kept() {
     );
     assert!(log.contains("did not answer within 5s"), "{log}");
 }
+
+#[instant::event(channel = PUBLIC1, class = "ok", message = "Checked", wait, on_error = "fail")]
+async fn checked_order() -> web::Json<u32> {
+    web::Json(9)
+}
+
+#[actix_web::test]
+async fn on_error_fail_answers_503_when_the_publish_fails_and_counts_it() {
+    let down = RecordingBackend::failing(PublishError::NotRunning("down".into()));
+    let publisher = down.publisher("mysite");
+    let app = test::init_service(
+        App::new()
+            .app_data(publisher.clone())
+            .route("/checked", web::post().to(checked_order)),
+    )
+    .await;
+    let request = test::TestRequest::post().uri("/checked").to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        test::read_body(response).await,
+        "the request was handled but its real-time event could not be published"
+    );
+    assert_eq!(publisher.failed_publishes(), 1);
+    down.assert_nothing_published();
+}
+
+#[actix_web::test]
+async fn on_error_fail_keeps_the_response_when_the_publish_succeeds() {
+    let recorder = RecordingBackend::new();
+    let app = test::init_service(
+        App::new()
+            .app_data(recorder.publisher("mysite"))
+            .route("/checked", web::post().to(checked_order)),
+    )
+    .await;
+    let request = test::TestRequest::post().uri("/checked").to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(test::read_body(response).await, "9");
+    recorder.assert_published_with(PUBLIC1, |e| e.message == "Checked" && e.data == json!(9));
+}
+
+#[actix_web::test]
+async fn on_error_fail_answers_503_when_no_publisher_is_set_up() {
+    let app = test::init_service(App::new().route("/checked", web::post().to(checked_order))).await;
+    let request = test::TestRequest::post().uri("/checked").to_request();
+    assert_eq!(test::call_service(&app, request).await.status(), 503);
+}
+
+#[actix_web::test]
+async fn a_failed_wait_publish_is_counted_by_default_and_the_response_kept() {
+    let down = RecordingBackend::failing(PublishError::NotRunning("down".into()));
+    let publisher = down.publisher("mysite");
+    let app = test::init_service(
+        App::new()
+            .app_data(publisher.clone())
+            .route("/orders/{id}", web::delete().to(delete_order)),
+    )
+    .await;
+    let request = test::TestRequest::delete().uri("/orders/5").to_request();
+    assert_eq!(test::call_service(&app, request).await.status(), 204);
+    assert_eq!(publisher.failed_publishes(), 1);
+}

@@ -43,7 +43,8 @@ pub fn publish_event(
 }
 
 /// Publishes an event after a handler succeeded and waits for the server's answer (the `wait`
-/// option). A failure is logged; the handler's response is sent as it is either way.
+/// option, with the default `on_error = "log"`). A failure is logged and counted
+/// ([`Publisher::failed_publishes`]); the handler's response is sent as it is either way.
 pub async fn publish_event_and_wait(
     request: &HttpRequest,
     channel: &str,
@@ -51,22 +52,66 @@ pub async fn publish_event_and_wait(
     message: &str,
     data: Value,
 ) {
-    let Some(publisher) = request_publisher(request) else {
-        return not_set_up(request, channel);
-    };
-    let published = publisher
-        .publish(channel, message)
-        .event_class(class)
-        .data(data)
-        .await;
-    if let Err(error) = published {
+    if let Err(reason) = publish_and_wait(request, channel, class, message, data).await {
         tracing::error!(
             channel,
             path = request.path(),
-            %error,
+            %reason,
             "publishing the event of a successful handler failed; its response is sent anyway"
         );
     }
+}
+
+/// Publishes an event after a handler succeeded and waits for the server's answer; when it fails
+/// (or no publisher is set up), the failure is logged and counted and the handler's `response` is
+/// replaced by a `503 Service Unavailable` (the `wait, on_error = "fail"` options).
+pub async fn publish_event_or_fail(
+    request: &HttpRequest,
+    channel: &str,
+    class: &str,
+    message: &str,
+    data: Value,
+    response: HttpResponse,
+) -> HttpResponse {
+    match publish_and_wait(request, channel, class, message, data).await {
+        Ok(()) => response,
+        Err(reason) => {
+            tracing::error!(
+                channel,
+                path = request.path(),
+                %reason,
+                "publishing the event of a successful handler failed; answering 503 (on_error = \"fail\")"
+            );
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain; charset=utf-8")
+                .body(PUBLISH_FAILED_BODY)
+        }
+    }
+}
+
+/// The body of the `503` answer of a handler whose event could not be published.
+pub const PUBLISH_FAILED_BODY: &str =
+    "the request was handled but its real-time event could not be published";
+
+/// Publishes and waits; the reason of a failure, the publisher's absence included.
+async fn publish_and_wait(
+    request: &HttpRequest,
+    channel: &str,
+    class: &str,
+    message: &str,
+    data: Value,
+) -> Result<(), String> {
+    let Some(publisher) = request_publisher(request) else {
+        not_set_up(request, channel);
+        return Err("instant is not set up for this app".to_owned());
+    };
+    publisher
+        .publish(channel, message)
+        .event_class(class)
+        .data(data)
+        .await
+        .map(drop)
+        .map_err(|error| error.to_string())
 }
 
 fn not_set_up(request: &HttpRequest, channel: &str) {

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
@@ -175,6 +176,8 @@ pub trait Backend: Send + Sync + 'static {
 pub struct Publisher {
     backend: Arc<dyn Backend>,
     site: Arc<str>,
+    /// Awaited publishes that returned an error, shared by the clones.
+    failed: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for Publisher {
@@ -191,6 +194,7 @@ impl Publisher {
         Self {
             backend,
             site: site.into(),
+            failed: Arc::default(),
         }
     }
 
@@ -199,6 +203,7 @@ impl Publisher {
     pub fn publish(&self, channel: impl Into<String>, message: impl Into<String>) -> Publish<'_> {
         Publish {
             backend: &*self.backend,
+            failed: &self.failed,
             event: Event::new(&*self.site, channel, message),
         }
     }
@@ -208,7 +213,7 @@ impl Publisher {
     /// # Errors
     /// [`PublishError`] from the backend.
     pub async fn publish_event(&self, event: Event) -> Result<PublishReceipt, PublishError> {
-        self.backend.publish(event).await
+        counted(&self.failed, self.backend.publish(event)).await
     }
 
     /// The site slug stamped on events.
@@ -227,6 +232,25 @@ impl Publisher {
     #[must_use]
     pub fn stats(&self) -> DeliveryStats {
         self.backend.stats()
+    }
+
+    /// How many awaited publishes through this publisher (and its clones) returned an error,
+    /// `#[instant::event(.., wait)]` publishes included; fire-and-forget failures are in
+    /// [`Publisher::stats`].
+    ///
+    /// ```
+    /// use instant_core::PublishError;
+    /// use instant_core::testing::RecordingBackend;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let publisher = RecordingBackend::failing(PublishError::NotRunning("down".into())).publisher("s");
+    /// assert!(publisher.publish("news", "Hello").await.is_err());
+    /// assert_eq!(publisher.failed_publishes(), 1);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn failed_publishes(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
     }
 
     /// The health of each Centrifugo node the backend publishes through (address, circuit-breaker
@@ -270,6 +294,7 @@ pub fn publish(channel: impl Into<String>, message: impl Into<String>) -> Global
 #[must_use = "an event is sent only when awaited or detached"]
 pub struct Publish<'a> {
     backend: &'a dyn Backend,
+    failed: &'a AtomicU64,
     event: Event,
 }
 
@@ -311,8 +336,20 @@ impl<'a> IntoFuture for Publish<'a> {
     type IntoFuture = BoxFuture<'a, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        self.backend.publish(self.event)
+        Box::pin(counted(self.failed, self.backend.publish(self.event)))
     }
+}
+
+/// `publish`, counting a failure in `failed`.
+async fn counted(
+    failed: &AtomicU64,
+    publish: BoxFuture<'_, Result<PublishReceipt, PublishError>>,
+) -> Result<PublishReceipt, PublishError> {
+    let result = publish.await;
+    if result.is_err() {
+        failed.fetch_add(1, Ordering::Relaxed);
+    }
+    result
 }
 
 /// An event being built by [`publish`].
@@ -357,7 +394,7 @@ impl IntoFuture for GlobalPublish {
 
     fn into_future(self) -> Self::IntoFuture {
         match self.publisher {
-            Some(publisher) => publisher.backend.publish(self.event),
+            Some(publisher) => Box::pin(publisher.publish_event(self.event)),
             None => Box::pin(std::future::ready(Err(PublishError::NotRunning(
                 "no global publisher is installed: call `realtime.install_global_publisher()` once after `Realtime::builder()...build()?`, or `Publisher::install_global`".into(),
             )))),

@@ -99,11 +99,19 @@ pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
         .message
         .as_ref()
         .map_or_else(|| quote!(""), |m| m.to_token_stream());
-    let publish = if options.wait {
+    let publish = if options.fail_on_error {
+        quote! {
+            #response = #private::publish_event_or_fail(
+                &#request, #channel, #class, #message, #data, #response,
+            ).await;
+        }
+    } else if options.wait {
         quote!(#private::publish_event_and_wait(&#request, #channel, #class, #message, #data).await;)
     } else {
         quote!(#private::publish_event(&#request, #channel, #class, #message, #data);)
     };
+
+    let mutable = options.fail_on_error.then(|| quote!(mut));
 
     let request_arg: FnArg = parse_quote!(#request: #private::HttpRequest);
     sig.inputs.push(request_arg);
@@ -114,7 +122,7 @@ pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
         #vis #sig {
             let #output = #run;
             #probe
-            let #response = #into_response;
+            let #mutable #response = #into_response;
             if #response.status().is_success() {
                 #publish
             }

@@ -12,10 +12,12 @@ pub(crate) mod kw {
     syn::custom_keyword!(message);
     syn::custom_keyword!(data);
     syn::custom_keyword!(wait);
+    syn::custom_keyword!(on_error);
 }
 
 /// The option names, in the order of the "expected one of" messages.
-pub(crate) const OPTION_NAMES: &[&str] = &["channel", "class", "message", "data", "wait"];
+pub(crate) const OPTION_NAMES: &[&str] =
+    &["channel", "class", "message", "data", "wait", "on_error"];
 
 /// The options of `#[instant::event(…)]`.
 ///
@@ -26,6 +28,7 @@ pub(crate) const OPTION_NAMES: &[&str] = &["channel", "class", "message", "data"
 ///         | "message" "=" LIT_STR    // the human-readable message
 ///         | "data"    "=" EXPR       // any `Serialize` value; default: the handler's JSON body
 ///         | "wait"                   // await the publish instead of sending it in the background
+///         | "on_error" "=" LIT_STR   // with `wait`: "log" (default) or "fail" (answer 503)
 /// ```
 pub(crate) struct EventArgs {
     pub(crate) options: Vec<EventOption>,
@@ -44,6 +47,8 @@ pub(crate) enum EventOption {
     Message(kw::message, Expr),
     Data(kw::data, Expr),
     Wait(kw::wait),
+    /// Checked to be `"log"` or `"fail"` by validation.
+    OnError(kw::on_error, Expr),
 }
 
 impl Parse for EventArgs {
@@ -67,6 +72,9 @@ impl Parse for EventArgs {
                 options.push(EventOption::Data(key, value(input)?));
             } else if lookahead.peek(kw::wait) {
                 options.push(EventOption::Wait(input.parse()?));
+            } else if lookahead.peek(kw::on_error) {
+                let key = input.parse()?;
+                options.push(EventOption::OnError(key, value(input)?));
             } else if input.peek(Ident::peek_any) {
                 let key = input.call(Ident::parse_any)?;
                 let suggestion = suggest::closest(&key.unraw().to_string(), OPTION_NAMES);
@@ -99,7 +107,7 @@ fn value(input: ParseStream<'_>) -> syn::Result<Expr> {
 
 fn unknown_option(key: &Ident, suggestion: Option<&str>) -> syn::Error {
     let key_text = key.unraw().to_string();
-    let expected = "expected one of `channel`, `class`, `message`, `data`, `wait`";
+    let expected = "expected one of `channel`, `class`, `message`, `data`, `wait`, `on_error`";
     let message = match suggestion {
         Some(option) => format!("unknown option `{key_text}`: did you mean `{option}`?"),
         None => format!("unknown option `{key_text}`: {expected}"),
@@ -116,10 +124,10 @@ mod tests {
     fn reads_every_option() {
         let args: EventArgs = syn::parse2(quote! {
             channel = ADMIN1, class = "object created", message = "New order",
-            data = serde_json::json!({"id": 1}), wait,
+            data = serde_json::json!({"id": 1}), wait, on_error = "fail",
         })
         .unwrap();
-        assert_eq!(args.options.len(), 5);
+        assert_eq!(args.options.len(), 6);
         assert!(args.errors.is_empty());
     }
 
@@ -133,7 +141,7 @@ mod tests {
             messages,
             [
                 "unknown option `chanel`: did you mean `channel`?",
-                "unknown option `colour`: expected one of `channel`, `class`, `message`, `data`, `wait`",
+                "unknown option `colour`: expected one of `channel`, `class`, `message`, `data`, `wait`, `on_error`",
             ]
         );
     }

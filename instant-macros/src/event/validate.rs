@@ -15,6 +15,8 @@ pub(crate) struct Options {
     pub(crate) message: Option<LitStr>,
     pub(crate) data: Option<Expr>,
     pub(crate) wait: bool,
+    /// `on_error = "fail"`: a failed publish answers 503 instead of the handler's response.
+    pub(crate) fail_on_error: bool,
 }
 
 /// The options, or `None` with every mistake pushed to `errors`.
@@ -27,6 +29,7 @@ pub(crate) fn options(args: EventArgs, errors: &mut Vec<syn::Error>) -> Option<O
     let mut message = None;
     let mut data = None;
     let mut wait = None;
+    let mut on_error: Option<LitStr> = None;
     for option in args.options {
         match option {
             EventOption::Channel(key, value) => {
@@ -45,7 +48,22 @@ pub(crate) fn options(args: EventArgs, errors: &mut Vec<syn::Error>) -> Option<O
             }
             EventOption::Data(key, value) => set_once(&mut data, key.span, "data", value, errors),
             EventOption::Wait(key) => set_once(&mut wait, key.span, "wait", (), errors),
+            EventOption::OnError(key, value) => {
+                if let Some(literal) = on_error_policy(&value, errors) {
+                    set_once(&mut on_error, key.span, "on_error", literal, errors);
+                }
+            }
         }
+    }
+    let fail_on_error = on_error
+        .as_ref()
+        .is_some_and(|policy| policy.value() == "fail");
+    if let (Some(policy), true, None) = (&on_error, fail_on_error, wait) {
+        errors.push(syn::Error::new(
+            policy.span(),
+            "`on_error = \"fail\"` needs `wait`: only a handler that waits for the publish can \
+             answer with its failure; add `wait`",
+        ));
     }
     if channel.is_none() && !misspelt_channel {
         errors.push(syn::Error::new(
@@ -63,6 +81,7 @@ pub(crate) fn options(args: EventArgs, errors: &mut Vec<syn::Error>) -> Option<O
         message,
         data,
         wait: wait.is_some(),
+        fail_on_error,
     })
 }
 
@@ -101,6 +120,27 @@ fn string_literal(
         value.span(),
         format!("`{name}` must be a string literal, such as `{name} = \"{example}\"`"),
     ));
+    None
+}
+
+/// The failure policies `on_error` takes.
+const POLICIES: &[&str] = &["log", "fail"];
+
+/// `on_error = "log" | "fail"`.
+fn on_error_policy(value: &Expr, errors: &mut Vec<syn::Error>) -> Option<LitStr> {
+    let literal = string_literal(value, "on_error", "fail", errors)?;
+    let policy = literal.value();
+    if POLICIES.contains(&policy.as_str()) {
+        return Some(literal);
+    }
+    let message = match crate::suggest::closest(&policy, POLICIES) {
+        Some(close) => format!("unknown `on_error` policy `{policy}`: did you mean `{close}`?"),
+        None => format!(
+            "unknown `on_error` policy `{policy}`: expected `\"log\"` (log and count, the \
+             default) or `\"fail\"` (answer 503)"
+        ),
+    };
+    errors.push(syn::Error::new(literal.span(), message));
     None
 }
 
@@ -168,6 +208,32 @@ mod tests {
         assert_eq!(errors[2], "`message` is given more than once");
         assert_eq!(errors[3], "`wait` is given more than once");
         assert!(errors[4].starts_with("missing `channel = …`"));
+    }
+
+    #[test]
+    fn reads_the_failure_policy() {
+        let options = check(quote! { channel = A, wait, on_error = "fail" })
+            .ok()
+            .unwrap();
+        assert!(options.fail_on_error);
+        let options = check(quote! { channel = A, on_error = "log" })
+            .ok()
+            .unwrap();
+        assert!(!options.fail_on_error);
+        let errors = check(quote! { channel = A, on_error = "fial" })
+            .err()
+            .unwrap();
+        assert_eq!(
+            errors,
+            ["unknown `on_error` policy `fial`: did you mean `fail`?"]
+        );
+        let errors = check(quote! { channel = A, on_error = "fail" })
+            .err()
+            .unwrap();
+        assert!(
+            errors[0].starts_with("`on_error = \"fail\"` needs `wait`"),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -64,6 +64,19 @@ async fn patterns(web::Json((a, b)): web::Json<(u32, u32)>) -> String {
     format!("{a}+{b}")
 }
 
+// The failure policies: log and count (the default, written out), or answer 503.
+#[instant::event(channel = PUBLIC1, message = "logged", wait, on_error = "log")]
+#[get("/logged")]
+async fn logged() -> &'static str {
+    "logged"
+}
+
+#[instant::event(channel = PUBLIC1, message = "checked", on_error = "fail", wait)]
+#[post("/checked")]
+async fn checked() -> actix_web::Result<web::Json<u32>> {
+    Ok(web::Json(2))
+}
+
 // Below the route macro works too: actix-web keeps the attribute on the function it wraps.
 #[get("/below")]
 #[instant::event(channel = PUBLIC1, message = "below")]
@@ -76,6 +89,8 @@ fn main() {
         .service(create_order)
         .service(ping)
         .service(below)
+        .service(logged)
+        .service(checked)
         .service(web::resource("/by-hand/{id}").route(web::post().to(by_hand)))
         .route("/sum", web::post().to(patterns));
 }
