@@ -48,3 +48,30 @@ fn hmac<M: Mac + hmac::digest::KeyInit>(key: &[u8], input: &str) -> Vec<u8> {
 pub fn header(alg: &str) -> Value {
     serde_json::json!({ "alg": alg, "typ": "JWT" })
 }
+
+/// The payload of a JWT-shaped string, when it decodes to JSON.
+#[must_use]
+pub fn payload(token: &str) -> Option<Value> {
+    let part = token.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+}
+
+/// Every JWT-shaped string in `text`: three base64url runs joined by dots, the first starting
+/// with `eyJ` (a JSON object's `{"`).
+#[must_use]
+pub fn find_tokens(text: &str) -> Vec<String> {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("eyJ") {
+        let candidate: String = rest[at..]
+            .chars()
+            .take_while(|&c| is_b64(c) || c == '.')
+            .collect();
+        if candidate.matches('.').count() >= 2 {
+            found.push(candidate.trim_end_matches('.').to_owned());
+        }
+        rest = &rest[at + 3..];
+    }
+    found
+}
