@@ -2,7 +2,7 @@
 //! one machine, written to `BENCHMARKS.md` with one chart per comparison.
 //!
 //! ```text
-//! compare [--smoke] [--out DIR] [--only publish,middleware]
+//! compare [--smoke] [--out DIR] [--only publish,middleware,tokens]
 //! ```
 //!
 //! `cargo xtask bench --compare [--smoke]` installs what it needs and runs it. `--smoke` uses tiny
@@ -19,6 +19,7 @@ mod findings;
 mod middleware;
 mod publish;
 mod report;
+mod tokens;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -59,7 +60,9 @@ fn main() -> ExitCode {
                     .map(|list| list.split(',').map(str::to_owned).collect());
             }
             _ => {
-                eprintln!("usage: compare [--smoke] [--out DIR] [--only publish,middleware]");
+                eprintln!(
+                    "usage: compare [--smoke] [--out DIR] [--only publish,middleware,tokens]"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -89,6 +92,9 @@ fn main() -> ExitCode {
     if wanted("middleware") {
         sections.extend(middleware::run(&plan));
     }
+    if wanted("tokens") {
+        sections.push(tokens::run(&plan));
+    }
     let load_after = load_average();
 
     let report = Report {
@@ -109,9 +115,10 @@ fn main() -> ExitCode {
         sections,
         epilogue: vec![
             "## Not measured yet\n\n\
-             - The embedded server against Centrifugo v6 (burst fan-out, publish-to-receive \
+             - 2. The embedded server against Centrifugo v6 (burst fan-out, publish-to-receive \
              latency, memory per connection) with a Rust WebSocket load generator.\n\
-             - `#[instant::event]`: the same handler with and without the attribute."
+             - 4. `#[instant::event]`: the same handler with and without the attribute.\n\
+             - The middleware's peak memory on a 50 MB streamed page."
                 .to_owned(),
         ],
     };
@@ -138,6 +145,21 @@ fn load_average() -> String {
         .ok()
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The version of the crate `name` in the workspace's `Cargo.lock`, or `unknown`.
+pub(crate) fn locked_version(root: &std::path::Path, name: &str) -> String {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+    let wanted = format!("name = \"{name}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == wanted
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = "))
+        {
+            return version.trim_matches('"').to_owned();
+        }
+    }
+    "unknown".to_owned()
 }
 
 /// The first line `program args` prints, or `unknown`.
