@@ -117,8 +117,54 @@ pub mod publishing {
     //! per Centrifugo node too ([`NodeHealth`]).
     pub use instant_core::{
         Backend, BoxFuture, Deferred, DeferredEvent, DeliveryStats, EVENT_CLASSES, GlobalPublish,
-        NodeHealth, NodeState, Publish, PublishReceipt,
+        NodeHealth, NodeState, Publish, PublishReceipt, TypedEvent,
     };
+
+    /// Makes a serde type a [`TypedEvent`]: published on its channel with its event class and
+    /// message, its JSON as the event's `data`, by [`Publisher::send`](crate::Publisher::send)
+    /// (and [`Deferred::send`]), so a wrong event does not compile.
+    ///
+    /// ```text
+    /// #[derive(Serialize, TypedEvent)]
+    /// #[instant(channel = NAME, class = "…", message = "…")]
+    /// ```
+    ///
+    /// - `channel` (required): a channel constant declared with [`channels!`](crate::channels)
+    ///   or a string literal (checked like a declared name).
+    /// - `class`, `message`: string literals; default: empty.
+    ///
+    /// The attribute may be split over several `#[instant(…)]`. Mistakes are compile errors at
+    /// the offending token: a missing attribute or channel, an unknown option (with a
+    /// suggestion), an option given twice, a non-literal class or message, a channel that is
+    /// neither a constant nor a literal, an invalid literal name; and (from rustc) a type that
+    /// is not `Serialize`, a constant that is not a channel, `send` of a type without the
+    /// derive.
+    ///
+    /// ```
+    /// use instant::publishing::TypedEvent;
+    /// use instant::testing::RecordingBackend;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// instant::channels! {
+    ///     static CHANNELS;
+    ///     staff "$orders" as ORDERS,
+    /// }
+    ///
+    /// #[derive(Serialize, Deserialize, TypedEvent)]
+    /// #[instant(channel = ORDERS, class = "object edited", message = "Order shipped")]
+    /// struct OrderShipped {
+    ///     id: u64,
+    /// }
+    ///
+    /// let recorder = RecordingBackend::new();
+    /// let publisher = recorder.publisher("mysite");
+    /// publisher.send(OrderShipped { id: 7 }).detach(); // or `.await?`
+    ///
+    /// let shipped: OrderShipped =
+    ///     recorder.assert_published_data(ORDERS, |o: &OrderShipped| o.id == 7);
+    /// assert_eq!(recorder.events()[0].message, "Order shipped");
+    /// ```
+    pub use instant_macros::TypedEvent;
 }
 
 pub mod centrifugo {
@@ -353,7 +399,7 @@ pub mod __private {
     pub use ::actix_web;
     pub use ::actix_web::{HttpRequest, HttpResponse};
     pub use ::serde_json;
-    pub use instant_core::{Channel, ChannelSet, Level};
+    pub use instant_core::{Channel, ChannelSet, Level, TypedEvent};
 
     #[cfg(feature = "actix")]
     pub use instant_actix::event::{

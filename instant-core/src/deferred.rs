@@ -114,6 +114,17 @@ impl Deferred {
         &self.events
     }
 
+    /// The site slug stamped on the events.
+    ///
+    /// ```
+    /// # let publisher = instant_core::testing::RecordingBackend::new().publisher("mysite");
+    /// assert_eq!(publisher.deferred().site(), "mysite");
+    /// ```
+    #[must_use]
+    pub fn site(&self) -> &str {
+        self.publisher.site()
+    }
+
     /// How many events are kept.
     ///
     /// ```

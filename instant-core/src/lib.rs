@@ -39,6 +39,7 @@ mod event;
 pub mod paths;
 pub mod testing;
 mod token;
+mod typed;
 
 pub use crate::backend::{
     Backend, BoxFuture, DeliveryStats, GlobalPublish, NodeHealth, NodeState, Publish, PublishError,
@@ -62,3 +63,4 @@ pub use crate::deferred::{Deferred, DeferredEvent};
 pub use crate::event::{EVENT_CLASSES, Event};
 pub use crate::testing::RecordingBackend;
 pub use crate::token::{ConnectionClaims, SubscriptionClaims, TokenError, Tokens, now_secs};
+pub use crate::typed::TypedEvent;

@@ -1,11 +1,13 @@
 //! Implementation detail of the `instant` crate; use the macros through `instant`, where they
-//! are documented: `instant::channels!` and `#[instant::event]`.
+//! are documented: `instant::channels!`, `#[instant::event]` and
+//! `#[derive(instant::publishing::TypedEvent)]`.
 
 mod channels;
 mod errors;
 mod event;
 mod facade;
 mod suggest;
+mod typed;
 
 use proc_macro::TokenStream;
 
@@ -19,4 +21,10 @@ pub fn channels(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
     event::expand(args.into(), item.into()).into()
+}
+
+/// Makes a serde type a typed event. Documented on `instant::publishing::TypedEvent`.
+#[proc_macro_derive(TypedEvent, attributes(instant))]
+pub fn typed_event(input: TokenStream) -> TokenStream {
+    typed::expand(input.into()).into()
 }
