@@ -104,9 +104,12 @@ pub mod config {
 }
 
 pub mod channel {
-    //! Channel naming rules and what a channel keeps and allows.
+    //! Channel naming rules, patterns (`$order_{id}`: [`ChannelName`], [`Params`],
+    //! [`ParamValue`]) and what a channel keeps and allows.
+    pub use instant_core::pattern::{MAX_PARAM_LEN, PatternArg, PatternArgs};
     pub use instant_core::{
-        ChannelError, ChannelOptions, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX, validate_name,
+        ChannelError, ChannelName, ChannelOptions, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX,
+        ParamValue, Params, PatternError, validate_name,
     };
 }
 

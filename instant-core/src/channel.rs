@@ -1,9 +1,15 @@
 //! Channels, the access levels that guard them, and the set of channels an app declares.
+//!
+//! A declared name may be a pattern with named parameters (`$order_{id}`): see
+//! [`crate::pattern`] for its rules, [`Channel::with`] for the names it makes and
+//! [`ChannelSet::resolve`] for reading them back.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::pattern::{self, ChannelName, ParamValue, Params, PatternArgs, PatternError};
 
 /// The longest channel name Centrifugo accepts, in bytes (`channel.max_length`).
 pub const MAX_CHANNEL_NAME_LEN: usize = 255;
@@ -118,6 +124,32 @@ pub enum ChannelError {
     /// A level keyword that does not exist.
     #[error("unknown level `{0}`: expected one of public, users, staff, superuser")]
     UnknownLevel(String),
+    /// A pattern (a name with `{parameters}`) that breaks a pattern rule.
+    #[error("channel pattern `{name}`: {reason}")]
+    Pattern {
+        /// The name as declared.
+        name: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// Request paths on a pattern: a page joins a pattern's channels only when its handler
+    /// names them (`instant::middleware::join`).
+    #[error(
+        "channel pattern `{0}` cannot take `at [...]` paths: a page joins its channels only when the handler names them with `join`"
+    )]
+    PatternWithPaths(String),
+    /// Two declarations that can produce the same concrete name.
+    #[error(
+        "channels `{first}` and `{second}` can both be `{example}`: declare names that cannot meet"
+    )]
+    Overlapping {
+        /// The earlier declaration.
+        first: String,
+        /// The later one.
+        second: String,
+        /// A name both accept.
+        example: String,
+    },
 }
 
 /// Checks a channel name the way Centrifugo would, plus the `$` rule for private levels.
@@ -143,6 +175,12 @@ pub fn validate_name(name: &str, level: Level) -> Result<(), ChannelError> {
     }
     if !level.is_private() && private {
         return Err(ChannelError::PublicWithPrivatePrefix(name.to_owned()));
+    }
+    if name.contains(['{', '}']) {
+        pattern::segments(name).map_err(|reason| ChannelError::Pattern {
+            name: name.to_owned(),
+            reason,
+        })?;
     }
     Ok(())
 }
@@ -176,6 +214,9 @@ impl Channel {
     /// [`ChannelError`] when the path is relative or already listed.
     pub fn at(mut self, path: impl Into<String>) -> Result<Self, ChannelError> {
         let path = path.into();
+        if self.is_pattern() {
+            return Err(ChannelError::PatternWithPaths(self.name.into_owned()));
+        }
         if !path.starts_with('/') {
             return Err(ChannelError::RelativePath {
                 channel: self.name.into_owned(),
@@ -230,10 +271,73 @@ impl Channel {
         self.name.starts_with(PRIVATE_PREFIX)
     }
 
-    /// Whether a page at `path` connects to this channel.
+    /// Whether a page at `path` connects to this channel. A pattern connects on no path by
+    /// itself: a page joins its concrete channels when the handler names them.
     #[must_use]
     pub fn connects_on(&self, path: &str) -> bool {
-        self.paths.is_empty() || self.paths.iter().any(|p| p == path)
+        !self.is_pattern() && (self.paths.is_empty() || self.paths.iter().any(|p| p == path))
+    }
+
+    /// Whether the name is a pattern with `{parameters}` (`$order_{id}`) rather than one channel.
+    #[must_use]
+    pub fn is_pattern(&self) -> bool {
+        pattern::is_pattern(&self.name)
+    }
+
+    /// The names of the pattern's parameters, in order (none for a fixed channel).
+    pub fn params(&self) -> impl Iterator<Item = &str> {
+        pattern::segments(&self.name)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|segment| match segment {
+                pattern::Segment::Param(name) => Some(name),
+                pattern::Segment::Literal(_) => None,
+            })
+    }
+
+    /// The concrete channel this pattern makes with these values: `ORDER.with(42)` for
+    /// `$order_{id}` is `$order_42`; `BOARD.with(("design", 7))` for `$board_{team}_{board}` is
+    /// `$board_design_7`. Values are integers, UUIDs or checked [`ParamValue`]s, always valid;
+    /// strings go through [`Channel::try_with`].
+    ///
+    /// # Panics
+    /// When the number of values differs from the number of parameters, a mistake in the code
+    /// (as an index out of bounds is); [`Channel::try_with`] returns it as an error instead.
+    #[must_use]
+    pub fn with(&self, values: impl PatternArgs) -> ChannelName {
+        match pattern::fill(&self.name, &values.into_params()) {
+            Ok(name) => ChannelName::new_unchecked(name),
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// The concrete channel made from string values, each checked (1 to 64 ASCII letters,
+    /// digits or `-`): `ORDER.try_with(["a1"])`.
+    ///
+    /// # Errors
+    /// [`PatternError::InvalidValue`] for a value with another character, empty or too long;
+    /// [`PatternError::WrongArity`] when the number of values differs from the parameters'.
+    pub fn try_with<I, S>(&self, values: I) -> Result<ChannelName, PatternError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let values = values
+            .into_iter()
+            .map(ParamValue::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        pattern::fill(&self.name, &values).map(ChannelName::new_unchecked)
+    }
+
+    /// The parameters of `name` when this channel makes it: a pattern's concrete name, or a
+    /// fixed channel's own name (with no parameters).
+    #[must_use]
+    pub fn matches(&self, name: &str) -> Option<Params> {
+        if self.is_pattern() {
+            pattern::read(&self.name, name)
+        } else {
+            (*self.name == *name).then(|| Params::fixed(name))
+        }
     }
 }
 
@@ -285,6 +389,16 @@ impl ChannelSet {
             if set.iter().any(|c: &Channel| c.name == channel.name) {
                 return Err(ChannelError::DuplicateChannel(channel.name.into_owned()));
             }
+            if let Some((first, example)) = set
+                .iter()
+                .find_map(|c: &Channel| Some((c, pattern::overlap(c.name(), channel.name())?)))
+            {
+                return Err(ChannelError::Overlapping {
+                    first: first.name().to_owned(),
+                    second: channel.name.into_owned(),
+                    example,
+                });
+            }
             set.push(channel);
         }
         Ok(Self {
@@ -309,17 +423,33 @@ impl ChannelSet {
         self.channels.is_empty()
     }
 
-    /// The declared channel with this name.
+    /// The declared channel with this name, as declared (a pattern by its template,
+    /// `$order_{id}`); [`ChannelSet::resolve`] finds the declaration of a concrete name.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&Channel> {
         self.channels.iter().find(|c| c.name() == name)
     }
 
-    /// The channels someone of `level` may join, on any path.
+    /// The declaration that makes the concrete channel `name`, with the parameters read from it:
+    /// a fixed channel by its name (no parameters), else the pattern it matches (`$order_42` →
+    /// `$order_{id}` with `id = "42"`). Declarations cannot overlap, so there is at most one.
+    #[must_use]
+    pub fn resolve(&self, name: &str) -> Option<(&Channel, Params)> {
+        if let Some(fixed) = self.get(name).filter(|c| !c.is_pattern()) {
+            return Some((fixed, Params::fixed(name)));
+        }
+        self.channels
+            .iter()
+            .filter(|c| c.is_pattern())
+            .find_map(|c| Some((c, c.matches(name)?)))
+    }
+
+    /// The fixed channels someone of `level` may join, on any path (patterns are joined only by
+    /// name, see [`ChannelSet::resolve`]).
     pub fn joinable(&self, level: Level) -> impl Iterator<Item = &Channel> {
         self.channels
             .iter()
-            .filter(move |c| level.may_join(c.level))
+            .filter(move |c| level.may_join(c.level) && !c.is_pattern())
     }
 
     /// The channels someone of `level` may join that connect on the page at `path`.
@@ -327,10 +457,12 @@ impl ChannelSet {
         self.joinable(level).filter(move |c| c.connects_on(path))
     }
 
-    /// Whether someone of `level` may join the channel called `name`; undeclared channels are refused.
+    /// Whether someone of `level` may join the concrete channel called `name` (a fixed channel or
+    /// a name a pattern makes); undeclared channels are refused.
     #[must_use]
     pub fn may_join(&self, level: Level, name: &str) -> bool {
-        self.get(name).is_some_and(|c| level.may_join(c.level))
+        self.resolve(name)
+            .is_some_and(|(c, _)| level.may_join(c.level))
     }
 }
 
@@ -410,5 +542,56 @@ mod tests {
         assert_eq!(String::from(&channel), "news");
         let dup = ChannelSet::new([channel.clone(), channel]);
         assert_eq!(dup, Err(ChannelError::DuplicateChannel("news".into())));
+    }
+
+    #[test]
+    fn patterns_make_and_resolve_concrete_names() {
+        let order = Channel::new("$order_{id}", Level::Users).unwrap();
+        let board = Channel::new("$board_{team}_{board}", Level::Staff).unwrap();
+        let set = ChannelSet::new([
+            order.clone(),
+            board.clone(),
+            Channel::new("news", Level::Public).unwrap(),
+        ])
+        .unwrap();
+        assert!(order.is_pattern() && !order.connects_on("/"));
+        assert_eq!(order.params().collect::<Vec<_>>(), ["id"]);
+        assert_eq!(order.with(42_u64).as_str(), "$order_42");
+        let design = ParamValue::new("design").unwrap();
+        assert_eq!(board.with((&design, 7)).to_string(), "$board_design_7");
+        assert_eq!(
+            board.try_with(["a", "b_c"]),
+            Err(PatternError::InvalidValue("b_c".into()))
+        );
+        let (found, params) = set.resolve("$board_x-1_7").unwrap();
+        assert_eq!(found.name(), "$board_{team}_{board}");
+        assert_eq!(
+            (params.get("team"), params.parse::<u8>("board")),
+            (Some("x-1"), Some(7))
+        );
+        let (found, params) = set.resolve("news").unwrap();
+        assert!(found.name() == "news" && params.is_empty());
+        assert!(set.resolve("$board_{team}_{board}").is_none());
+        assert!(set.resolve("$order_1").is_some());
+        assert!(set.may_join(Level::Users, "$order_1"));
+        assert!(!set.may_join(Level::Users, "$board_a_1"));
+        assert_eq!(
+            set.joinable(Level::Superuser)
+                .map(Channel::name)
+                .collect::<Vec<_>>(),
+            ["news"]
+        );
+        assert!(matches!(
+            ChannelSet::new([order.clone(), Channel::new("$order_new", Level::Users).unwrap()]),
+            Err(ChannelError::Overlapping { example, .. }) if example == "$order_new"
+        ));
+        assert!(matches!(
+            order.at("/x"),
+            Err(ChannelError::PatternWithPaths(_))
+        ));
+        assert!(matches!(
+            Channel::new("$order_{id}x", Level::Users),
+            Err(ChannelError::Pattern { .. })
+        ));
     }
 }

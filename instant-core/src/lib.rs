@@ -37,6 +37,7 @@ pub mod config;
 mod deferred;
 mod event;
 pub mod paths;
+pub mod pattern;
 pub mod testing;
 mod token;
 mod typed;
@@ -61,6 +62,7 @@ pub use crate::config::{
 };
 pub use crate::deferred::{Deferred, DeferredEvent};
 pub use crate::event::{EVENT_CLASSES, Event};
+pub use crate::pattern::{ChannelName, ParamValue, Params, PatternError};
 pub use crate::testing::RecordingBackend;
 pub use crate::token::{ConnectionClaims, SubscriptionClaims, TokenError, Tokens, now_secs};
 pub use crate::typed::TypedEvent;

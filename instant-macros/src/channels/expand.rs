@@ -74,7 +74,19 @@ fn named_constant(header: &Header, declaration: &Declaration) -> TokenStream {
     let value = channel_value(declaration);
     let doc = (!attrs.iter().any(|attr| attr.path().is_ident("doc"))).then(|| {
         let level = declaration.level.map_or("", |(level, _)| level.as_str());
-        let doc = format!("The {level} channel `{}`.", declaration.name.value());
+        let name = declaration.name.value();
+        let doc = if name.contains('{') {
+            format!(
+                "The {level} channel pattern `{name}`: `{alias}.with(…)` makes its channels.",
+                alias = declaration
+                    .alias
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )
+        } else {
+            format!("The {level} channel `{name}`.")
+        };
         quote!(#[doc = #doc])
     });
     quote! {

@@ -13,7 +13,8 @@ use super::parse::{ChannelsInput, Declaration};
 pub(crate) fn validate(input: &ChannelsInput) -> Vec<syn::Error> {
     let mut positioned = input.errors.clone();
     let mut errors = Vec::new();
-    let mut names: HashMap<String, ()> = HashMap::new();
+    // The valid names so far, each checked against the next ones for a name both can make.
+    let mut names: Vec<String> = Vec::new();
     let mut aliases: HashMap<String, ()> = HashMap::new();
     if let Some(header) = &input.header {
         aliases.insert(header.ident.to_string(), ());
@@ -23,11 +24,27 @@ pub(crate) fn validate(input: &ChannelsInput) -> Vec<syn::Error> {
         let name = declaration.name.value();
         if let Err(error) = check_name(declaration, &name) {
             errors.push(syn::Error::new_spanned(&declaration.name, describe(&error)));
-        } else if names.insert(name.clone(), ()).is_some() {
+        } else if names.contains(&name) {
             errors.push(syn::Error::new_spanned(
                 &declaration.name,
                 ChannelError::DuplicateChannel(name.clone()).to_string(),
             ));
+        } else if let Some((first, example)) = names
+            .iter()
+            .find_map(|first| Some((first, instant_core::pattern::overlap(first, &name)?)))
+        {
+            // Spanned at the later declaration, as a repeated name is.
+            errors.push(syn::Error::new_spanned(
+                &declaration.name,
+                ChannelError::Overlapping {
+                    first: first.clone(),
+                    second: name.clone(),
+                    example,
+                }
+                .to_string(),
+            ));
+        } else {
+            names.push(name.clone());
         }
         check_paths(declaration, &name, &mut errors);
         check_alias(input, declaration, &mut aliases, &mut errors);
@@ -64,6 +81,13 @@ fn check_paths(declaration: &Declaration, name: &str, errors: &mut Vec<syn::Erro
     let Some(list) = &declaration.at else {
         return;
     };
+    if name.contains('{') {
+        errors.push(syn::Error::new_spanned(
+            list.at,
+            ChannelError::PatternWithPaths(name.to_owned()).to_string(),
+        ));
+        return;
+    }
     if list.paths.is_empty() {
         // Spanned from `at` to `]`.
         let mut tokens = proc_macro2::TokenStream::new();
@@ -179,6 +203,25 @@ mod tests {
         assert!(errors[6].contains("must not be empty"));
         assert!(errors[7].contains("whitespace"));
         assert!(errors[8].contains("needs the item form"));
+    }
+
+    #[test]
+    fn patterns_are_checked() {
+        let errors = messages(quote! {
+            users "$order_{id}",
+            users "$board_{team}_{board}",
+            users "$order_new",
+            staff "$order_{x}",
+            users "$bad_{1}",
+            users "$bad_{a}{b}",
+            public "news_{id}" at ["/x"],
+        });
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert!(errors[0].contains("`$order_{id}` and `$order_new` can both be `$order_new`"));
+        assert!(errors[1].contains("can both be `$order_0`"));
+        assert!(errors[2].contains("identifier"));
+        assert!(errors[3].contains("need literal text between them"));
+        assert!(errors[4].contains("cannot take `at [...]` paths"));
     }
 
     #[test]
