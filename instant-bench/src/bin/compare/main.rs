@@ -2,7 +2,7 @@
 //! one machine, written to `BENCHMARKS.md` with one chart per comparison.
 //!
 //! ```text
-//! compare [--smoke] [--out DIR] [--only publish,middleware,tokens]
+//! compare [--smoke] [--out DIR] [--only publish,middleware,event,tokens]
 //! ```
 //!
 //! `cargo xtask bench --compare [--smoke]` installs what it needs and runs it. `--smoke` uses tiny
@@ -15,6 +15,7 @@
 //! django-instant 4.2.0, `cent` 4.1 and Django 4.2), `INSTANT_WRK` (the `wrk` load generator).
 //! A comparison whose tool is missing fails the run: nothing is skipped.
 
+mod event;
 mod findings;
 mod middleware;
 mod publish;
@@ -61,7 +62,7 @@ fn main() -> ExitCode {
             }
             _ => {
                 eprintln!(
-                    "usage: compare [--smoke] [--out DIR] [--only publish,middleware,tokens]"
+                    "usage: compare [--smoke] [--out DIR] [--only publish,middleware,event,tokens]"
                 );
                 return ExitCode::from(2);
             }
@@ -92,6 +93,9 @@ fn main() -> ExitCode {
     if wanted("middleware") {
         sections.extend(middleware::run(&plan));
     }
+    if wanted("event") {
+        sections.push(event::run(&plan));
+    }
     if wanted("tokens") {
         sections.push(tokens::run(&plan));
     }
@@ -117,7 +121,6 @@ fn main() -> ExitCode {
             "## Not measured yet\n\n\
              - 2. The embedded server against Centrifugo v6 (burst fan-out, publish-to-receive \
              latency, memory per connection) with a Rust WebSocket load generator.\n\
-             - 4. `#[instant::event]`: the same handler with and without the attribute.\n\
              - The middleware's peak memory on a 50 MB streamed page."
                 .to_owned(),
         ],

@@ -109,7 +109,7 @@ impl Drop for Served {
 }
 
 /// `wrk` from `INSTANT_WRK`, else `wrk` on `PATH`.
-fn wrk() -> String {
+pub(crate) fn wrk() -> String {
     std::env::var("INSTANT_WRK")
         .ok()
         .filter(|v| !v.is_empty())
@@ -117,7 +117,7 @@ fn wrk() -> String {
 }
 
 /// Requests per second `wrk` reaches on `url` in `secs` seconds, one thread, 32 connections.
-fn load(url: &str, secs: u32) -> f64 {
+pub(crate) fn load(url: &str, secs: u32) -> f64 {
     let output = Command::new(wrk())
         .args(["-t1", "-c32", &format!("-d{secs}s"), url])
         .output()

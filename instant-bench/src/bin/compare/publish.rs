@@ -274,7 +274,10 @@ pub(crate) fn run(plan: &Plan) -> Section {
         unit: Unit::Seconds,
         measures,
         ratios,
-        notes: Vec::new(),
+        notes: crate::findings::PUBLISH
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
     }
 }
 

@@ -383,10 +383,22 @@ fn draw_bars(
         RGBColor(140, 86, 75),
         RGBColor(227, 119, 194),
         RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
     ];
+    // One colour per scenario, the same at every size.
+    let mut scenarios: Vec<&str> = Vec::new();
     for (i, (name, median, low, high)) in bars.iter().enumerate() {
         let y = TOP + ROW * i as i32;
-        let color = palette[i % palette.len()];
+        let scenario = name.rsplit_once(" (").map_or(name.as_str(), |(s, _)| s);
+        let index = scenarios
+            .iter()
+            .position(|s| *s == scenario)
+            .unwrap_or_else(|| {
+                scenarios.push(scenario);
+                scenarios.len() - 1
+            });
+        let color = palette[index % palette.len()];
         root.draw(&Text::new(
             name.clone(),
             (LEFT - 8, y + ROW / 2),

@@ -226,6 +226,9 @@ pub(crate) fn run(plan: &Plan) -> Section {
         unit: Unit::Seconds,
         measures,
         ratios,
-        notes: Vec::new(),
+        notes: crate::findings::TOKENS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
     }
 }
