@@ -169,6 +169,13 @@ pub trait Backend: Send + Sync + 'static {
     fn node_health(&self) -> Vec<NodeHealth> {
         Vec::new()
     }
+
+    /// Resolves when every fire-and-forget event handed over before the call has been delivered
+    /// or dropped (and counted in [`Backend::stats`]); at once for a backend that queues nothing
+    /// (the default).
+    fn flush(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// The handle apps publish through. Cheap to clone.
@@ -258,6 +265,13 @@ impl Publisher {
     #[must_use]
     pub fn node_health(&self) -> Vec<NodeHealth> {
         self.backend.node_health()
+    }
+
+    /// Resolves when every fire-and-forget event published before the call has been delivered or
+    /// dropped: call it on graceful shutdown, after the server stops, so that queued events are
+    /// not lost at exit. Events dropped meanwhile are counted in [`Publisher::stats`].
+    pub async fn flush(&self) {
+        self.backend.flush().await;
     }
 
     /// Makes this publisher the one [`publish`] uses. Returns `false` when one was installed already.

@@ -385,6 +385,10 @@ impl Backend for CentrifugoClient {
     fn node_health(&self) -> Vec<NodeHealth> {
         CentrifugoClient::node_health(self)
     }
+
+    fn flush(&self) -> BoxFuture<'_, ()> {
+        Box::pin(CentrifugoClient::flush(self))
+    }
 }
 
 #[cfg(test)]
