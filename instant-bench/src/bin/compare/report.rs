@@ -390,7 +390,7 @@ fn draw_bars(
     let mut scenarios: Vec<&str> = Vec::new();
     for (i, (name, median, low, high)) in bars.iter().enumerate() {
         let y = TOP + ROW * i as i32;
-        let scenario = name.rsplit_once(" (").map_or(name.as_str(), |(s, _)| s);
+        let scenario = name.split_once(" (").map_or(name.as_str(), |(s, _)| s);
         let index = scenarios
             .iter()
             .position(|s| *s == scenario)
