@@ -219,9 +219,10 @@ pub mod testing {
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod middleware {
-    //! [`InstantMiddleware`] and the markers that steer it per request.
+    //! [`InstantMiddleware`], the markers that steer it per request, and [`join`] (the concrete
+    //! channels, such as a pattern's, that a page joins).
     pub use instant_actix::markers::*;
-    pub use instant_actix::{DEFAULT_MEMORY_LIMIT, InstantMiddleware};
+    pub use instant_actix::{DEFAULT_MEMORY_LIMIT, InstantMiddleware, join};
 }
 
 #[cfg(feature = "actix")]

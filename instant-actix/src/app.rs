@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use actix_web::web;
 use bytes::Bytes;
-use instant_core::{Backend, CentrifugoClient, Channel, ChannelSet, Config, Publisher};
+use instant_core::{Backend, CentrifugoClient, Channel, ChannelSet, Config, Params, Publisher};
 
 use crate::embedded::{EmbeddedOptions, EmbeddedServer};
 use crate::error::SetupError;
 use crate::paths;
-use crate::runtime::{AuthorizeFn, Runtime};
+use crate::runtime::{AuthorizeAsyncFn, AuthorizeFn, Runtime};
 use crate::templates::{self, CentrifugeJs, TemplateSources};
 use crate::user::{Anonymous, User, UserResolver};
 
@@ -124,6 +124,7 @@ pub struct RealtimeBuilder {
     channels: ChannelSet,
     resolver: Arc<dyn UserResolver>,
     authorize: Option<Arc<AuthorizeFn>>,
+    authorize_async: Option<Arc<AuthorizeAsyncFn>>,
     templates: TemplateSources,
     centrifuge_js: Option<CentrifugeJs>,
     frontend: bool,
@@ -139,6 +140,7 @@ impl Default for RealtimeBuilder {
             channels: ChannelSet::empty(),
             resolver: Arc::new(Anonymous),
             authorize: None,
+            authorize_async: None,
             templates: TemplateSources::default(),
             centrifuge_js: None,
             frontend: true,
@@ -177,7 +179,9 @@ impl RealtimeBuilder {
     /// An extra check per user and **private** (`$`) channel, on top of the levels: such a
     /// channel is offered on pages and its subscription token minted (auth routes) only when it
     /// returns `true`, and without a token neither server lets a client subscribe to it. The
-    /// user is `None` for anonymous visitors.
+    /// user is `None` for anonymous visitors. For a pattern's channel (`$order_42`) it receives
+    /// the pattern (`$order_{id}`); [`authorize_async`](RealtimeBuilder::authorize_async) also
+    /// receives the parameters.
     ///
     /// The check is not consulted for public channels: they need no token, so any client could
     /// subscribe to them with a raw `subscribe` whatever the check said. To restrict a channel,
@@ -187,6 +191,41 @@ impl RealtimeBuilder {
         F: Fn(Option<&User>, &Channel) -> bool + Send + Sync + 'static,
     {
         self.authorize = Some(Arc::new(check));
+        self
+    }
+
+    /// An asynchronous check per user, **private** channel and parameters, on top of the levels
+    /// and of [`authorize`](RealtimeBuilder::authorize) (both must pass when both are set): a
+    /// database query deciding whether user 7 may see order 42. It receives the user (`None`
+    /// when anonymous), the declared channel (for a pattern, the pattern: `$order_{id}`) and the
+    /// [`Params`] read from the concrete name (`params.parse::<u64>("id")`; empty for a fixed
+    /// channel), all owned, and returns a future of `bool`.
+    ///
+    /// It decides where `authorize` does: which private channels a page joins (declared ones and
+    /// those the handler [joins](crate::join)) and which subscription tokens the auth routes
+    /// mint; without a token neither server lets a client subscribe. It runs only after the
+    /// level allowed the user, and is not consulted for public channels. Refusals are logged
+    /// with their reason.
+    ///
+    /// ```
+    /// # use instant_actix::Realtime;
+    /// let builder = Realtime::builder().authorize_async(|user, channel, params| async move {
+    ///     // e.g. `SELECT 1 FROM orders WHERE id = ? AND owner = ?` with sqlx
+    ///     match (channel.name(), user) {
+    ///         ("$order_{id}", Some(user)) => params.get("id") == Some(user.id.as_str()),
+    ///         _ => true,
+    ///     }
+    /// });
+    /// # drop(builder);
+    /// ```
+    pub fn authorize_async<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn(Option<User>, Channel, Params) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + 'static,
+    {
+        self.authorize_async = Some(Arc::new(move |user, channel, params| {
+            Box::pin(check(user, channel, params))
+        }));
         self
     }
 
@@ -331,6 +370,7 @@ impl RealtimeBuilder {
             publisher,
             resolver: self.resolver,
             authorize: self.authorize,
+            authorize_async: self.authorize_async,
             snippet: rendered.snippet,
             frontend: self.frontend.then_some(rendered.frontend),
             centrifuge_file,

@@ -90,8 +90,8 @@ pub use crate::app::{DEFAULT_MEMORY_LIMIT, Realtime, RealtimeBuilder};
 pub use crate::body::InjectBody;
 pub use crate::embedded::{ChannelOptions, EmbeddedOptions, EmbeddedServer};
 pub use crate::error::{RouteError, SetupError};
-pub use crate::middleware::InstantMiddleware;
 #[doc(hidden)]
 pub use crate::middleware::InstantMiddlewareService;
+pub use crate::middleware::{InstantMiddleware, join};
 pub use crate::templates::{CentrifugeJs, handler_template_name};
 pub use crate::user::{Anonymous, User, UserResolver};

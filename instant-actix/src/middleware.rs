@@ -7,12 +7,12 @@ use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{Error, HttpMessage, web};
+use actix_web::{Error, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use crate::body::InjectBody;
 use crate::markers::{CspNonce, JoinAllChannels, SKIP_HEADER, SkipInjection};
-use crate::runtime::Runtime;
+use crate::runtime::{JoinedChannels, Runtime};
 
 /// Inserts the `instant` client into HTML pages: the browser config
 /// (`<script type="application/json" id="instant-config">`) of the request's user and path, the
@@ -124,11 +124,10 @@ where
             }
             let nonce = res.request().extensions().get::<CspNonce>().cloned();
             let all_paths = res.response().extensions().contains::<JoinAllChannels>();
-            let (snippet, has_token) = runtime.snippet_for(
-                res.request(),
-                nonce.as_ref().map(|n| n.0.as_str()),
-                all_paths,
-            );
+            let request = res.request().clone();
+            let (snippet, has_token) = runtime
+                .snippet_for(&request, nonce.as_ref().map(|n| n.0.as_str()), all_paths)
+                .await;
             let limit = runtime.memory_limit;
             Ok(res.map_body(move |head, body| {
                 head.headers.remove(header::CONTENT_LENGTH);
@@ -180,4 +179,29 @@ fn mark_private(headers: &mut actix_web::http::header::HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.remove("cdn-cache-control");
     headers.remove("surrogate-control");
+}
+
+/// Makes the page answering `req` join a concrete channel, such as one made from a pattern
+/// (`ORDER.with(42)`): the middleware authorizes it like the declared channels (level, then the
+/// app's `authorize` checks for a private channel) and, when allowed, puts it into the page's
+/// config with its subscription token. Without a `join`, a pattern's channels are joined on no
+/// page. A name no declaration makes, or one the user may not join, is left out and logged.
+///
+/// ```
+/// # use actix_web::{HttpRequest, HttpResponse, get, web};
+/// # use instant_core::{Channel, Level};
+/// # static ORDER: std::sync::LazyLock<Channel> = std::sync::LazyLock::new(|| Channel::new("$order_{id}", Level::Users).unwrap());
+/// #[get("/orders/{id}")]
+/// async fn order_page(req: HttpRequest, id: web::Path<u64>) -> HttpResponse {
+///     instant_actix::join(&req, ORDER.with(*id));
+///     HttpResponse::Ok().content_type("text/html").body("<html><head></head><body>…</body></html>")
+/// }
+/// ```
+pub fn join(req: &HttpRequest, channel: impl AsRef<str>) {
+    let name = channel.as_ref().to_owned();
+    let mut extensions = req.extensions_mut();
+    let joined = &mut extensions.get_or_insert_with(JoinedChannels::default).0;
+    if !joined.contains(&name) {
+        joined.push(name);
+    }
 }

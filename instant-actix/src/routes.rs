@@ -139,7 +139,7 @@ async fn subscription(
             channel: Some(channel),
             channels: None,
         } => {
-            runtime.authorize(user, &channel).map_err(|denial| {
+            runtime.authorize(user, &channel).await.map_err(|denial| {
                 tracing::info!(user = user_label(user), level = %level_of(user), channel = %channel, reason = %denial, "instant: subscription token refused");
                 // The same answer for every refusal, so that nobody learns which channels exist.
                 RouteError::denied(REFUSED)
@@ -158,8 +158,15 @@ async fn subscription(
             let mut tokens = BTreeMap::new();
             let mut refused = 0_usize;
             let mut first_refused = None;
-            for channel in channels {
-                match runtime.authorize(user, &channel) {
+            // The app's checks (a database query each, say) run concurrently.
+            let decisions = futures_util::future::join_all(
+                channels
+                    .iter()
+                    .map(|channel| async { runtime.authorize(user, channel).await.map(|_| ()) }),
+            )
+            .await;
+            for (channel, decision) in channels.into_iter().zip(decisions) {
+                match decision {
                     Ok(_) => {
                         let token = runtime.subscription_token(user, &channel);
                         tokens.insert(channel, token);
@@ -238,7 +245,8 @@ async fn publish(
         ));
     }
     let body = body.into_inner();
-    if runtime.channels.get(&body.channel).is_none() {
+    // A fixed channel or a concrete name a pattern makes (`$order_42`), not a pattern itself.
+    if runtime.channels.resolve(&body.channel).is_none() {
         return Err(RouteError::bad_request(format!(
             "channel `{}` is not declared",
             body.channel

@@ -4,9 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
+use actix_web::{HttpMessage, HttpRequest};
 use bytes::Bytes;
-use instant_core::{Channel, ChannelSet, Config, Level, Publisher, Tokens};
+use futures_util::future::LocalBoxFuture;
+use instant_core::{Channel, ChannelSet, Config, Level, Params, Publisher, Tokens};
 use serde::Serialize;
 
 use crate::embedded::EmbeddedServer;
@@ -16,6 +17,15 @@ use crate::{forwarded, paths};
 
 /// The app's own check per user and channel, on top of the levels.
 pub(crate) type AuthorizeFn = dyn Fn(Option<&User>, &Channel) -> bool + Send + Sync;
+
+/// The app's asynchronous check per user, channel (a pattern or a fixed channel) and the
+/// parameters read from the concrete name.
+pub(crate) type AuthorizeAsyncFn =
+    dyn Fn(Option<User>, Channel, Params) -> LocalBoxFuture<'static, bool> + Send + Sync;
+
+/// The concrete channels a handler asked its page to join (`join`), in request extensions.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct JoinedChannels(pub(crate) Vec<String>);
 
 /// Why a user may not join a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +64,7 @@ pub(crate) struct Runtime {
     pub(crate) publisher: Publisher,
     pub(crate) resolver: Arc<dyn UserResolver>,
     pub(crate) authorize: Option<Arc<AuthorizeFn>>,
+    pub(crate) authorize_async: Option<Arc<AuthorizeAsyncFn>>,
     pub(crate) snippet: Snippet,
     pub(crate) frontend: Option<String>,
     pub(crate) centrifuge_file: Option<Bytes>,
@@ -82,7 +93,7 @@ pub(crate) struct BrowserConfig<'a> {
     pub(crate) site_name: &'a str,
     pub(crate) debug: bool,
     pub(crate) token: String,
-    pub(crate) channels: Vec<BrowserChannel<'a>>,
+    pub(crate) channels: Vec<BrowserChannel>,
     /// Where the client renews its connection token.
     pub(crate) connection_url: &'static str,
     /// Where the client gets and renews its subscription tokens.
@@ -94,8 +105,8 @@ pub(crate) struct BrowserConfig<'a> {
 
 /// One channel the page subscribes to.
 #[derive(Debug, Serialize)]
-pub(crate) struct BrowserChannel<'a> {
-    pub(crate) name: &'a str,
+pub(crate) struct BrowserChannel {
+    pub(crate) name: String,
     pub(crate) level: Level,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) token: Option<String>,
@@ -116,21 +127,32 @@ impl Runtime {
         Some(user)
     }
 
-    /// Whether the app's `authorize` check lets `user` join `channel`. It is consulted for
-    /// private channels only: public channels need no token, so no check could keep a client
-    /// from subscribing to them.
-    fn app_allows(&self, user: Option<&User>, channel: &Channel) -> bool {
-        !channel.is_private()
-            || self
-                .authorize
-                .as_ref()
-                .is_none_or(|check| check(user, channel))
+    /// Whether the app's checks (`authorize`, then `authorize_async`) let `user` join `channel`
+    /// with these parameters. They are consulted for private channels only: public channels
+    /// need no token, so no check could keep a client from subscribing to them.
+    async fn app_allows(&self, user: Option<&User>, channel: &Channel, params: &Params) -> bool {
+        if !channel.is_private() {
+            return true;
+        }
+        if let Some(check) = &self.authorize
+            && !check(user, channel)
+        {
+            return false;
+        }
+        match &self.authorize_async {
+            Some(check) => check(user.cloned(), channel.clone(), params.clone()).await,
+            None => true,
+        }
     }
 
-    /// Whether `user` may join the channel `name`: declared, level high enough, app check passed
-    /// (private channels).
-    pub(crate) fn authorize(&self, user: Option<&User>, name: &str) -> Result<&Channel, Denial> {
-        let channel = self.channels.get(name).ok_or(Denial::Undeclared)?;
+    /// Whether `user` may join the concrete channel `name`: declared (a fixed channel or a name
+    /// a pattern makes), level high enough, then the app's checks (private channels).
+    pub(crate) async fn authorize(
+        &self,
+        user: Option<&User>,
+        name: &str,
+    ) -> Result<(&Channel, Params), Denial> {
+        let (channel, params) = self.channels.resolve(name).ok_or(Denial::Undeclared)?;
         let actual = level_of(user);
         if !actual.may_join(channel.level()) {
             return Err(Denial::Level {
@@ -138,10 +160,10 @@ impl Runtime {
                 actual,
             });
         }
-        if !self.app_allows(user, channel) {
+        if !self.app_allows(user, channel, &params).await {
             return Err(Denial::Refused);
         }
-        Ok(channel)
+        Ok((channel, params))
     }
 
     /// The connection token of `user`; anonymous visitors get `""` and connect without one.
@@ -176,9 +198,11 @@ impl Runtime {
         )
     }
 
-    /// The browser config of `user` on the page at `path`; with `all_paths` the path filters of the
-    /// channels are ignored and the publish URL is given (the frontend page).
-    pub(crate) fn browser_config(
+    /// The browser config of `user` on the page at `path`: the fixed channels of the path, then
+    /// the concrete channels the handler joined ([`join`](crate::join)), each allowed by the
+    /// levels and the app's checks; with `all_paths` the path filters of the fixed channels are
+    /// ignored and the publish URL is given (the frontend page). The checks run concurrently.
+    pub(crate) async fn browser_config(
         &self,
         req: &HttpRequest,
         user: Option<&User>,
@@ -186,19 +210,47 @@ impl Runtime {
     ) -> BrowserConfig<'_> {
         let level = level_of(user);
         let path = req.path();
-        let channels = self
+        let mut names: Vec<String> = self
             .channels
             .joinable(level)
             .filter(|c| all_paths || c.connects_on(path))
-            .filter(|c| self.app_allows(user, c))
-            .map(|c| BrowserChannel {
-                name: c.name(),
-                level: c.level(),
-                token: c
-                    .is_private()
-                    .then(|| self.subscription_token(user, c.name())),
-            })
+            .map(|c| c.name().to_owned())
             .collect();
+        let fixed = names.len();
+        let joined = req.extensions().get::<JoinedChannels>().cloned();
+        for name in joined.into_iter().flat_map(|joined| joined.0) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let decisions =
+            futures_util::future::join_all(names.iter().map(|name| self.authorize(user, name)))
+                .await;
+        let mut channels = Vec::with_capacity(names.len());
+        for (index, (name, decision)) in names.iter().zip(decisions).enumerate() {
+            match decision {
+                Ok((channel, _)) => channels.push(BrowserChannel {
+                    name: name.clone(),
+                    level: channel.level(),
+                    token: channel
+                        .is_private()
+                        .then(|| self.subscription_token(user, name)),
+                }),
+                // A fixed channel refused by the app's check is left out quietly, as it always
+                // was; a channel the handler joined by name is worth a line.
+                Err(denial) if index < fixed => {
+                    tracing::debug!(channel = %name, reason = %denial, "instant: channel left out of the page");
+                }
+                Err(denial) => tracing::info!(
+                    user = user.map_or("<anonymous>", |u| u.id.as_str()),
+                    level = %level,
+                    channel = %name,
+                    reason = %denial,
+                    path,
+                    "instant: channel left out of the page"
+                ),
+            }
+        }
         BrowserConfig {
             ws_url: self.ws_url(req),
             site: self.config.site_slug(),
@@ -213,14 +265,14 @@ impl Runtime {
     }
 
     /// The snippet for this page, and whether it holds a token (so the page is private).
-    pub(crate) fn snippet_for(
+    pub(crate) async fn snippet_for(
         &self,
         req: &HttpRequest,
         nonce: Option<&str>,
         all_paths: bool,
     ) -> (String, bool) {
         let user = self.resolve(req);
-        let config = self.browser_config(req, user.as_ref(), all_paths);
+        let config = self.browser_config(req, user.as_ref(), all_paths).await;
         let has_token =
             !config.token.is_empty() || config.channels.iter().any(|c| c.token.is_some());
         let json = serde_json::to_string(&config).unwrap_or_else(|_| "{}".to_owned());

@@ -180,7 +180,8 @@ impl Connection {
             return Ok(());
         }
         // Undeclared channels are refused like channels the client may not join.
-        let Some(declared) = self.server.channels.get(channel) else {
+        // A fixed channel, or a concrete name a pattern makes.
+        let Some((declared, _)) = self.server.channels.resolve(channel) else {
             self.error(id, ErrorReply::PERMISSION_DENIED);
             return Ok(());
         };

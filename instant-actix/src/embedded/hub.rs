@@ -1,8 +1,13 @@
 //! The hub: every declared channel with its subscribers, history and presence. Pushes go into the
 //! connections' outboxes ([`super::outbox`]).
 //!
-//! Each channel has its own lock; the set of channels is fixed when the server is built, so no
-//! lock spans channels. A push is serialized once and the same bytes are queued for every
+//! Each channel has its own lock. The fixed channels are set when the server is built; the
+//! channels of a pattern (`$order_42` of `$order_{id}`) are made on first use and removed once
+//! they have no subscriber and no history left, at most
+//! [`EmbeddedOptions::max_pattern_channels`] at once (beyond: error 106, limit exceeded). The
+//! table of those channels is locked only to find, add or remove one, never while a channel is
+//! locked, and a removed channel is marked so that an operation that raced with its removal
+//! looks it up again. A push is serialized once and the same bytes are queued for every
 //! subscriber; queuing never blocks (sockets are written by each connection's own writer task), so
 //! a slow client is cut off with 3008 instead of delaying the others. Queuing happens under the
 //! channel's lock so that every subscriber sees a channel's messages in offset order, with the
@@ -61,6 +66,8 @@ struct StoredPublication {
 
 #[derive(Debug)]
 struct ChannelState {
+    /// Set when a pattern's channel left the table; whoever still holds it looks again.
+    removed: bool,
     options: ChannelOptions,
     epoch: String,
     top_offset: u64,
@@ -71,12 +78,19 @@ struct ChannelState {
 impl ChannelState {
     fn new(options: ChannelOptions) -> Self {
         Self {
+            removed: false,
             options,
             epoch: new_epoch(),
             top_offset: 0,
             history: VecDeque::new(),
             subscribers: HashMap::new(),
         }
+    }
+
+    /// Whether a pattern's channel may go: nobody subscribed and nothing left in its history.
+    fn idle(&mut self, now: Instant) -> bool {
+        self.expire_history(now);
+        self.subscribers.is_empty() && self.history.is_empty()
     }
 
     fn expire_history(&mut self, now: Instant) {
@@ -148,10 +162,17 @@ pub(crate) struct HubCounts {
     pub(crate) subscriptions: u32,
 }
 
+type SharedState = Arc<Mutex<ChannelState>>;
+
 /// Every declared channel and every connected client.
 #[derive(Debug)]
 pub(crate) struct Hub {
-    channels: HashMap<Box<str>, Mutex<ChannelState>>,
+    channels: HashMap<Box<str>, SharedState>,
+    /// The declared patterns with their options.
+    patterns: Vec<(instant_core::Channel, ChannelOptions)>,
+    /// The live channels made from patterns.
+    pattern_channels: Mutex<HashMap<Box<str>, SharedState>>,
+    max_pattern_channels: usize,
     /// Connected clients (after `connect`) per user id, for the user and client counts.
     users: Mutex<HashMap<Arc<str>, u32>>,
     max_history_publications: usize,
@@ -174,24 +195,130 @@ impl Hub {
             .into_iter()
             .map(|name| {
                 let state = ChannelState::new(options.channel_options(name).clone());
-                (Box::from(name), Mutex::new(state))
+                (Box::from(name), Arc::new(Mutex::new(state)))
             })
             .collect();
         Self {
             channels,
+            patterns: Vec::new(),
+            pattern_channels: Mutex::new(HashMap::new()),
+            max_pattern_channels: options.max_pattern_channels,
             users: Mutex::new(HashMap::new()),
             max_history_publications: options.max_history_publications,
             idempotent_results: super::api::IdempotentResults::default(),
         }
     }
 
-    fn channel(&self, name: &str) -> Result<&Mutex<ChannelState>, ErrorReply> {
-        self.channels.get(name).ok_or(ErrorReply::UNKNOWN_CHANNEL)
+    /// Adds the declared patterns, each with its options (those of the `[[channels]]` entry or
+    /// the override named by the pattern itself).
+    pub(crate) fn with_patterns(
+        mut self,
+        patterns: impl IntoIterator<Item = (instant_core::Channel, ChannelOptions)>,
+    ) -> Self {
+        self.patterns.extend(patterns);
+        self
     }
 
-    /// The options of a declared channel.
+    /// The options of the pattern that makes `name`, if one does.
+    fn pattern_options(&self, name: &str) -> Option<&ChannelOptions> {
+        self.patterns
+            .iter()
+            .find(|(pattern, _)| pattern.matches(name).is_some())
+            .map(|(_, options)| options)
+    }
+
+    /// The state of channel `name`: a fixed channel, or a pattern's channel, made when `create`
+    /// and missing (`Ok(None)` when missing and not made).
+    fn lookup(&self, name: &str, create: bool) -> Result<Option<SharedState>, ErrorReply> {
+        if let Some(state) = self.channels.get(name) {
+            return Ok(Some(Arc::clone(state)));
+        }
+        let Some(options) = self.pattern_options(name) else {
+            return Err(ErrorReply::UNKNOWN_CHANNEL);
+        };
+        let mut live = lock(&self.pattern_channels);
+        if let Some(state) = live.get(name) {
+            return Ok(Some(Arc::clone(state)));
+        }
+        if !create {
+            return Ok(None);
+        }
+        if live.len() >= self.max_pattern_channels {
+            sweep(&mut live);
+            if live.len() >= self.max_pattern_channels {
+                tracing::warn!(
+                    channel = name,
+                    limit = self.max_pattern_channels,
+                    "embedded server: too many live pattern channels (max_pattern_channels)"
+                );
+                return Err(ErrorReply::LIMIT_EXCEEDED);
+            }
+        }
+        let state = Arc::new(Mutex::new(ChannelState::new(options.clone())));
+        live.insert(Box::from(name), Arc::clone(&state));
+        Ok(Some(state))
+    }
+
+    /// Runs `f` on the state of channel `name` (made when missing, see [`Hub::lookup`]), looking
+    /// again when a pattern's channel was removed in between.
+    fn with_channel<R>(
+        &self,
+        name: &str,
+        create: bool,
+        f: impl FnOnce(&mut ChannelState) -> R,
+    ) -> Result<Option<R>, ErrorReply> {
+        let mut f = Some(f);
+        loop {
+            let Some(shared) = self.lookup(name, create)? else {
+                return Ok(None);
+            };
+            let mut state = lock(&shared);
+            if state.removed {
+                continue;
+            }
+            let f = f.take().expect("called once");
+            return Ok(Some(f(&mut state)));
+        }
+    }
+
+    /// Runs `f` on channel `name`, made when missing.
+    fn on_channel<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut ChannelState) -> Result<R, ErrorReply>,
+    ) -> Result<R, ErrorReply> {
+        self.with_channel(name, true, f)?
+            .unwrap_or(Err(ErrorReply::UNKNOWN_CHANNEL))
+    }
+
+    /// Removes a pattern's channel once it has no subscriber and no history left.
+    fn release(&self, name: &str) {
+        if self.channels.contains_key(name) {
+            return;
+        }
+        let mut live = lock(&self.pattern_channels);
+        let idle = live.get(name).is_some_and(|shared| {
+            let mut state = lock(shared);
+            let idle = state.idle(Instant::now());
+            state.removed = idle;
+            idle
+        });
+        if idle {
+            live.remove(name);
+        }
+    }
+
+    /// How many pattern channels are live.
+    pub(crate) fn live_pattern_channels(&self) -> usize {
+        lock(&self.pattern_channels).len()
+    }
+
+    /// The options of a declared channel, or of the pattern that makes it.
     pub(crate) fn options(&self, name: &str) -> Option<ChannelOptions> {
-        self.channels.get(name).map(|c| lock(c).options.clone())
+        match self.channels.get(name) {
+            Some(state) => Some(lock(state).options.clone()),
+            None => self.pattern_options(name).cloned(),
+        }
     }
 
     /// Adds a publication to a channel: history, then every subscriber.
@@ -200,7 +327,18 @@ impl Hub {
         channel: &str,
         new: NewPublication,
     ) -> Result<Position, ErrorReply> {
-        let mut state = lock(self.channel(channel)?);
+        // A pattern's channel without state and without history has nobody to tell and nothing
+        // to keep: it is not made for this.
+        let create = self.options(channel).is_some_and(|o| o.has_history()) && !new.skip_history;
+        let outcome =
+            self.with_channel(channel, create, |state| publish_into(state, channel, new))?;
+        Ok(outcome.unwrap_or_default())
+    }
+}
+
+/// [`Hub::publish`] on a locked channel.
+fn publish_into(state: &mut ChannelState, channel: &str, new: NewPublication) -> Position {
+    {
         // Publications that skip the history get no offset, as in Centrifugo.
         let keep = state.options.has_history() && !new.skip_history;
         let offset = if keep {
@@ -235,16 +373,18 @@ impl Hub {
             }),
         });
         state.fan_out(&frame, false);
-        Ok(if keep {
+        if keep {
             Position {
                 offset,
                 epoch: state.epoch.clone(),
             }
         } else {
             Position::default()
-        })
+        }
     }
+}
 
+impl Hub {
     /// Adds a subscriber and queues its subscribe reply (with any recovered publications) and the
     /// join message, all under the channel's lock so that no publication slips in between.
     pub(crate) fn subscribe(
@@ -255,7 +395,33 @@ impl Hub {
         recover: Option<RecoverFrom>,
         expiry: ExpiryResult,
     ) -> Result<(), ErrorReply> {
-        let mut state = lock(self.channel(channel)?);
+        let max_history_publications = self.max_history_publications;
+        self.on_channel(channel, |state| {
+            subscribe_into(
+                state,
+                channel,
+                reply_id,
+                subscription,
+                recover,
+                expiry,
+                max_history_publications,
+            );
+            Ok(())
+        })
+    }
+}
+
+/// [`Hub::subscribe`] on a locked channel.
+fn subscribe_into(
+    state: &mut ChannelState,
+    channel: &str,
+    reply_id: u32,
+    subscription: Subscription,
+    recover: Option<RecoverFrom>,
+    expiry: ExpiryResult,
+    max_history_publications: usize,
+) {
+    {
         state.expire_history(Instant::now());
         let mut result = SubscribeResult {
             expires: expiry.expires,
@@ -271,7 +437,7 @@ impl Hub {
                 result.was_recovering = true;
                 if from.epoch == state.epoch
                     && let Some(missed) = state.publications_after(from.offset)
-                    && missed.len() <= self.max_history_publications
+                    && missed.len() <= max_history_publications
                 {
                     result.recovered = true;
                     // The client moves its position forward through the publications.
@@ -289,22 +455,35 @@ impl Hub {
         subscription.handle.send(&frame);
         state.subscribers.insert(id, subscription);
         state.push_presence_change(channel, &info, true);
-        Ok(())
     }
+}
 
-    /// Removes a subscriber and tells the others it left. Returns whether it was subscribed.
+/// Removes the idle pattern channels of the table.
+fn sweep(live: &mut HashMap<Box<str>, SharedState>) {
+    let now = Instant::now();
+    live.retain(|_, shared| {
+        let mut state = lock(shared);
+        let idle = state.idle(now);
+        state.removed = idle;
+        !idle
+    });
+}
+
+impl Hub {
+    /// Removes a subscriber and tells the others it left. Returns whether it was subscribed. A
+    /// pattern's channel left with no subscriber and no history goes.
     pub(crate) fn unsubscribe(&self, channel: &str, client: &str) -> bool {
-        let Ok(mutex) = self.channel(channel) else {
-            return false;
-        };
-        let mut state = lock(mutex);
-        match state.subscribers.remove(client) {
-            Some(subscription) => {
-                state.push_presence_change(channel, &subscription.info, false);
-                true
+        let removed = self.with_channel(channel, false, |state| {
+            match state.subscribers.remove(client) {
+                Some(subscription) => {
+                    state.push_presence_change(channel, &subscription.info, false);
+                    true
+                }
+                None => false,
             }
-            None => false,
-        }
+        });
+        self.release(channel);
+        matches!(removed, Ok(Some(true)))
     }
 
     /// Who is subscribed, by client id: at most `limit` entries (the first by client id).
@@ -313,7 +492,34 @@ impl Hub {
         channel: &str,
         limit: usize,
     ) -> Result<BTreeMap<Arc<str>, Arc<ClientInfo>>, ErrorReply> {
-        let state = lock(self.channel(channel)?);
+        self.on_channel(channel, |state| presence_of(state, limit))
+    }
+
+    /// How many clients and distinct users are subscribed.
+    pub(crate) fn presence_stats(&self, channel: &str) -> Result<PresenceStatsResult, ErrorReply> {
+        self.on_channel(channel, presence_stats_of)
+    }
+
+    /// The history: `limit` 0 gives only the position, a negative limit as many as allowed.
+    pub(crate) fn history(
+        &self,
+        channel: &str,
+        limit: i64,
+        since: Option<&StreamPosition>,
+        reverse: bool,
+    ) -> Result<HistoryResult, ErrorReply> {
+        let max = self.max_history_publications;
+        self.on_channel(channel, |state| {
+            history_of(state, limit, since, reverse, max)
+        })
+    }
+}
+
+fn presence_of(
+    state: &mut ChannelState,
+    limit: usize,
+) -> Result<BTreeMap<Arc<str>, Arc<ClientInfo>>, ErrorReply> {
+    {
         if !state.options.presence {
             return Err(ErrorReply::NOT_AVAILABLE);
         }
@@ -332,10 +538,10 @@ impl Hub {
             .map(|(id, s)| (Arc::clone(id), Arc::clone(&s.info)))
             .collect())
     }
+}
 
-    /// How many clients and distinct users are subscribed.
-    pub(crate) fn presence_stats(&self, channel: &str) -> Result<PresenceStatsResult, ErrorReply> {
-        let state = lock(self.channel(channel)?);
+fn presence_stats_of(state: &mut ChannelState) -> Result<PresenceStatsResult, ErrorReply> {
+    {
         if !state.options.presence {
             return Err(ErrorReply::NOT_AVAILABLE);
         }
@@ -347,16 +553,16 @@ impl Hub {
             num_users: u32::try_from(users.len()).unwrap_or(u32::MAX),
         })
     }
+}
 
-    /// The history: `limit` 0 gives only the position, a negative limit as many as allowed.
-    pub(crate) fn history(
-        &self,
-        channel: &str,
-        limit: i64,
-        since: Option<&StreamPosition>,
-        reverse: bool,
-    ) -> Result<HistoryResult, ErrorReply> {
-        let mut state = lock(self.channel(channel)?);
+fn history_of(
+    state: &mut ChannelState,
+    limit: i64,
+    since: Option<&StreamPosition>,
+    reverse: bool,
+    max: usize,
+) -> Result<HistoryResult, ErrorReply> {
+    {
         if !state.options.has_history() {
             return Err(ErrorReply::NOT_AVAILABLE);
         }
@@ -366,7 +572,6 @@ impl Hub {
         {
             return Err(ErrorReply::UNRECOVERABLE_POSITION);
         }
-        let max = self.max_history_publications;
         let limit = match usize::try_from(limit) {
             Ok(n) => n.min(max),
             Err(_) => max,
@@ -394,7 +599,9 @@ impl Hub {
             offset: state.top_offset,
         })
     }
+}
 
+impl Hub {
     /// Records a connected client of `user`.
     pub(crate) fn add_user(&self, user: &Arc<str>) {
         *lock(&self.users).entry(Arc::clone(user)).or_insert(0) += 1;
@@ -422,7 +629,8 @@ impl Hub {
             users: u32::try_from(users).unwrap_or(u32::MAX),
             ..HubCounts::default()
         };
-        for channel in self.channels.values() {
+        let live: Vec<SharedState> = lock(&self.pattern_channels).values().cloned().collect();
+        for channel in self.channels.values().chain(&live) {
             let n = lock(channel).subscribers.len();
             if n > 0 {
                 counts.channels += 1;
@@ -611,6 +819,76 @@ mod tests {
             .collect();
         assert!(frames.iter().all(|f| f.as_ptr() == frames[0].as_ptr()));
         assert!(frames[0].contains(r#""pub":{"data":{"n":1},"offset":1}"#));
+    }
+
+    fn pattern_hub(max: usize, history_size: usize) -> Hub {
+        let mut options = EmbeddedOptions::default();
+        options.max_pattern_channels = max;
+        let mut order = ChannelOptions::default();
+        order.history_size = history_size;
+        let pattern =
+            instant_core::Channel::new("$order_{id}", instant_core::Level::Users).unwrap();
+        Hub::new(["news"], &options).with_patterns([(pattern, order)])
+    }
+
+    #[test]
+    fn pattern_channels_live_while_used_and_within_the_bound() {
+        let hub = pattern_hub(2, 0);
+        // No history and nobody subscribed: a publication makes no channel.
+        assert_eq!(
+            hub.publish("$order_1", new_pub(1)).unwrap(),
+            Position::default()
+        );
+        assert_eq!(hub.live_pattern_channels(), 0);
+        let (a, mut queue_a, _) = subscriber("a", 1 << 20);
+        let (b, _queue_b, _) = subscriber("b", 1 << 20);
+        let (c, _queue_c, _) = subscriber("c", 1 << 20);
+        hub.subscribe("$order_1", 1, a, None, ExpiryResult::default())
+            .unwrap();
+        hub.subscribe("$order_2", 1, b, None, ExpiryResult::default())
+            .unwrap();
+        assert_eq!(hub.live_pattern_channels(), 2);
+        assert_eq!(
+            hub.subscribe("$order_3", 1, c, None, ExpiryResult::default())
+                .unwrap_err(),
+            ErrorReply::LIMIT_EXCEEDED
+        );
+        hub.publish("$order_1", new_pub(2)).unwrap();
+        let frames = drain(&mut queue_a);
+        assert!(frames[1].contains(r#""channel":"$order_1""#), "{frames:?}");
+        assert_eq!(
+            hub.publish("$orders_1", new_pub(3)).unwrap_err(),
+            ErrorReply::UNKNOWN_CHANNEL
+        );
+        // The last subscriber leaves: the channel goes, and its slot is free again.
+        assert!(hub.unsubscribe("$order_2", "b"));
+        assert_eq!(hub.live_pattern_channels(), 1);
+        let (c, _queue_c, _) = subscriber("c", 1 << 20);
+        hub.subscribe("$order_3", 1, c, None, ExpiryResult::default())
+            .unwrap();
+        assert_eq!(hub.counts().channels, 2);
+    }
+
+    #[test]
+    fn a_pattern_channel_with_history_stays_until_its_history_expires() {
+        let hub = pattern_hub(1, 10);
+        let position = hub.publish("$order_1", new_pub(1)).unwrap();
+        assert_eq!(position.offset, 1);
+        assert_eq!(hub.live_pattern_channels(), 1);
+        let history = hub.history("$order_1", -1, None, false).unwrap();
+        assert_eq!(history.publications.len(), 1);
+        assert_eq!(history.epoch, position.epoch);
+        // Full, and the channel still holds its history: no room for another.
+        assert_eq!(
+            hub.publish("$order_2", new_pub(1)).unwrap_err(),
+            ErrorReply::LIMIT_EXCEEDED
+        );
+        // Once the history is gone, the sweep makes room.
+        lock(&lock(&hub.pattern_channels)["$order_1"])
+            .history
+            .clear();
+        hub.publish("$order_2", new_pub(1)).unwrap();
+        assert_eq!(hub.live_pattern_channels(), 1);
     }
 
     #[test]

@@ -117,7 +117,19 @@ impl EmbeddedServer {
     /// A server with its own limits, timings and channel options.
     #[must_use]
     pub fn with_options(config: &Config, channels: ChannelSet, options: EmbeddedOptions) -> Self {
-        let hub = Hub::new(channels.iter().map(instant_core::Channel::name), &options);
+        let hub = Hub::new(
+            channels
+                .iter()
+                .filter(|c| !c.is_pattern())
+                .map(instant_core::Channel::name),
+            &options,
+        )
+        .with_patterns(
+            channels
+                .iter()
+                .filter(|c| c.is_pattern())
+                .map(|c| (c.clone(), options.channel_options(c.name()).clone())),
+        );
         Self {
             inner: Arc::new(Inner {
                 hub,
@@ -145,6 +157,13 @@ impl EmbeddedServer {
     #[must_use]
     pub fn options(&self) -> &EmbeddedOptions {
         &self.inner.options
+    }
+
+    /// How many channels made from patterns are live right now (see
+    /// [`EmbeddedOptions::max_pattern_channels`]).
+    #[must_use]
+    pub fn live_pattern_channels(&self) -> usize {
+        self.inner.hub.live_pattern_channels()
     }
 
     /// How many WebSocket connections are open right now.

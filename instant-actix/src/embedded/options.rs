@@ -61,9 +61,15 @@ pub struct EmbeddedOptions {
     pub close_timeout: Duration,
     /// The most publications one history call or one recovery returns (Centrifugo: 300).
     pub max_history_publications: usize,
+    /// How many channels made from patterns (`$order_42` of `$order_{id}`) may be live at once
+    /// (default 100,000). A channel is live from its first subscriber (or its first publication
+    /// when it keeps a history) until it has no subscriber and its history has expired; a
+    /// subscribe or publish that would make one more is answered with error 106 (limit exceeded).
+    pub max_pattern_channels: usize,
     /// The options of every declared channel without an override.
     pub channel_defaults: ChannelOptions,
-    /// Per-channel overrides of [`EmbeddedOptions::channel_defaults`], by channel name.
+    /// Per-channel overrides of [`EmbeddedOptions::channel_defaults`], by channel name; a
+    /// pattern's entry (named by the pattern, `$order_{id}`) applies to every channel it makes.
     pub channel_overrides: HashMap<String, ChannelOptions>,
 }
 
@@ -86,6 +92,7 @@ impl Default for EmbeddedOptions {
             expired_close_delay: Duration::from_secs(25),
             close_timeout: Duration::from_secs(5),
             max_history_publications: 300,
+            max_pattern_channels: 100_000,
             channel_defaults: ChannelOptions::default(),
             channel_overrides: HashMap::new(),
         }
