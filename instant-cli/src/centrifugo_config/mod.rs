@@ -158,13 +158,23 @@ fn namespace_of(name: &str) -> Option<&str> {
     bare.split_once(':').map(|(namespace, _)| namespace)
 }
 
-/// Merges the declared channels' options per namespace (`""` = no namespace). The core has
+/// Merges the declared channels' options per namespace (`""` = no namespace). A pattern
+/// (`$order_{id}`, `orders:{id}`) is placed like a fixed channel: in the namespace before its `:`,
+/// else with the channels without a namespace; its options apply to every channel it makes. The core has
 /// checked their names, levels and paths; Centrifugo's own rule for namespace names is checked
 /// here.
 fn namespaces(channels: &[ChannelSettings]) -> Result<BTreeMap<String, NamespaceOptions>, String> {
     let mut namespaces: BTreeMap<String, NamespaceOptions> = BTreeMap::new();
     for channel in channels {
         let namespace = namespace_of(&channel.name).unwrap_or("");
+        // A pattern's options go to its namespace like a fixed channel's, so the namespace part
+        // (before `:`) must be literal: every channel the pattern makes is in that namespace.
+        if namespace.contains('{') {
+            return Err(format!(
+                "channel pattern `{}`: its namespace (the part before `:`) must be literal text, not a parameter",
+                channel.name
+            ));
+        }
         if !namespace.is_empty() && !valid_namespace_name(namespace) {
             return Err(format!(
                 "channel `{}`: namespace `{namespace}` must be 2+ characters of letters, digits, `-`, `_` or `.`",
@@ -453,6 +463,20 @@ mod tests {
         );
         let lobby = &config["channel"]["namespaces"][0];
         assert_eq!(lobby["allow_presence_for_anonymous"], true);
+    }
+
+    #[test]
+    fn patterns_go_to_their_namespace() {
+        let mut order = bare_entry("$order_{id}", Level::Users);
+        order.options.history_size = 10;
+        let mut orders = bare_entry("orders:{id}", Level::Public);
+        orders.options.presence = true;
+        let config = build(&inputs(&[order, orders])).unwrap();
+        assert_eq!(config["channel"]["without_namespace"]["history_size"], 10);
+        assert_eq!(config["channel"]["namespaces"][0]["name"], "orders");
+        assert_eq!(config["channel"]["namespaces"][0]["presence"], true);
+        let err = build(&inputs(&[entry("{team}:board", Level::Public)])).unwrap_err();
+        assert!(err.contains("must be literal text"), "{err}");
     }
 
     #[test]
