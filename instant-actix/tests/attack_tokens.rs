@@ -99,12 +99,12 @@ fn hour() -> (u64, u64) {
     (now, now + 3600)
 }
 
-fn connection_claims(sub: Value) -> Value {
+fn connection_claims(sub: &Value) -> Value {
     let (iat, exp) = hour();
     json!({"sub": sub, "iat": iat, "exp": exp})
 }
 
-fn subscription_claims(sub: Value, channel: &str) -> Value {
+fn subscription_claims(sub: &Value, channel: &str) -> Value {
     let (iat, exp) = hour();
     json!({"sub": sub, "channel": channel, "iat": iat, "exp": exp})
 }
@@ -122,7 +122,7 @@ const CONNECT_CASES: &[(&str, Forge)] = &[
     ("alg none, no signature", |t| {
         jwt::forge(
             &jwt::header("none"),
-            &connection_claims(json!("alice")),
+            &connection_claims(&json!("alice")),
             Signature::Empty,
             t.key(),
         )
@@ -130,7 +130,7 @@ const CONNECT_CASES: &[(&str, Forge)] = &[
     ("alg none, HS256 signature", |t| {
         jwt::forge(
             &jwt::header("none"),
-            &connection_claims(json!("alice")),
+            &connection_claims(&json!("alice")),
             Signature::Hs256,
             t.key(),
         )
@@ -138,7 +138,7 @@ const CONNECT_CASES: &[(&str, Forge)] = &[
     ("HS512 header, HS256 signature", |t| {
         jwt::forge(
             &jwt::header("HS512"),
-            &connection_claims(json!("alice")),
+            &connection_claims(&json!("alice")),
             Signature::Hs256,
             t.key(),
         )
@@ -146,7 +146,7 @@ const CONNECT_CASES: &[(&str, Forge)] = &[
     ("RS256 header, HMAC with the secret", |t| {
         jwt::forge(
             &jwt::header("RS256"),
-            &connection_claims(json!("alice")),
+            &connection_claims(&json!("alice")),
             Signature::Hs256,
             t.key(),
         )
@@ -154,7 +154,7 @@ const CONNECT_CASES: &[(&str, Forge)] = &[
     ("HS512 signed with the secret", |t| {
         jwt::forge(
             &jwt::header("HS512"),
-            &connection_claims(json!("alice")),
+            &connection_claims(&json!("alice")),
             Signature::Hs512,
             t.key(),
         )
@@ -162,7 +162,7 @@ const CONNECT_CASES: &[(&str, Forge)] = &[
     ("HS256, wrong key", |_| {
         jwt::forge(
             &jwt::header("HS256"),
-            &connection_claims(json!("alice")),
+            &connection_claims(&json!("alice")),
             Signature::Hs256,
             OTHER_KEY,
         )
@@ -170,7 +170,7 @@ const CONNECT_CASES: &[(&str, Forge)] = &[
     ("HS256, empty signature", |t| {
         jwt::forge(
             &jwt::header("HS256"),
-            &connection_claims(json!("alice")),
+            &connection_claims(&json!("alice")),
             Signature::Empty,
             t.key(),
         )
@@ -203,7 +203,7 @@ const CONNECT_CASES: &[(&str, Forge)] = &[
     ("numeric sub", |t| {
         jwt::forge(
             &jwt::header("HS256"),
-            &connection_claims(json!(42)),
+            &connection_claims(&json!(42)),
             Signature::Hs256,
             t.key(),
         )
@@ -215,7 +215,7 @@ const SUBSCRIBE_CASES: &[(&str, Forge)] = &[
     ("alg none, no signature", |t| {
         jwt::forge(
             &jwt::header("none"),
-            &subscription_claims(json!("alice"), "$users"),
+            &subscription_claims(&json!("alice"), "$users"),
             Signature::Empty,
             t.key(),
         )
@@ -223,7 +223,7 @@ const SUBSCRIBE_CASES: &[(&str, Forge)] = &[
     ("HS512 header, HS256 signature", |t| {
         jwt::forge(
             &jwt::header("HS512"),
-            &subscription_claims(json!("alice"), "$users"),
+            &subscription_claims(&json!("alice"), "$users"),
             Signature::Hs256,
             t.key(),
         )
@@ -231,7 +231,7 @@ const SUBSCRIBE_CASES: &[(&str, Forge)] = &[
     ("RS256 header, HMAC with the secret", |t| {
         jwt::forge(
             &jwt::header("RS256"),
-            &subscription_claims(json!("alice"), "$users"),
+            &subscription_claims(&json!("alice"), "$users"),
             Signature::Hs256,
             t.key(),
         )
@@ -239,7 +239,7 @@ const SUBSCRIBE_CASES: &[(&str, Forge)] = &[
     ("HS256, wrong key", |_| {
         jwt::forge(
             &jwt::header("HS256"),
-            &subscription_claims(json!("alice"), "$users"),
+            &subscription_claims(&json!("alice"), "$users"),
             Signature::Hs256,
             OTHER_KEY,
         )
@@ -276,7 +276,7 @@ const SUBSCRIBE_CASES: &[(&str, Forge)] = &[
     ("numeric sub", |t| {
         jwt::forge(
             &jwt::header("HS256"),
-            &subscription_claims(json!(42), "$users"),
+            &subscription_claims(&json!(42), "$users"),
             Signature::Hs256,
             t.key(),
         )

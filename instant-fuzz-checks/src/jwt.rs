@@ -75,3 +75,15 @@ pub fn find_tokens(text: &str) -> Vec<String> {
     }
     found
 }
+
+/// The base64url HS256 signature of `input` with `key`.
+#[must_use]
+pub fn mac_hs256(key: &[u8], input: &str) -> String {
+    URL_SAFE_NO_PAD.encode(hmac::<Hmac<Sha256>>(key, input))
+}
+
+/// One base64url part decoded as JSON.
+#[must_use]
+pub fn decode_part(part: &str) -> Option<Value> {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+}
