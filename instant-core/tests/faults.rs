@@ -26,7 +26,10 @@ fn server() -> Centrifugo {
     )
 }
 
-fn start_publisher(server: &Centrifugo, queue_capacity: usize) -> (Publisher, Arc<CentrifugoClient>) {
+fn start_publisher(
+    server: &Centrifugo,
+    queue_capacity: usize,
+) -> (Publisher, Arc<CentrifugoClient>) {
     let mut options = ClientOptions::default();
     options.queue_capacity = queue_capacity;
     // Keep retrying through the outage: 100 ms doubling, 8 rounds (over 25 s in all).
