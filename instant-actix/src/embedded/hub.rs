@@ -822,8 +822,10 @@ mod tests {
     }
 
     fn pattern_hub(max: usize, history_size: usize) -> Hub {
-        let mut options = EmbeddedOptions::default();
-        options.max_pattern_channels = max;
+        let options = EmbeddedOptions {
+            max_pattern_channels: max,
+            ..EmbeddedOptions::default()
+        };
         let mut order = ChannelOptions::default();
         order.history_size = history_size;
         let pattern =
