@@ -88,7 +88,9 @@ impl ServedEmbedded {
     /// # Panics
     /// When no loopback port can be bound or the server does not start in time.
     #[must_use]
-    pub fn start(options: EmbeddedOptions, workers: usize) -> Self {
+    pub fn start(mut options: EmbeddedOptions, workers: usize) -> Self {
+        // Every benchmark client connects from 127.0.0.1: the per-address cap would refuse the crowd.
+        options.max_connections_per_ip = usize::MAX;
         let server = EmbeddedServer::with_options(&config(), channels(), options);
         let (tx, rx) = mpsc::channel();
         let shared = server.clone();
@@ -119,13 +121,13 @@ impl ServedEmbedded {
     /// `ws://127.0.0.1:<port>/connection/websocket`.
     #[must_use]
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/connection/websocket", self.addr)
+        format!("ws://{}{}", self.addr, instant_actix::paths::WEBSOCKET_PATH)
     }
 
-    /// `http://127.0.0.1:<port>`, the base of the server API.
+    /// `http://127.0.0.1:<port>/instant`, the base URL a Centrifugo client takes for the server API.
     #[must_use]
     pub fn http_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}{}", self.addr, instant_actix::paths::PREFIX)
     }
 }
 

@@ -14,13 +14,16 @@ const PUBLISHED: [&str; 5] = [
     "instant-cli",
 ];
 
-/// `cargo package` of every published crate (each verified by building it from its packaged
-/// files alone), then [`check_dependency_line`].
+/// `cargo package` of every published crate, then [`check_dependency_line`], which builds them
+/// from their packaged files alone.
+///
+/// Cargo's own verification is left out: it unpacks into a registry cache keyed by name and
+/// version only, so on a machine that packaged before it would build yesterday's sources.
 pub(crate) fn package() -> Result<ExitCode, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = workspace_root();
     let mut command = Command::new(&cargo);
-    command.arg("package").arg("--allow-dirty");
+    command.args(["package", "--allow-dirty", "--no-verify"]);
     for name in PUBLISHED {
         command.args(["--package", name]);
     }
@@ -51,32 +54,31 @@ fn readme_dependency_line(root: &Path) -> Result<String, String> {
         .ok_or_else(|| "the README's first toml block does not name instant-events".to_owned())
 }
 
-/// Builds a scratch app of two crates outside the workspace: one with the README's dependency
-/// line, one with the facade renamed to `live`, both using `channels!` and `#[event]` through
-/// their name. The published crates are patched in from this checkout, so this checks the line and
-/// the macros' path resolution as an app sees them.
+/// Builds a scratch workspace outside the checkout: the published crates unpacked from their
+/// `.crate` files, an app with the README's dependency line, and one with the facade renamed to
+/// `live`, both using `channels!` and `#[event]` through their name. The app's dependencies are
+/// patched to the unpacked packages, so this checks what crates.io would get (the command's
+/// binary included), the README's line and the macros' path resolution as an app sees them.
 fn check_dependency_line(root: &Path) -> Result<ExitCode, String> {
     let line = readme_dependency_line(root)?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let scratch = target.join("readme-app");
     let _ = std::fs::remove_dir_all(&scratch);
-    // The command is not a library dependency of an app.
-    let patch: String = PUBLISHED
-        .iter()
-        .filter(|name| **name != "instant-cli")
-        .map(|name| {
-            let dir = if *name == "instant-events" {
-                String::new()
-            } else {
-                format!("/{name}")
-            };
-            format!(
+    let packages = scratch.join("packages");
+    std::fs::create_dir_all(&packages)
+        .map_err(|e| format!("cannot make {}: {e}", packages.display()))?;
+    let mut patch = String::new();
+    for name in PUBLISHED {
+        let unpacked = unpack(&target.join("package"), name, &packages)?;
+        // The command is not a library dependency of an app; it builds as a member.
+        if name != "instant-cli" {
+            patch.push_str(&format!(
                 "{name} = {{ path = {:?} }}\n",
-                format!("{}{dir}", root.display())
-            )
-        })
-        .collect();
+                unpacked.display().to_string()
+            ));
+        }
+    }
     let app = |name: &str, dependency: &str, facade: &str| -> Result<(), String> {
         let dir = scratch.join(name);
         std::fs::create_dir_all(dir.join("src"))
@@ -103,7 +105,7 @@ fn check_dependency_line(root: &Path) -> Result<ExitCode, String> {
         "live",
     )?;
     let workspace = format!(
-        "[workspace]\nmembers = [\"readme-line\", \"renamed\"]\nresolver = \"3\"\n\n[patch.crates-io]\n{patch}"
+        "[workspace]\nmembers = [\"readme-line\", \"renamed\", \"packages/*\"]\nresolver = \"3\"\n\n[patch.crates-io]\n{patch}"
     );
     std::fs::write(scratch.join("Cargo.toml"), workspace)
         .map_err(|e| format!("cannot write the scratch workspace: {e}"))?;
@@ -119,4 +121,36 @@ fn check_dependency_line(root: &Path) -> Result<ExitCode, String> {
         .status()
         .map_err(|e| format!("cannot run cargo build: {e}"))?;
     Ok(exit_code(status.code()))
+}
+
+/// Unpacks the newest `<name>-<version>.crate` of `package_dir` into `into`; returns its folder.
+fn unpack(package_dir: &Path, name: &str, into: &Path) -> Result<PathBuf, String> {
+    let archive = std::fs::read_dir(package_dir)
+        .map_err(|e| format!("cannot read {}: {e}", package_dir.display()))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|file| file.to_str())
+                .and_then(|file| {
+                    file.strip_prefix(name)?
+                        .strip_prefix('-')?
+                        .strip_suffix(".crate")
+                })
+                .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .max_by_key(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+        .ok_or_else(|| format!("cargo package wrote no {name} archive"))?;
+    crate::run(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(into),
+    )?;
+    let folder = archive
+        .file_stem()
+        .map(|stem| into.join(stem))
+        .ok_or_else(|| format!("{} has no name", archive.display()))?;
+    Ok(folder)
 }
