@@ -6,6 +6,7 @@ mod channels;
 mod errors;
 mod event;
 mod facade;
+mod options;
 mod suggest;
 mod typed;
 

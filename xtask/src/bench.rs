@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use crate::install::install;
-use crate::{exit_code, find_program, is_root, run, workspace_root};
+use crate::{exit_code, find_program, run, workspace_root};
 
 /// What django-instant's comparison installs into `.tools/bench-venv`.
 const BENCH_VENV_PACKAGES: [&str; 3] = ["django-instant==4.2.0", "cent==4.1.0", "Django>=4.2,<4.3"];
@@ -93,21 +93,7 @@ fn install_wrk() -> Result<PathBuf, String> {
         return Ok(wrk);
     }
     println!("xtask: installing wrk with apt-get");
-    let as_root = |program: &str| {
-        if is_root() {
-            Command::new(program)
-        } else {
-            let mut sudo = Command::new("sudo");
-            sudo.args(["-n", program]);
-            sudo
-        }
-    };
-    run(as_root("apt-get")
-        .args(["-q", "update"])
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    run(as_root("apt-get")
-        .args(["-q", "install", "-y", "--no-install-recommends", "wrk"])
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    crate::install::apt_get_install(&["wrk"])?;
     find_program("wrk", &["/usr/bin/wrk"])
         .ok_or_else(|| "wrk was installed but is not on PATH".to_owned())
 }

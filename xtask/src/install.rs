@@ -181,7 +181,7 @@ fn python_with_venv() -> Result<PathBuf, String> {
 }
 
 /// `apt-get update` and `apt-get install` of `packages`, through `sudo -n` when not root.
-fn apt_get_install(packages: &[&str]) -> Result<(), String> {
+pub(crate) fn apt_get_install(packages: &[&str]) -> Result<(), String> {
     let as_root = |program: &str| {
         if is_root() {
             Command::new(program)

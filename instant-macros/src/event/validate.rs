@@ -1,10 +1,9 @@
 //! Checks of the `#[instant::event]` options and of the function it is placed on.
 
 use proc_macro2::Span;
-use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
-use instant_core::{Level, PRIVATE_PREFIX};
+use crate::options::{self, set_once, string_literal};
 
 use super::parse::{EventArgs, EventOption};
 
@@ -85,44 +84,6 @@ pub(crate) fn options(args: EventArgs, errors: &mut Vec<syn::Error>) -> Option<O
     })
 }
 
-/// Keeps the first value of an option; a repeat is reported at its key.
-fn set_once<T>(
-    slot: &mut Option<T>,
-    key: Span,
-    name: &str,
-    value: T,
-    errors: &mut Vec<syn::Error>,
-) {
-    if slot.is_some() {
-        errors.push(syn::Error::new(
-            key,
-            format!("`{name}` is given more than once"),
-        ));
-    } else {
-        *slot = Some(value);
-    }
-}
-
-fn string_literal(
-    value: &Expr,
-    name: &str,
-    example: &str,
-    errors: &mut Vec<syn::Error>,
-) -> Option<LitStr> {
-    if let Expr::Lit(ExprLit {
-        lit: Lit::Str(literal),
-        ..
-    }) = value
-    {
-        return Some(literal.clone());
-    }
-    errors.push(syn::Error::new(
-        value.span(),
-        format!("`{name}` must be a string literal, such as `{name} = \"{example}\"`"),
-    ));
-    None
-}
-
 /// The failure policies `on_error` takes.
 const POLICIES: &[&str] = &["log", "fail"];
 
@@ -151,15 +112,7 @@ fn check_channel_literal(value: &Expr, errors: &mut Vec<syn::Error>) {
         ..
     }) = value
     {
-        let name = literal.value();
-        let level = if name.starts_with(PRIVATE_PREFIX) {
-            Level::Superuser
-        } else {
-            Level::Public
-        };
-        if let Err(error) = instant_core::validate_name(&name, level) {
-            errors.push(syn::Error::new_spanned(literal, error.to_string()));
-        }
+        options::check_channel_literal(literal, errors);
     }
 }
 

@@ -1,10 +1,9 @@
 //! Checks of the `#[derive(TypedEvent)]` options.
 
 use proc_macro2::Span;
-use syn::spanned::Spanned as _;
 use syn::{DeriveInput, Expr, ExprLit, Lit, LitStr};
 
-use instant_core::{Level, PRIVATE_PREFIX};
+use crate::options::{check_channel_literal, set_once, string_literal};
 
 use super::parse::{TypedArgs, TypedOption};
 
@@ -73,44 +72,6 @@ pub(crate) fn options(
     })
 }
 
-/// Keeps the first value of an option; a repeat is reported at its key.
-fn set_once<T>(
-    slot: &mut Option<T>,
-    key: Span,
-    name: &str,
-    value: T,
-    errors: &mut Vec<syn::Error>,
-) {
-    if slot.is_some() {
-        errors.push(syn::Error::new(
-            key,
-            format!("`{name}` is given more than once"),
-        ));
-    } else {
-        *slot = Some(value);
-    }
-}
-
-fn string_literal(
-    value: &Expr,
-    name: &str,
-    example: &str,
-    errors: &mut Vec<syn::Error>,
-) -> Option<LitStr> {
-    if let Expr::Lit(ExprLit {
-        lit: Lit::Str(literal),
-        ..
-    }) = value
-    {
-        return Some(literal.clone());
-    }
-    errors.push(syn::Error::new(
-        value.span(),
-        format!("`{name}` must be a string literal, such as `{name} = \"{example}\"`"),
-    ));
-    None
-}
-
 /// The channel is a path (a constant from `channels!`) or a valid string literal.
 fn check_channel(value: &Expr, errors: &mut Vec<syn::Error>) -> bool {
     match value {
@@ -118,21 +79,7 @@ fn check_channel(value: &Expr, errors: &mut Vec<syn::Error>) -> bool {
         Expr::Lit(ExprLit {
             lit: Lit::Str(literal),
             ..
-        }) => {
-            let name = literal.value();
-            let level = if name.starts_with(PRIVATE_PREFIX) {
-                Level::Superuser
-            } else {
-                Level::Public
-            };
-            match instant_core::validate_name(&name, level) {
-                Ok(()) => true,
-                Err(error) => {
-                    errors.push(syn::Error::new_spanned(literal, error.to_string()));
-                    false
-                }
-            }
-        }
+        }) => check_channel_literal(literal, errors),
         _ => {
             errors.push(syn::Error::new_spanned(
                 value,
