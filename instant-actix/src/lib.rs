@@ -88,7 +88,10 @@ mod user;
 pub use crate::app::{DEFAULT_MEMORY_LIMIT, Realtime, RealtimeBuilder};
 #[doc(hidden)]
 pub use crate::body::InjectBody;
-pub use crate::embedded::{ChannelOptions, EmbeddedOptions, EmbeddedServer};
+pub use crate::embedded::{
+    ChannelOptions, EmbeddedOptions, EmbeddedServer, NamespaceError, NamespaceOptions, Namespaces,
+    StandaloneConfig, StandaloneConfigError, UnsupportedKey,
+};
 pub use crate::error::{RouteError, SetupError};
 #[doc(hidden)]
 pub use crate::middleware::InstantMiddlewareService;

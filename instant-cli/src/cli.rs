@@ -151,6 +151,16 @@ pub(crate) struct RunArgs {
     /// How long to wait for `/health` to answer before giving up.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     pub(crate) health_timeout: Duration,
+
+    /// Run instant's embedded server as its own process instead of Centrifugo, with the same
+    /// Centrifugo v6 config (one node, state in memory; no Centrifugo binary needed).
+    #[arg(long)]
+    pub(crate) embedded: bool,
+
+    /// With --embedded: refuse to start when the config has keys the embedded server does not
+    /// support, as `centrifugo checkconfig --strict` refuses unknown keys.
+    #[arg(long, requires = "embedded")]
+    pub(crate) strict: bool,
 }
 
 /// `instant genconfig`.

@@ -134,6 +134,22 @@ pub(crate) enum CliError {
     /// The core rejected the configuration.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The embedded server cannot run with this Centrifugo config (`runws --embedded`).
+    #[error("cannot run the embedded server with {}: {reason}", path.display())]
+    StandaloneConfig {
+        /// The Centrifugo config file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The embedded server could not listen or stopped with an error.
+    #[error("the embedded server failed at {address}: {source}")]
+    Serve {
+        /// The address it listens on.
+        address: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// Centrifugo is not installed where it was looked for.
     #[error("Centrifugo is not installed at {}", binary.display())]
     NotInstalled {
@@ -228,6 +244,12 @@ impl CliError {
             Self::Settings { .. } | Self::Config(_) => {
                 "correct the settings (instant.toml or INSTANT_* environment variables) and run `instant check`".to_owned()
             }
+            Self::StandaloneConfig { .. } => {
+                "correct the config (Centrifugo v6 key names), or drop --strict to start with the supported keys only".to_owned()
+            }
+            Self::Serve { .. } => {
+                "choose a free port (http_server.port) or an address of this machine (http_server.address)".to_owned()
+            }
             Self::NotInstalled { .. } => {
                 "run `instant installws` (or pass --dir / set INSTANT_CENTRIFUGO_DIR)".to_owned()
             }
@@ -266,6 +288,7 @@ impl CliError {
             | Self::Config(_)
             | Self::NotInstalled { .. }
             | Self::NoCentrifugoConfig { .. }
+            | Self::StandaloneConfig { .. }
             | Self::CheckFailed { .. } => EXIT_CONFIG,
             _ => EXIT_FAILURE,
         }

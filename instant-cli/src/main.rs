@@ -58,6 +58,7 @@ mod interrupt;
 mod output;
 mod runws;
 mod settings;
+mod standalone;
 
 use std::process::ExitCode;
 

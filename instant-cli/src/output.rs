@@ -56,6 +56,16 @@ impl Output {
         }
     }
 
+    /// Whether `--quiet` was given.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Whether `--verbose` was given.
+    pub(crate) fn is_verbose(&self) -> bool {
+        self.verbose
+    }
+
     /// A step of normal progress, hidden by `--quiet`.
     pub(crate) fn info(&self, message: impl Display) {
         if !self.quiet {

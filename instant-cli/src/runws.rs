@@ -5,6 +5,9 @@
 //! shuts down gracefully (a second one kills it), forwards SIGHUP so it reloads its config, and
 //! exits with Centrifugo's exit code (128 + the signal number when Centrifugo was killed by a
 //! signal, as shells report it).
+//!
+//! With `--embedded` it runs instant's embedded server instead, as its own process, with the same
+//! config ([`crate::standalone`]).
 
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -23,6 +26,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// `instant runws`.
 pub(crate) fn runws(args: &RunArgs, out: &Output) -> Result<ExitCode> {
+    if args.embedded {
+        return crate::standalone::run(args, out);
+    }
     let layout = Layout::new(&args.dir.dir);
     let binary = layout.binary();
     if !binary.is_file() {

@@ -180,6 +180,104 @@ pub(super) fn handle(server: &Inner, req: &HttpRequest, method: &str, body: &[u8
     }
 }
 
+/// The methods of Centrifugo's single API endpoint, by the number its legacy format also
+/// accepts (`Command.MethodType` of Centrifugo's API); those this server lacks answer error 104.
+const SINGLE_METHODS: [&str; 13] = [
+    "publish",
+    "broadcast",
+    "unsubscribe",
+    "disconnect",
+    "presence",
+    "presence_stats",
+    "history",
+    "history_remove",
+    "channels",
+    "info",
+    "rpc",
+    "subscribe",
+    "refresh",
+];
+
+/// Centrifugo's API error for a method it does not have.
+const API_NOT_FOUND: ErrorReply = ErrorReply {
+    code: 104,
+    message: "not found",
+    temporary: false,
+};
+
+/// One command of the single endpoint.
+#[derive(Debug, Deserialize)]
+struct SingleCommand {
+    #[serde(default)]
+    id: u32,
+    /// A name (any case) or its number; missing means `publish` (number 0), as in Centrifugo.
+    #[serde(default)]
+    method: Option<Value>,
+    #[serde(default)]
+    params: Option<Box<RawValue>>,
+}
+
+impl SingleCommand {
+    /// The method's name; `Err` for a method name Centrifugo does not know (a bad request),
+    /// `Ok(None)` for a number it does not know (error 104).
+    fn method(&self) -> Result<Option<&'static str>, ()> {
+        match &self.method {
+            None => Ok(Some(SINGLE_METHODS[0])),
+            Some(Value::String(name)) => SINGLE_METHODS
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(name))
+                .map(|known| Some(*known))
+                .ok_or(()),
+            Some(Value::Number(number)) => Ok(number
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .and_then(|n| SINGLE_METHODS.get(n).copied())),
+            Some(_) => Err(()),
+        }
+    }
+}
+
+/// Centrifugo's single API endpoint, `POST /api`: one or more commands
+/// `{"id": 1, "method": "publish", "params": {..}}` in one body, answered with one reply per
+/// command, newline-separated: `{"id": 1, "result": {..}}` or `{"id": 1, "error": {..}}`. A body
+/// that does not decode is answered 400, as Centrifugo does.
+pub(super) fn handle_single(server: &Inner, req: &HttpRequest, body: &[u8]) -> HttpResponse {
+    if !authorized(server, req) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return bad_body();
+    }
+    let mut replies = Vec::new();
+    for command in serde_json::Deserializer::from_slice(body).into_iter::<SingleCommand>() {
+        let Ok(command) = command else {
+            return bad_body();
+        };
+        let Ok(method) = command.method() else {
+            return bad_body();
+        };
+        let params = command.params.as_deref().map_or("{}", RawValue::get);
+        let outcome = match method.and_then(|m| call(server, m, params.as_bytes())) {
+            Some(Ok(result)) => Ok(result),
+            Some(Err(Failure::Api(error))) => Err(error),
+            Some(Err(Failure::BadBody)) => Err(ErrorReply::BAD_REQUEST),
+            None => Err(API_NOT_FOUND),
+        };
+        let mut reply = Map::new();
+        if command.id != 0 {
+            reply.insert("id".into(), command.id.into());
+        }
+        match outcome {
+            Ok(result) => reply.insert("result".into(), result),
+            Err(error) => reply.insert("error".into(), to_value(&error)),
+        };
+        replies.push(Value::Object(reply).to_string());
+    }
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(replies.join("\n"))
+}
+
 fn bad_body() -> HttpResponse {
     HttpResponse::BadRequest()
         .content_type("text/plain; charset=utf-8")

@@ -117,7 +117,13 @@ impl Connection {
         if self.connected.is_some() {
             return Err(Disconnect::BAD_REQUEST);
         }
+        let standalone = self.server.standalone.as_ref();
         let (user, info, exp) = if request.token.is_empty() {
+            // A standalone server accepts connections without a token only when its config says
+            // so; Centrifugo closes the others with 3501 (no credentials).
+            if standalone.is_some_and(|s| !s.anonymous_without_token && !s.insecure) {
+                return Err(Disconnect::BAD_REQUEST);
+            }
             (String::new(), None, None)
         } else {
             match self.server.tokens.verify_connection(&request.token) {
@@ -136,6 +142,8 @@ impl Connection {
         } else {
             None
         };
+        // `client.insecure` turns connection expiry off, as in Centrifugo.
+        let exp = exp.filter(|_| standalone.is_none_or(|s| !s.insecure));
         let (expiry, expires_at) = self.token_expiry(exp);
         let user: Arc<str> = Arc::from(user);
         self.server.hub.add_user(&user);
@@ -179,13 +187,15 @@ impl Connection {
             self.error(id, ErrorReply::LIMIT_EXCEEDED);
             return Ok(());
         }
-        // Undeclared channels are refused like channels the client may not join.
-        // A fixed channel, or a concrete name a pattern makes.
-        let Some((declared, _)) = self.server.channels.resolve(channel) else {
-            self.error(id, ErrorReply::PERMISSION_DENIED);
-            return Ok(());
-        };
         let user = self.user();
+        // The channel policy: declared channels in an app, namespace rules when standalone.
+        let gate = match self.server.subscribe_gate(channel, &user) {
+            Ok(gate) => gate,
+            Err(error) => {
+                self.error(id, error);
+                return Ok(());
+            }
+        };
         let (expiry, expires_at) = if !request.token.is_empty() {
             match self
                 .server
@@ -195,8 +205,8 @@ impl Connection {
                 Ok(claims) => self.token_expiry(claims.exp),
                 Err(error) => return self.token_refused(id, &error),
             }
-        } else if declared.is_private() {
-            // Private channels open only with a subscription token.
+        } else if gate.private || !gate.open {
+            // Private channels open only with a subscription token; others as the policy says.
             self.error(id, ErrorReply::PERMISSION_DENIED);
             return Ok(());
         } else {
@@ -264,19 +274,40 @@ impl Connection {
             self.error(id, ErrorReply::BAD_REQUEST);
             return Ok(());
         };
-        let allowed = self
-            .server
-            .hub
-            .options(&request.channel)
-            .is_some_and(|o| o.client_publish);
         let subscription = self.subscriptions.get(&request.channel);
-        let (true, Some(subscription)) = (allowed, subscription) else {
-            self.error(id, ErrorReply::PERMISSION_DENIED);
-            return Ok(());
+        let info = if let Some(standalone) = &self.server.standalone {
+            let user = self.user();
+            let asker = standalone.asker(&user, subscription.is_some());
+            if let Err(error) = standalone.namespaces.may_publish(&request.channel, asker) {
+                self.error(id, error);
+                return Ok(());
+            }
+            subscription.map_or_else(
+                || {
+                    Arc::new(ClientInfo {
+                        user: Arc::clone(&user),
+                        client: Arc::clone(self.client_id()),
+                        conn_info: self.connected.as_ref().and_then(|c| c.conn_info.clone()),
+                        chan_info: None,
+                    })
+                },
+                |s| Arc::clone(&s.info),
+            )
+        } else {
+            let allowed = self
+                .server
+                .hub
+                .options(&request.channel)
+                .is_some_and(|o| o.client_publish);
+            let (true, Some(subscription)) = (allowed, subscription) else {
+                self.error(id, ErrorReply::PERMISSION_DENIED);
+                return Ok(());
+            };
+            Arc::clone(&subscription.info)
         };
         let publication = NewPublication {
             data,
-            info: Some(Arc::clone(&subscription.info)),
+            info: Some(info),
             tags: None,
             skip_history: false,
         };
@@ -288,14 +319,25 @@ impl Connection {
     }
 
     fn presence(&self, id: u32, request: &ChannelRequest, stats: bool) -> Result<(), Disconnect> {
-        if !self.subscriptions.contains_key(&request.channel) {
+        if let Some(standalone) = &self.server.standalone {
+            let user = self.user();
+            let asker = standalone.asker(&user, self.subscriptions.contains_key(&request.channel));
+            if let Err(error) = standalone
+                .namespaces
+                .may_ask_presence(&request.channel, asker)
+            {
+                self.error(id, error);
+                return Ok(());
+            }
+        } else if !self.subscriptions.contains_key(&request.channel) {
             self.error(id, ErrorReply::PERMISSION_DENIED);
             return Ok(());
         }
         let hub = &self.server.hub;
         // As Centrifugo: presence off → 108; on, but the client is anonymous and the channel
         // does not open presence to anonymous clients → 103.
-        if let Some(options) = hub.options(&request.channel)
+        if self.server.standalone.is_none()
+            && let Some(options) = hub.options(&request.channel)
             && options.presence
             && !options.presence_for_anonymous
             && self.user().is_empty()
@@ -318,7 +360,17 @@ impl Connection {
     }
 
     fn history(&self, id: u32, request: &HistoryRequest) -> Result<(), Disconnect> {
-        if !self.subscriptions.contains_key(&request.channel) {
+        if let Some(standalone) = &self.server.standalone {
+            let user = self.user();
+            let asker = standalone.asker(&user, self.subscriptions.contains_key(&request.channel));
+            if let Err(error) = standalone
+                .namespaces
+                .may_ask_history(&request.channel, asker)
+            {
+                self.error(id, error);
+                return Ok(());
+            }
+        } else if !self.subscriptions.contains_key(&request.channel) {
             self.error(id, ErrorReply::PERMISSION_DENIED);
             return Ok(());
         }

@@ -170,6 +170,9 @@ pub(crate) struct Hub {
     channels: HashMap<Box<str>, SharedState>,
     /// The declared patterns with their options.
     patterns: Vec<(instant_core::Channel, ChannelOptions)>,
+    /// The channel policy of a standalone server: every channel its namespaces allow, made like
+    /// a pattern's channel (on first use, within the same bound); `None` in an app.
+    namespaces: Option<Arc<super::namespaces::Namespaces>>,
     /// The live channels made from patterns.
     pattern_channels: Mutex<HashMap<Box<str>, SharedState>>,
     max_pattern_channels: usize,
@@ -201,6 +204,7 @@ impl Hub {
         Self {
             channels,
             patterns: Vec::new(),
+            namespaces: None,
             pattern_channels: Mutex::new(HashMap::new()),
             max_pattern_channels: options.max_pattern_channels,
             users: Mutex::new(HashMap::new()),
@@ -219,8 +223,20 @@ impl Hub {
         self
     }
 
-    /// The options of the pattern that makes `name`, if one does.
+    /// Makes channels by namespace rules instead of declarations (the standalone server).
+    pub(crate) fn with_namespaces(
+        mut self,
+        namespaces: Arc<super::namespaces::Namespaces>,
+    ) -> Self {
+        self.namespaces = Some(namespaces);
+        self
+    }
+
+    /// The options of the pattern (or namespace) that makes `name`, if one does.
     fn pattern_options(&self, name: &str) -> Option<&ChannelOptions> {
+        if let Some(namespaces) = &self.namespaces {
+            return namespaces.channel_options(name);
+        }
         self.patterns
             .iter()
             .find(|(pattern, _)| pattern.matches(name).is_some())

@@ -10,9 +10,11 @@ mod api;
 mod commands;
 mod connection;
 mod hub;
+mod namespaces;
 mod options;
 mod outbox;
 mod protocol;
+mod standalone;
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,9 +29,14 @@ use instant_core::{
 
 use self::connection::ConnectionPermit;
 use self::hub::{Hub, NewPublication, Position};
+pub use self::namespaces::{NamespaceError, NamespaceOptions, Namespaces};
 pub use self::options::{ChannelOptions, EmbeddedOptions};
 use self::outbox::ClientHandle;
+pub use self::standalone::{StandaloneConfig, StandaloneConfigError, UnsupportedKey};
 use crate::paths::WEBSOCKET_PATH;
+
+/// Where a standalone server answers health checks, as Centrifugo does.
+const HEALTH_PATH: &str = "/health";
 
 /// A Centrifugo-compatible real-time server running inside the app.
 ///
@@ -69,6 +76,9 @@ pub(crate) struct Inner {
     tokens: Tokens,
     options: EmbeddedOptions,
     channels: ChannelSet,
+    /// The namespace rules of a standalone server (`instant runws --embedded`); `None` for the
+    /// app's server, which serves its declared channels.
+    standalone: Option<standalone::Standalone>,
     api_key: Option<Secret>,
     allowed_origins: Vec<String>,
     trusted_proxies: Vec<std::net::IpAddr>,
@@ -130,14 +140,81 @@ impl EmbeddedServer {
                 .filter(|c| c.is_pattern())
                 .map(|c| (c.clone(), options.channel_options(c.name()).clone())),
         );
-        Self {
-            inner: Arc::new(Inner {
-                hub,
+        Self::from_parts(
+            hub,
+            Access {
                 tokens: config.tokens(),
-                channels,
                 api_key: config.api_key().cloned(),
                 allowed_origins: config.allowed_origins().to_vec(),
                 trusted_proxies: config.trusted_proxies().to_vec(),
+            },
+            channels,
+            None,
+            options,
+        )
+    }
+
+    /// The standalone server of `instant runws --embedded`: no declared channels, but every
+    /// channel its namespaces allow, decided as Centrifugo decides (see
+    /// [`Namespaces`]), made on first use and removed once idle, within
+    /// [`EmbeddedOptions::max_pattern_channels`]. [`EmbeddedServer::configure`] then mounts
+    /// Centrifugo's paths: `/connection/websocket`, `/api` and `/api/{method}`, and `/health`
+    /// when the config enables it. Browsers are checked against `client.allowed_origins` only,
+    /// as Centrifugo does (no same-host exception).
+    ///
+    /// Without `client.token.hmac_secret_key` a random secret is used, so that no token is
+    /// accepted.
+    #[must_use]
+    pub fn standalone(config: StandaloneConfig) -> Self {
+        let StandaloneConfig {
+            secret,
+            api_key,
+            allowed_origins,
+            insecure,
+            allow_anonymous_connect_without_token,
+            health,
+            options,
+            namespaces,
+            ..
+        } = config;
+        let secret = secret.unwrap_or_else(Secret::generate);
+        let namespaces = Arc::new(namespaces);
+        let hub = Hub::new(std::iter::empty(), &options).with_namespaces(Arc::clone(&namespaces));
+        Self::from_parts(
+            hub,
+            Access {
+                tokens: Tokens::new(secret, std::time::Duration::from_secs(3600)),
+                api_key,
+                allowed_origins,
+                trusted_proxies: Vec::new(),
+            },
+            ChannelSet::default(),
+            Some(standalone::Standalone {
+                namespaces,
+                insecure,
+                anonymous_without_token: allow_anonymous_connect_without_token,
+                health,
+            }),
+            options,
+        )
+    }
+
+    fn from_parts(
+        hub: Hub,
+        access: Access,
+        channels: ChannelSet,
+        standalone: Option<standalone::Standalone>,
+        options: EmbeddedOptions,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                hub,
+                tokens: access.tokens,
+                channels,
+                standalone,
+                api_key: access.api_key,
+                allowed_origins: access.allowed_origins,
+                trusted_proxies: access.trusted_proxies,
                 open_connections: AtomicUsize::new(0),
                 connections_per_ip: std::sync::Mutex::default(),
                 anonymous_connections: AtomicUsize::new(0),
@@ -192,13 +269,14 @@ impl EmbeddedServer {
 
     /// Mounts `GET` [`WEBSOCKET_PATH`] (`/connection/websocket`) and `POST`
     /// `{api_path}/{method}` ([`EmbeddedOptions::api_path`], by default `/instant/api/{method}`).
+    /// A [standalone](EmbeddedServer::standalone) server also mounts Centrifugo's single API
+    /// endpoint `POST {api_path}` (`{"method": "publish", "params": {..}}`) and, when its config
+    /// enables it, `GET /health`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         let for_websocket = Arc::clone(&self.inner);
         let for_api = Arc::clone(&self.inner);
-        let api = format!(
-            "{}/{{method}}",
-            self.inner.options.api_path.trim_end_matches('/')
-        );
+        let api_root = self.inner.options.api_path.trim_end_matches('/').to_owned();
+        let api = format!("{api_root}/{{method}}");
         cfg.route(
             WEBSOCKET_PATH,
             web::get().to(move |req: HttpRequest, body: web::Payload| {
@@ -219,6 +297,31 @@ impl EmbeddedServer {
             &api,
             web::route().to(|| async { HttpResponse::MethodNotAllowed().finish() }),
         );
+        let Some(standalone) = &self.inner.standalone else {
+            return;
+        };
+        let for_single = Arc::clone(&self.inner);
+        cfg.route(
+            &api_root,
+            web::post().to(move |req: HttpRequest, body: web::Bytes| {
+                let server = Arc::clone(&for_single);
+                async move { api::handle_single(&server, &req, &body) }
+            }),
+        )
+        .route(
+            &api_root,
+            web::route().to(|| async { HttpResponse::MethodNotAllowed().finish() }),
+        );
+        if standalone.health {
+            cfg.route(
+                HEALTH_PATH,
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body("{}")
+                }),
+            );
+        }
     }
 
     /// Publishes an event right away: into the channel's history and to every subscriber.
@@ -252,6 +355,40 @@ impl EmbeddedServer {
             }
         }
     }
+}
+
+impl Inner {
+    /// Whether a subscription to `channel` needs a token and is open without one: by the app's
+    /// declared channels (undeclared ones are refused with 103, like channels the client may not
+    /// join), or by the namespace rules of a standalone server.
+    pub(crate) fn subscribe_gate(
+        &self,
+        channel: &str,
+        user: &str,
+    ) -> Result<namespaces::SubscribeGate, protocol::ErrorReply> {
+        if let Some(standalone) = &self.standalone {
+            return standalone
+                .namespaces
+                .subscribe_gate(channel, standalone.asker(user, false));
+        }
+        let (declared, _) = self
+            .channels
+            .resolve(channel)
+            .ok_or(protocol::ErrorReply::PERMISSION_DENIED)?;
+        let private = declared.is_private();
+        Ok(namespaces::SubscribeGate {
+            private,
+            open: !private,
+        })
+    }
+}
+
+/// Who may connect and call the API: token verification, the API key, the allowed origins.
+struct Access {
+    tokens: Tokens,
+    api_key: Option<Secret>,
+    allowed_origins: Vec<String>,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 fn receipt(position: Position) -> PublishReceipt {
@@ -321,9 +458,11 @@ fn origin_allowed(req: &HttpRequest, server: &Inner) -> bool {
         return true;
     };
     let allowed = &server.allowed_origins;
-    // The host as the token routes read it, so that both agree behind a reverse proxy.
+    // The host as the token routes read it, so that both agree behind a reverse proxy. A
+    // standalone server, like Centrifugo, knows no site of its own: only the list counts.
     let host = crate::forwarded::host(req, &server.trusted_proxies);
+    let host = server.standalone.is_none().then_some(host.as_str());
     origin
         .to_str()
-        .is_ok_and(|origin| crate::origin::is_allowed(origin, Some(&host), allowed))
+        .is_ok_and(|origin| crate::origin::is_allowed(origin, host, allowed))
 }
