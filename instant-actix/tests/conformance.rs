@@ -1,6 +1,9 @@
-//! The conformance suite: the same scenarios, with the same assertions, against the embedded server
-//! and against a real Centrifugo v6 configured with the same channels (history, recovery, presence
-//! and join/leave on; anonymous connections allowed; only the declared channels open).
+//! The conformance suite: the same scenarios, with the same assertions, against three servers: the
+//! embedded server inside an app, the standalone embedded server of `instant runws --embedded`
+//! (built by the same library function from a Centrifugo v6 JSON config), and a real Centrifugo
+//! v6. The standalone server and Centrifugo run the very same config (history, recovery, presence
+//! and join/leave on; anonymous connections allowed; a `channel_regex` opening only the app's
+//! channels); the app's server declares the same channels with the same options.
 //!
 //! Two clients drive it: the official centrifuge-js 5 under Node (`js/conformance/scenarios.mjs`),
 //! and a minimal Rust client speaking the JSON protocol for the exact codes and shapes on the wire.
@@ -10,6 +13,7 @@
 //! `instant_testkit::centrifugo_binary`); fails, never skips, without them.
 
 mod embedded_support;
+mod standalone_support;
 
 use std::process::Command;
 use std::time::Duration;
@@ -17,12 +21,14 @@ use std::time::Duration;
 use embedded_support::{RawClient, TestServer};
 use instant_actix::EmbeddedOptions;
 use instant_core::{Config, Secret, SubscriptionClaims, Tokens, now_secs};
-use instant_testkit::{Centrifugo, CentrifugoOptions, workspace_root};
+use instant_testkit::{Centrifugo, workspace_root};
 use serde_json::{Value, json};
+use standalone_support::StandaloneServer;
 
-/// One of the two servers under test.
+/// One of the three servers under test.
 enum Server {
     Embedded(TestServer),
+    Standalone(StandaloneServer),
     Centrifugo(Centrifugo),
 }
 
@@ -65,41 +71,56 @@ impl Target {
         }
     }
 
+    /// Centrifugo v6 with [`conformance_config`].
     fn centrifugo(short_ping: bool) -> Self {
-        let mut extra = json!({
-            "channel": { "without_namespace": {
-                // Only the declared channels, as the embedded server has them.
-                "channel_regex": r"^\$?(news|chat|users|staff)$",
-                // Subscribers may ask presence and history, anonymous ones too.
-                "allow_presence_for_anonymous": true,
-                "allow_history_for_anonymous": true,
-            } },
-        });
-        if short_ping {
-            extra["client"] = json!({
-                "ping_interval": format!("{}s", SHORT_PING.0),
-                "pong_timeout": format!("{}s", SHORT_PING.1),
-            });
-        }
-        let options = CentrifugoOptions::default()
-            .history(100, Duration::from_secs(300))
-            .force_recovery(true)
-            .presence(true)
-            .join_leave(true)
-            .allow_anonymous_connect_without_token(true)
-            .extra(extra);
-        let server = Centrifugo::start(options);
+        let (secret, api_key) = (Secret::generate(), Secret::generate());
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("config.json");
+        let config = conformance_config(free_port(), &secret, &api_key, short_ping);
+        std::fs::write(&path, config.to_string()).expect("write the config");
+        let server = Centrifugo::start_from_file(&path);
         Self {
             name: "Centrifugo v6",
-            secret: server.secret().clone(),
-            api_key: server.api_key().clone(),
+            secret,
+            api_key,
             server: Server::Centrifugo(server),
         }
     }
 
-    /// Both servers, the embedded one first.
-    fn both(short_ping: bool) -> [Self; 2] {
-        [Self::embedded(short_ping), Self::centrifugo(short_ping)]
+    /// The standalone embedded server with the same config as Centrifugo's.
+    fn standalone(short_ping: bool) -> Self {
+        let (secret, api_key) = (Secret::generate(), Secret::generate());
+        let config = conformance_config(0, &secret, &api_key, short_ping);
+        let server = StandaloneServer::start(&config);
+        assert!(
+            server.unsupported.is_empty(),
+            "the standalone server does not support {:?}",
+            server.unsupported
+        );
+        Self {
+            name: "standalone embedded server",
+            secret,
+            api_key,
+            server: Server::Standalone(server),
+        }
+    }
+
+    /// One of the three servers: 0 the app's embedded server, 1 the standalone one, 2 Centrifugo.
+    fn nth(n: usize, short_ping: bool) -> Self {
+        match n {
+            0 => Self::embedded(short_ping),
+            1 => Self::standalone(short_ping),
+            _ => Self::centrifugo(short_ping),
+        }
+    }
+
+    /// The three servers, the app's embedded one first.
+    fn all(short_ping: bool) -> [Self; 3] {
+        [
+            Self::embedded(short_ping),
+            Self::standalone(short_ping),
+            Self::centrifugo(short_ping),
+        ]
     }
 
     /// The base URL a Centrifugo API client is given: the embedded server answers the API under
@@ -107,6 +128,7 @@ impl Target {
     fn api_base(&self) -> String {
         match &self.server {
             Server::Embedded(server) => format!("{}/instant", server.http_url()),
+            Server::Standalone(server) => server.http_url(),
             Server::Centrifugo(server) => server.url(),
         }
     }
@@ -114,6 +136,7 @@ impl Target {
     fn ws_url(&self) -> String {
         match &self.server {
             Server::Embedded(server) => server.ws_url(),
+            Server::Standalone(server) => server.ws_url(),
             Server::Centrifugo(server) => server.ws_url(),
         }
     }
@@ -172,6 +195,50 @@ impl Target {
     }
 }
 
+/// The Centrifugo v6 config of the standalone server and of Centrifugo: anonymous connections,
+/// the app's channels only (`channel_regex`), history with recovery, presence and join/leave for
+/// every subscriber, anonymous ones too.
+fn conformance_config(port: u16, secret: &Secret, api_key: &Secret, short_ping: bool) -> Value {
+    let mut config = json!({
+        "http_server": { "address": "127.0.0.1", "port": port },
+        "client": {
+            "token": { "hmac_secret_key": secret.expose_secret() },
+            "allowed_origins": ["*"],
+            "allow_anonymous_connect_without_token": true,
+        },
+        "http_api": { "key": api_key.expose_secret() },
+        "channel": { "without_namespace": {
+            "channel_regex": r"^\$?(news|chat|users|staff)$",
+            "allow_subscribe_for_client": true,
+            "allow_subscribe_for_anonymous": true,
+            "presence": true,
+            "join_leave": true,
+            "allow_presence_for_subscriber": true,
+            "allow_presence_for_anonymous": true,
+            "allow_history_for_subscriber": true,
+            "allow_history_for_anonymous": true,
+            "history_size": 100,
+            "history_ttl": "300s",
+            "force_recovery": true,
+        } },
+        "health": { "enabled": true },
+        "usage_stats": { "disabled": true },
+    });
+    if short_ping {
+        config["client"]["ping_interval"] = json!(format!("{}s", SHORT_PING.0));
+        config["client"]["pong_timeout"] = json!(format!("{}s", SHORT_PING.1));
+    }
+    config
+}
+
+/// A port free on `127.0.0.1` right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
 /// Runs a centrifuge-js scenario; `Err` holds what went wrong.
 fn run_js(target: &Target, scenario: &str) -> Result<(), String> {
     let script = workspace_root().join("js/conformance/scenarios.mjs");
@@ -197,19 +264,14 @@ fn run_js(target: &Target, scenario: &str) -> Result<(), String> {
     }
 }
 
-/// Runs a centrifuge-js scenario on both servers, in parallel, and fails naming each server it
-/// failed on.
+/// Runs a centrifuge-js scenario on the three servers, in parallel, and fails naming each server
+/// it failed on.
 fn js_scenario(scenario: &str, short_ping: bool) {
     let failures: Vec<String> = std::thread::scope(|scope| {
-        let runs: Vec<_> = [false, true]
-            .into_iter()
-            .map(|centrifugo| {
+        let runs: Vec<_> = (0..3)
+            .map(|n| {
                 scope.spawn(move || {
-                    let target = if centrifugo {
-                        Target::centrifugo(short_ping)
-                    } else {
-                        Target::embedded(short_ping)
-                    };
+                    let target = Target::nth(n, short_ping);
                     run_js(&target, scenario).map_err(|e| format!("on {}: {e}", target.name))
                 })
             })
@@ -272,12 +334,12 @@ fn js_ping_pong_keeps_an_idle_connection_alive_past_a_minute() {
 
 // The same assertions on the wire, with the Rust client.
 
-/// Runs `check` against both servers.
-async fn on_both<F>(check: F)
+/// Runs `check` against the three servers.
+async fn on_all<F>(check: F)
 where
     F: AsyncFn(&Target),
 {
-    for target in Target::both(false) {
+    for target in Target::all(false) {
         eprintln!("checking {}", target.name);
         check(&target).await;
     }
@@ -285,7 +347,7 @@ where
 
 #[actix_rt::test]
 async fn wire_a_malformed_frame_or_a_command_before_connect_closes_with_3501() {
-    on_both(async |target| {
+    on_all(async |target| {
         let mut client = RawClient::open(&target.ws_url()).await;
         client.connect("").await;
         client.send_text(r#"{"id":2,"subscribe":"#).await;
@@ -300,7 +362,7 @@ async fn wire_a_malformed_frame_or_a_command_before_connect_closes_with_3501() {
 
 #[actix_rt::test]
 async fn wire_connection_tokens_expired_answer_109_and_invalid_close_with_3500() {
-    on_both(async |target| {
+    on_all(async |target| {
         let tokens = target.tokens();
         let now = now_secs();
         let mut claims = instant_core::ConnectionClaims::new("alice", now - 120, now - 60);
@@ -332,7 +394,7 @@ async fn wire_connection_tokens_expired_answer_109_and_invalid_close_with_3500()
 
 #[actix_rt::test]
 async fn wire_subscription_answers_and_codes() {
-    on_both(async |target| {
+    on_all(async |target| {
         let name = target.name;
         let tokens = target.tokens();
         let specimen = target.scenario_tokens();
@@ -397,7 +459,7 @@ async fn wire_subscription_answers_and_codes() {
 
 #[actix_rt::test]
 async fn wire_publications_history_and_recovery() {
-    on_both(async |target| {
+    on_all(async |target| {
         let name = target.name;
         let mut live = RawClient::open(&target.ws_url()).await;
         live.connect("").await;
@@ -465,7 +527,7 @@ async fn wire_publications_history_and_recovery() {
 
 #[actix_rt::test]
 async fn wire_the_server_pings_a_pong_keeps_the_connection_and_an_unasked_pong_is_refused() {
-    for target in Target::both(true) {
+    for target in Target::all(true) {
         let name = target.name;
         let mut client = RawClient::open(&target.ws_url()).await;
         let connected = client.connect("").await;
@@ -497,7 +559,7 @@ async fn wire_the_server_pings_a_pong_keeps_the_connection_and_an_unasked_pong_i
 
 #[actix_rt::test]
 async fn wire_server_api_answers_in_the_same_shapes() {
-    for target in Target::both(false) {
+    for target in Target::all(false) {
         let name = target.name;
         let mut subscriber = RawClient::open(&target.ws_url()).await;
         let client_id = subscriber
@@ -593,5 +655,92 @@ async fn wire_server_api_answers_in_the_same_shapes() {
         ] {
             assert!(node.get(field).is_some(), "{name}: no {field} in {info}");
         }
+    }
+}
+
+/// Centrifugo's own paths, which the standalone server serves and the app's server leaves to the
+/// app: `/health`, the single API endpoint `/api` with `{"method", "params"}` commands, and the
+/// answers to bodies that do not decode.
+#[actix_rt::test]
+async fn wire_single_api_endpoint_health_and_bad_bodies_as_centrifugo() {
+    for target in [Target::standalone(false), Target::centrifugo(false)] {
+        let name = target.name;
+        let base = target.api_base();
+        let client = awc::Client::default();
+        let mut health = client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .expect("health");
+        assert_eq!(health.status(), 200, "{name}");
+        assert_eq!(health.body().await.unwrap().as_ref(), b"{}", "{name}");
+
+        let post = async |path: &str, key: Option<&str>, body: &str| {
+            let mut request = client.post(format!("{base}{path}"));
+            if let Some(key) = key {
+                request = request.insert_header(("Authorization", format!("apikey {key}")));
+            }
+            let mut response = request.send_body(body.to_owned()).await.expect("request");
+            let body = response.body().await.expect("body");
+            (
+                response.status().as_u16(),
+                String::from_utf8_lossy(&body).into_owned(),
+            )
+        };
+        let key = Some(target.api_key.expose_secret());
+        let commands = [
+            json!({"method": "publish", "params": {"channel": "news", "data": {"n": 1}}}),
+            json!({"id": 7, "method": "HISTORY", "params": {"channel": "news", "limit": 10}}),
+            json!({"method": "publish", "params": {"channel": "nowhere:x", "data": {}}}),
+            json!({"method": "presence_stats", "params": {"channel": "chat"}}),
+        ];
+        let body: Vec<String> = commands.iter().map(Value::to_string).collect();
+        let (status, text) = post("/api", key, &body.join("\n")).await;
+        assert_eq!(status, 200, "{name}: {text}");
+        let replies: Vec<Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON reply per line"))
+            .collect();
+        assert_eq!(replies.len(), 4, "{name}: {text}");
+        assert_eq!(replies[0]["result"]["offset"], 1, "{name}: {text}");
+        assert_eq!(replies[1]["id"], 7, "{name}: {text}");
+        assert_eq!(
+            replies[1]["result"]["publications"][0]["data"],
+            json!({"n": 1}),
+            "{name}: {text}"
+        );
+        assert_eq!(
+            replies[2]["error"],
+            json!({"code": 102, "message": "unknown channel"}),
+            "{name}: {text}"
+        );
+        assert_eq!(
+            replies[3]["result"],
+            json!({"num_clients": 0, "num_users": 0}),
+            "{name}: {text}"
+        );
+
+        // A wrong key: 401 with an empty body, on both endpoints.
+        assert_eq!(
+            post("/api", Some("wrong"), "{}").await,
+            (401, String::new()),
+            "{name}"
+        );
+        assert_eq!(
+            post("/api/info", None, "{}").await,
+            (401, String::new()),
+            "{name}"
+        );
+        // A body that does not decode: 400, as Centrifugo's HTTP handler answers it; a decoded
+        // body with a bad value: Centrifugo's error shape.
+        assert_eq!(post("/api/publish", key, "{").await.0, 400, "{name}");
+        assert_eq!(post("/api", key, "{").await.0, 400, "{name}");
+        let (status, text) = post("/api/publish", key, r#"{"channel": "", "data": {}}"#).await;
+        assert_eq!(status, 200, "{name}: {text}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap()["error"]["code"],
+            107,
+            "{name}: {text}"
+        );
     }
 }

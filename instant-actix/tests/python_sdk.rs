@@ -2,14 +2,16 @@
 //! API as it does against a real Centrifugo v6: `py/cent_scenario.py` publishes, broadcasts,
 //! batches, reads history, presence, presence stats and info (with the sync `Client`, and the
 //! stream position with the aiohttp `AsyncClient`), and checks cent's typed errors for a wrong API
-//! key and an unknown channel; the same assertions hold on both servers, and a WebSocket subscriber
-//! receives what cent published.
+//! key and an unknown channel; the same assertions hold on the three servers (the app's embedded
+//! server, the standalone one of `instant runws --embedded`, and Centrifugo), and a WebSocket
+//! subscriber receives what cent published.
 //!
 //! Needs Python with `py/requirements.txt` installed: `$INSTANT_PYTHON`, else
 //! `<workspace>/.tools/venv/bin/python` (`cargo xtask install` makes it), and the Centrifugo binary
 //! (see `instant_testkit::centrifugo_binary`). Fails, never skips, without them.
 
 mod embedded_support;
+mod standalone_support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,6 +22,7 @@ use instant_actix::EmbeddedOptions;
 use instant_core::{Config, Secret, Tokens};
 use instant_testkit::{Centrifugo, CentrifugoOptions, workspace_root};
 use serde_json::{Value, json};
+use standalone_support::StandaloneServer;
 
 /// The channels of the scenario: `news` and `chat` are declared on the embedded server and open on
 /// Centrifugo (no namespace); `nowhere:x` is in a namespace that neither server has.
@@ -261,6 +264,36 @@ async fn cent_works_against_centrifugo() {
         &format!("{}/api", server.url()),
         server.api_key(),
         &server.tokens(),
+    )
+    .await;
+}
+
+#[actix_rt::test]
+async fn cent_works_against_the_standalone_embedded_server() {
+    let (secret, api_key) = (Secret::generate(), Secret::generate());
+    // What `CentrifugoOptions::default()` gives the Centrifugo target, as a v6 config.
+    let server = StandaloneServer::start(&json!({
+        "client": { "token": { "hmac_secret_key": secret.expose_secret() } },
+        "http_api": { "key": api_key.expose_secret() },
+        "channel": { "without_namespace": {
+            "allow_subscribe_for_client": true,
+            "allow_subscribe_for_anonymous": true,
+            "presence": true,
+            "join_leave": true,
+            "allow_presence_for_subscriber": true,
+            "allow_history_for_subscriber": true,
+            "history_size": 100,
+            "history_ttl": "300s",
+        } },
+        "health": { "enabled": true },
+    }));
+    assert!(server.unsupported.is_empty(), "{:?}", server.unsupported);
+    scenario(
+        "standalone embedded server",
+        &server.ws_url(),
+        &format!("{}/api", server.http_url()),
+        &api_key,
+        &Tokens::new(secret, std::time::Duration::from_secs(3600)),
     )
     .await;
 }

@@ -9,7 +9,8 @@
 //! - `client.token.hmac_secret_key`, `client.allowed_origins`, `client.insecure`,
 //!   `client.allow_anonymous_connect_without_token`, `client.ping_interval`,
 //!   `client.pong_timeout`, `client.channel_limit`
-//! - `http_api.key`, `health.enabled`, `engine.type` (`memory` only)
+//! - `http_api.key`, `health.enabled`, `engine.type` (`memory` only), `usage_stats.disabled`
+//!   (`true` only: the embedded server sends none)
 //! - `channel.without_namespace` and `channel.namespaces[]` with the options of
 //!   [`NamespaceOptions`] (and `name`)
 
@@ -117,6 +118,14 @@ impl StandaloneConfig {
                 reason: format!(
                     "engine {kind:?} is not supported: the embedded server keeps its state in memory, on one node"
                 ),
+            });
+        }
+        let usage_stats = raw.usage_stats.unwrap_or_default();
+        report(&mut unsupported, "usage_stats.", &usage_stats.other);
+        if usage_stats.disabled == Some(false) {
+            unsupported.push(UnsupportedKey {
+                path: "usage_stats.disabled".into(),
+                reason: "the embedded server sends no usage statistics".to_owned(),
             });
         }
         let channel = raw.channel.unwrap_or_default();
@@ -233,6 +242,7 @@ struct RawConfig {
     channel: Option<RawChannel>,
     health: Option<RawHealth>,
     engine: Option<RawEngine>,
+    usage_stats: Option<RawUsageStats>,
     #[serde(flatten)]
     other: BTreeMap<String, Value>,
 }
@@ -275,6 +285,13 @@ struct RawHttpApi {
 #[derive(Debug, Default, Deserialize)]
 struct RawHealth {
     enabled: Option<bool>,
+    #[serde(flatten)]
+    other: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawUsageStats {
+    disabled: Option<bool>,
     #[serde(flatten)]
     other: BTreeMap<String, Value>,
 }
