@@ -129,11 +129,12 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    /// Whether the token was refused only because it expired (a client should fetch a new one;
-    /// Centrifugo answers such tokens with error 109).
+    /// Whether the token was refused only for its time window: it expired, or its `nbf` has not
+    /// come yet. A client should fetch a new one; Centrifugo answers both with error 109 (token
+    /// expired), and so does the embedded server.
     #[must_use]
     pub fn is_expired(&self) -> bool {
-        matches!(self, Self::Expired)
+        matches!(self, Self::Expired | Self::NotYetValid)
     }
 }
 
@@ -503,6 +504,8 @@ mod tests {
             t.verify_connection(&t.sign_connection(&early)),
             Err(TokenError::NotYetValid)
         );
+        // Answered like an expired token (109: fetch a new one), as Centrifugo does.
+        assert!(TokenError::NotYetValid.is_expired());
         assert_eq!(
             t.verify_connection_at(&t.sign_connection(&early), now + 301)
                 .map(|c| c.sub),

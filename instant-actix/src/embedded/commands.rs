@@ -241,11 +241,12 @@ impl Connection {
         Ok(())
     }
 
-    /// Answers a refused subscription token as Centrifugo does: expired → 109 (the client fetches
-    /// a new one), another user's or channel's token → disconnect 3500, else → 103.
+    /// Answers a refused subscription token as Centrifugo does: expired or not valid yet → 109
+    /// (the client fetches a new one), another user's or channel's token → disconnect 3500, else
+    /// → 103.
     fn token_refused(&self, id: u32, error: &TokenError) -> Result<(), Disconnect> {
         match error {
-            TokenError::Expired => {
+            TokenError::Expired | TokenError::NotYetValid => {
                 self.error(id, ErrorReply::TOKEN_EXPIRED);
                 Ok(())
             }
@@ -370,6 +371,11 @@ impl Connection {
                 self.error(id, error);
                 return Ok(());
             }
+        } else if self.server.channels.resolve(&request.channel).is_none() {
+            // A name outside the declared channels is a bad request, as for Centrifugo, whose
+            // `channel_regex` refuses it before any permission check.
+            self.error(id, ErrorReply::BAD_REQUEST);
+            return Ok(());
         } else if !self.subscriptions.contains_key(&request.channel) {
             self.error(id, ErrorReply::PERMISSION_DENIED);
             return Ok(());
