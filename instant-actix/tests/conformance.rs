@@ -159,6 +159,7 @@ impl Target {
         let other_key = Tokens::new(Secret::generate(), Duration::from_secs(3600));
         json!({
             "alice": tokens.connection("alice", None),
+            "alice_expired": tokens.sign_connection(&instant_core::ConnectionClaims::new("alice", now - 120, now - 60)),
             "bob": tokens.connection("bob", None),
             "alice_users": tokens.subscription("alice", "$users"),
             "alice_users_expired": expired,
@@ -325,6 +326,31 @@ fn js_history() {
 #[test]
 fn js_recovery_after_a_dropped_connection_brings_exactly_the_missed_publications() {
     js_scenario("recovery", false);
+}
+
+#[test]
+fn js_reconnect_loop_after_the_server_closes_the_connection() {
+    js_scenario("reconnect_after_server_close", true);
+}
+
+#[test]
+fn js_unsubscribe_between_subscribe_and_its_reply() {
+    js_scenario("unsubscribe_before_reply", false);
+}
+
+#[test]
+fn js_token_refresh_errors_end_unauthorized() {
+    js_scenario("token_refresh_errors", false);
+}
+
+#[test]
+fn js_recovery_after_resubscribe_and_after_a_client_disconnect() {
+    js_scenario("recovery_after_resubscribe", false);
+}
+
+#[test]
+fn js_unrecoverable_position_subscribes_without_recovery() {
+    js_scenario("unrecoverable_position", false);
 }
 
 #[test]

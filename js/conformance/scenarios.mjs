@@ -6,7 +6,7 @@
 //   spec = {
 //     "url": "ws://127.0.0.1:8000/connection/websocket",
 //     "api_url": "http://127.0.0.1:8000/api", "api_key": "...",
-//     "tokens": { "alice", "bob",                       // connection tokens
+//     "tokens": { "alice", "bob", "alice_expired",      // connection tokens
 //                 "alice_users", "alice_users_expired",  // subscription tokens for `$users`
 //                 "alice_users_wrong_key", "alice_users_wrong_channel" },
 //     "idle_ms": 65000                                   // for `idle`
@@ -18,19 +18,26 @@
 
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { Centrifuge } from 'centrifuge';
+import { Centrifuge, UnauthorizedError } from 'centrifuge';
 
 const [scenarioName, specJson] = process.argv.slice(2);
 const spec = JSON.parse(specJson || '{}');
 const T = spec.tokens || {};
 const WAIT_MS = 10000;
 
-// Every WebSocket the clients open, so that a scenario can drop one like a network failure would.
+// Every WebSocket the clients open, so that a scenario can drop one like a network failure would,
+// or hold back the client's pongs (`{}`) so that the server closes the connection.
 const sockets = [];
+let holdPongs = false;
 class TrackedWebSocket extends WebSocket {
   constructor(address, protocols) {
     super(address, protocols);
     sockets.push(this);
+  }
+
+  send(data) {
+    if (holdPongs && data === '{}') return;
+    super.send(data);
   }
 }
 
@@ -46,13 +53,13 @@ function client(options = {}) {
   return c;
 }
 
-// Resolves with the first `event` whose context passes `test`; rejects after WAIT_MS.
-function next(emitter, event, test = () => true, what = event) {
+// Resolves with the first `event` whose context passes `test`; rejects after `waitMs`.
+function next(emitter, event, test = () => true, what = event, waitMs = WAIT_MS) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, handler);
       reject(new Error(`timed out waiting for ${what}`));
-    }, WAIT_MS);
+    }, waitMs);
     function handler(ctx) {
       if (test(ctx)) {
         clearTimeout(timer);
@@ -312,6 +319,145 @@ const scenarios = {
     assert.deepEqual((await delivered).data, { still: 'here' });
     const presence = await sub.presence();
     assert.ok(presence.clients[ctx.client], 'the same connection is still subscribed');
+  },
+
+  // The server closes a connection that stops answering its pings (3012, reconnect advised): the
+  // client reconnects by itself and resubscribes, and publications flow again.
+  async reconnect_after_server_close() {
+    const c = client({ token: T.alice });
+    await connect(c);
+    const { sub } = await subscribe(c, 'news');
+    // The server pings within its ping interval and closes within its pong timeout after.
+    const closed = next(c, 'connecting', (ctx) => ctx.code !== 0, 'the server closing the connection', 60000);
+    holdPongs = true;
+    const ctx = await closed;
+    holdPongs = false;
+    assert.equal(ctx.code, 3012, `closed with ${JSON.stringify(ctx)}`);
+    await next(c, 'connected');
+    await next(sub, 'subscribed');
+    const delivered = next(sub, 'publication');
+    await api('publish', { channel: 'news', data: { after: 'reconnect' } });
+    assert.deepEqual((await delivered).data, { after: 'reconnect' });
+  },
+
+  // Unsubscribing before the subscribe reply arrives leaves the client unsubscribed, on the client
+  // and on the server, and the same channel can be subscribed again.
+  async unsubscribe_before_reply() {
+    const c = client({ token: T.alice });
+    await connect(c);
+    const sub = c.newSubscription('chat');
+    const seen = collect(sub, 'publication');
+    const unsubscribed = next(sub, 'unsubscribed');
+    sub.subscribe();
+    sub.unsubscribe();
+    assert.equal((await unsubscribed).code, 0);
+    assert.equal(sub.state, 'unsubscribed');
+    await sleep(500);
+    assert.equal(sub.state, 'unsubscribed');
+    const stats = await api('presence_stats', { channel: 'chat' });
+    assert.equal(stats.num_clients, 0, `still subscribed on the server: ${JSON.stringify(stats)}`);
+    await api('publish', { channel: 'chat', data: { n: 1 } });
+    await sleep(300);
+    assert.equal(seen.length, 0);
+    const again = next(sub, 'subscribed');
+    sub.subscribe();
+    await again;
+    const delivered = next(sub, 'publication');
+    await api('publish', { channel: 'chat', data: { n: 2 } });
+    assert.deepEqual((await delivered).data, { n: 2 });
+    assert.equal(c.state, 'connected');
+  },
+
+  // Token refresh failures: an expired connection token whose getToken throws UnauthorizedError
+  // or returns nothing ends in `disconnected` (unauthorized); an expired subscription token whose
+  // getToken returns '' or throws UnauthorizedError ends in `unsubscribed` (unauthorized), the
+  // connection staying up.
+  async token_refresh_errors() {
+    for (const getToken of [
+      async () => { throw new UnauthorizedError('gone'); },
+      async () => null,
+    ]) {
+      const c = client({ token: T.alice_expired, getToken });
+      const expired = next(c, 'error', (e) => e.error && e.error.code === 109, 'error 109');
+      const disconnected = next(c, 'disconnected');
+      c.connect();
+      await expired;
+      const ctx = await disconnected;
+      assert.equal(ctx.code, 1, `disconnected with ${JSON.stringify(ctx)}`);
+      assert.equal(c.state, 'disconnected');
+    }
+    const c = client({ token: T.alice });
+    await connect(c);
+    for (const getToken of [
+      async () => '',
+      async () => { throw new UnauthorizedError('gone'); },
+    ]) {
+      const sub = c.newSubscription('$users', { token: T.alice_users_expired, getToken });
+      const expired = next(sub, 'error', (e) => e.error && e.error.code === 109, 'error 109');
+      const unsubscribed = next(sub, 'unsubscribed');
+      sub.subscribe();
+      await expired;
+      const ctx = await unsubscribed;
+      assert.equal(ctx.code, 1, `unsubscribed with ${JSON.stringify(ctx)}`);
+      c.removeSubscription(sub);
+    }
+    assert.equal(c.state, 'connected');
+  },
+
+  // A new subscription from a known position recovers what was published since; so does a
+  // subscription kept across a client-side disconnect and connect.
+  async recovery_after_resubscribe() {
+    const c = client({ token: T.alice });
+    await connect(c);
+    const { sub } = await subscribe(c, 'chat');
+    const first = next(sub, 'publication');
+    await api('publish', { channel: 'chat', data: { n: 1 } });
+    const position = await first;
+    const unsubscribed = next(sub, 'unsubscribed');
+    sub.unsubscribe();
+    await unsubscribed;
+    c.removeSubscription(sub);
+    for (const n of [2, 3]) await api('publish', { channel: 'chat', data: { n } });
+
+    const since = { offset: position.offset, epoch: (await api('history', { channel: 'chat' })).epoch };
+    const again = c.newSubscription('chat', { since });
+    const seen = collect(again, 'publication');
+    const subscribed = next(again, 'subscribed');
+    again.subscribe();
+    const ctx = await subscribed;
+    assert.equal(ctx.wasRecovering, true);
+    assert.equal(ctx.recovered, true);
+    await sleep(200);
+    assert.deepEqual(seen.map((p) => p.data.n), [2, 3]);
+
+    // Away by the client's own disconnect: the subscription comes back with what it missed.
+    const resubscribed = next(again, 'subscribed');
+    c.disconnect();
+    await api('publish', { channel: 'chat', data: { n: 4 } });
+    c.connect();
+    const back = await resubscribed;
+    assert.equal(back.wasRecovering, true);
+    assert.equal(back.recovered, true);
+    await sleep(200);
+    assert.deepEqual(seen.map((p) => p.data.n), [2, 3, 4]);
+  },
+
+  // A position the server cannot serve (another epoch) subscribes without recovery.
+  async unrecoverable_position() {
+    const c = client();
+    await connect(c);
+    await api('publish', { channel: 'news', data: { n: 1 } });
+    const sub = c.newSubscription('news', { since: { offset: 1, epoch: 'not-the-epoch' } });
+    const seen = collect(sub, 'publication');
+    const subscribed = next(sub, 'subscribed');
+    sub.subscribe();
+    const ctx = await subscribed;
+    assert.equal(ctx.wasRecovering, true);
+    assert.equal(ctx.recovered, false);
+    assert.equal(seen.length, 0);
+    const delivered = next(sub, 'publication');
+    await api('publish', { channel: 'news', data: { n: 2 } });
+    assert.deepEqual((await delivered).data, { n: 2 });
   },
 };
 

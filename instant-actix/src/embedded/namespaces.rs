@@ -349,19 +349,23 @@ mod tests {
     }
 
     fn namespaces() -> Namespaces {
-        let mut public = NamespaceOptions::default();
-        public.allow_subscribe_for_client = true;
-        public.allow_subscribe_for_anonymous = true;
-        public.presence = true;
-        public.allow_presence_for_subscriber = true;
-        public.history_size = 10;
-        public.history_ttl = Duration::from_secs(60);
-        public.allow_history_for_subscriber = true;
-        public.channel_regex = Some("^[a-z]+$".into());
-        let mut chat = NamespaceOptions::default();
-        chat.allow_subscribe_for_client = true;
-        chat.allow_publish_for_subscriber = true;
-        chat.allow_user_limited_channels = true;
+        let public = NamespaceOptions {
+            allow_subscribe_for_client: true,
+            allow_subscribe_for_anonymous: true,
+            presence: true,
+            allow_presence_for_subscriber: true,
+            history_size: 10,
+            history_ttl: Duration::from_secs(60),
+            allow_history_for_subscriber: true,
+            channel_regex: Some("^[a-z]+$".into()),
+            ..NamespaceOptions::default()
+        };
+        let chat = NamespaceOptions {
+            allow_subscribe_for_client: true,
+            allow_publish_for_subscriber: true,
+            allow_user_limited_channels: true,
+            ..NamespaceOptions::default()
+        };
         let closed = NamespaceOptions::default();
         Namespaces::new(
             public,
@@ -483,8 +487,10 @@ mod tests {
             ],
         );
         assert!(matches!(twice, Err(NamespaceError::Duplicate(_))));
-        let mut regex = NamespaceOptions::default();
-        regex.channel_regex = Some("(".into());
+        let regex = NamespaceOptions {
+            channel_regex: Some("(".into()),
+            ..NamespaceOptions::default()
+        };
         assert!(matches!(
             Namespaces::new(regex, []),
             Err(NamespaceError::Regex { .. })

@@ -352,30 +352,31 @@ impl RawNamespace {
             });
         }
         let flag = Option::unwrap_or_default;
-        let mut options = NamespaceOptions::default();
-        options.presence = flag(self.presence);
-        options.join_leave = flag(self.join_leave);
-        options.force_push_join_leave = flag(self.force_push_join_leave);
-        options.history_size = self.history_size.unwrap_or(0);
-        options.history_ttl = match &self.history_ttl {
+        let history_ttl = match &self.history_ttl {
             Some(ttl) => ttl.read(&format!("{path}.history_ttl"))?,
             None => Duration::ZERO,
         };
-        options.force_recovery = flag(self.force_recovery);
-        options.allow_subscribe_for_client = flag(self.allow_subscribe_for_client);
-        options.allow_subscribe_for_anonymous = flag(self.allow_subscribe_for_anonymous);
-        options.allow_publish_for_client = flag(self.allow_publish_for_client);
-        options.allow_publish_for_subscriber = flag(self.allow_publish_for_subscriber);
-        options.allow_publish_for_anonymous = flag(self.allow_publish_for_anonymous);
-        options.allow_presence_for_client = flag(self.allow_presence_for_client);
-        options.allow_presence_for_subscriber = flag(self.allow_presence_for_subscriber);
-        options.allow_presence_for_anonymous = flag(self.allow_presence_for_anonymous);
-        options.allow_history_for_client = flag(self.allow_history_for_client);
-        options.allow_history_for_subscriber = flag(self.allow_history_for_subscriber);
-        options.allow_history_for_anonymous = flag(self.allow_history_for_anonymous);
-        options.allow_user_limited_channels = flag(self.allow_user_limited_channels);
-        options.channel_regex = self.channel_regex.filter(|r| !r.is_empty());
-        Ok(options)
+        Ok(NamespaceOptions {
+            presence: flag(self.presence),
+            join_leave: flag(self.join_leave),
+            force_push_join_leave: flag(self.force_push_join_leave),
+            history_size: self.history_size.unwrap_or(0),
+            history_ttl,
+            force_recovery: flag(self.force_recovery),
+            allow_subscribe_for_client: flag(self.allow_subscribe_for_client),
+            allow_subscribe_for_anonymous: flag(self.allow_subscribe_for_anonymous),
+            allow_publish_for_client: flag(self.allow_publish_for_client),
+            allow_publish_for_subscriber: flag(self.allow_publish_for_subscriber),
+            allow_publish_for_anonymous: flag(self.allow_publish_for_anonymous),
+            allow_presence_for_client: flag(self.allow_presence_for_client),
+            allow_presence_for_subscriber: flag(self.allow_presence_for_subscriber),
+            allow_presence_for_anonymous: flag(self.allow_presence_for_anonymous),
+            allow_history_for_client: flag(self.allow_history_for_client),
+            allow_history_for_subscriber: flag(self.allow_history_for_subscriber),
+            allow_history_for_anonymous: flag(self.allow_history_for_anonymous),
+            allow_user_limited_channels: flag(self.allow_user_limited_channels),
+            channel_regex: self.channel_regex.filter(|r| !r.is_empty()),
+        })
     }
 }
 

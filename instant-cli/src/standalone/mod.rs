@@ -116,11 +116,16 @@ async fn serve(server: EmbeddedServer, host: String, port: u16, out: &Output) ->
         .map_or_else(|| address.clone(), ToString::to_string);
     let running = http.run();
     let handle = running.handle();
+    // Listening before the ready line, so that a signal right after it is not missed.
+    let stopped = stop_signal().map_err(|source| CliError::Serve {
+        address: address.clone(),
+        source,
+    })?;
     out.success(format_args!(
         "the embedded server is ready at http://{bound} (WebSocket /connection/websocket, API /api; Ctrl-C to stop)"
     ));
     actix_web::rt::spawn(async move {
-        stop_signal().await;
+        stopped.await;
         server.shutdown();
         handle.stop(true).await;
     });
@@ -131,22 +136,24 @@ async fn serve(server: EmbeddedServer, host: String, port: u16, out: &Output) ->
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on SIGINT or SIGTERM.
+/// A future resolving on SIGINT or SIGTERM, listening from the moment it is made.
 #[cfg(unix)]
-async fn stop_signal() {
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
     use actix_web::rt::signal::unix::{SignalKind, signal};
-    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
-        let _ = actix_web::rt::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = actix_web::rt::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-    }
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }
 
-/// Resolves on Ctrl-C.
+/// A future resolving on Ctrl-C.
 #[cfg(not(unix))]
-async fn stop_signal() {
-    let _ = actix_web::rt::signal::ctrl_c().await;
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = actix_web::rt::signal::ctrl_c().await;
+    })
 }
