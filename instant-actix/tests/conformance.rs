@@ -770,3 +770,192 @@ async fn wire_single_api_endpoint_health_and_bad_bodies_as_centrifugo() {
         );
     }
 }
+
+/// A config with namespaces, for the channel rules of the standalone server and Centrifugo.
+fn namespaces_config(port: u16, secret: &Secret, api_key: &Secret, anonymous: bool) -> Value {
+    json!({
+        "http_server": { "address": "127.0.0.1", "port": port },
+        "client": {
+            "token": { "hmac_secret_key": secret.expose_secret() },
+            "allow_anonymous_connect_without_token": anonymous,
+        },
+        "http_api": { "key": api_key.expose_secret() },
+        "channel": {
+            "without_namespace": {},
+            "namespaces": [
+                { "name": "open", "allow_subscribe_for_client": true, "allow_subscribe_for_anonymous": true,
+                  "channel_regex": "^[a-z0-9]+$" },
+                { "name": "members", "allow_subscribe_for_client": true, "presence": true,
+                  "allow_presence_for_subscriber": true, "allow_publish_for_subscriber": true,
+                  "allow_user_limited_channels": true },
+                { "name": "closed", "history_size": 10, "history_ttl": "60s",
+                  "allow_history_for_client": true },
+            ],
+        },
+        "health": { "enabled": true },
+        "usage_stats": { "disabled": true },
+    })
+}
+
+/// The standalone server and Centrifugo with [`namespaces_config`].
+fn namespace_targets(anonymous: bool) -> [Target; 2] {
+    let (secret, api_key) = (Secret::generate(), Secret::generate());
+    let standalone = StandaloneServer::start(&namespaces_config(0, &secret, &api_key, anonymous));
+    assert!(
+        standalone.unsupported.is_empty(),
+        "{:?}",
+        standalone.unsupported
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("config.json");
+    let config = namespaces_config(free_port(), &secret, &api_key, anonymous);
+    std::fs::write(&path, config.to_string()).expect("write the config");
+    let centrifugo = Centrifugo::start_from_file(&path);
+    [
+        Target {
+            name: "standalone embedded server",
+            server: Server::Standalone(standalone),
+            secret: secret.clone(),
+            api_key: api_key.clone(),
+        },
+        Target {
+            name: "Centrifugo v6",
+            server: Server::Centrifugo(centrifugo),
+            secret,
+            api_key,
+        },
+    ]
+}
+
+/// Namespace rules, decided the same way: 102 for an unknown namespace, 107 for a name its
+/// `channel_regex` refuses, 103 without permission, a subscription token opening any channel,
+/// user-limited channels, publish, presence and history permissions, and 3501 for a connection
+/// without a token when anonymous connections are off.
+#[actix_rt::test]
+async fn wire_namespace_rules_as_centrifugo() {
+    for target in namespace_targets(true) {
+        let name = target.name;
+        let tokens = target.tokens();
+        let code = |reply: &Value| reply["error"]["code"].as_u64().unwrap_or(0);
+
+        let mut anonymous = RawClient::open(&target.ws_url()).await;
+        anonymous.connect("").await;
+        for (channel, expected) in [
+            ("open:room1", 0),
+            ("open:Room-1", 107),
+            ("nowhere:x", 102),
+            ("plain", 103),
+            ("members:a", 103),
+            ("closed:a", 103),
+            ("$open:x", 103),
+        ] {
+            let reply = anonymous
+                .call("subscribe", json!({ "channel": channel }))
+                .await;
+            assert_eq!(code(&reply), expected, "{name}: {channel}: {reply}");
+        }
+        let history = anonymous
+            .call("history", json!({ "channel": "closed:a", "limit": 1 }))
+            .await;
+        assert_eq!(code(&history), 103, "{name}: anonymous history: {history}");
+
+        let mut alice = RawClient::open(&target.ws_url()).await;
+        alice.connect(&tokens.connection("alice", None)).await;
+        for (channel, expected) in [
+            ("members:a", 0),
+            ("members:b#bob,alice", 0),
+            ("members:c#bob", 103),
+            ("closed:a", 103),
+        ] {
+            let reply = alice.call("subscribe", json!({ "channel": channel })).await;
+            assert_eq!(code(&reply), expected, "{name}: {channel}: {reply}");
+        }
+        let token = tokens.subscription("alice", "closed:b");
+        let reply = alice
+            .call(
+                "subscribe",
+                json!({ "channel": "closed:b", "token": token }),
+            )
+            .await;
+        assert_eq!(code(&reply), 0, "{name}: a token opens closed:b: {reply}");
+        let token = tokens.subscription("alice", "$closed:c");
+        let reply = alice
+            .call(
+                "subscribe",
+                json!({ "channel": "$closed:c", "token": token }),
+            )
+            .await;
+        assert_eq!(code(&reply), 0, "{name}: a token opens $closed:c: {reply}");
+
+        for (channel, expected) in [("members:a", 0), ("members:z", 103), ("open:room1", 103)] {
+            let reply = alice
+                .call("publish", json!({ "channel": channel, "data": {"x": 1} }))
+                .await;
+            assert_eq!(code(&reply), expected, "{name}: publish {channel}: {reply}");
+        }
+        let presence = alice
+            .call("presence_stats", json!({ "channel": "members:a" }))
+            .await;
+        assert_eq!(
+            presence["presence_stats"]["num_clients"], 1,
+            "{name}: {presence}"
+        );
+        let off = alice
+            .call("presence", json!({ "channel": "closed:b" }))
+            .await;
+        assert_eq!(code(&off), 108, "{name}: {off}");
+        let history = alice
+            .call("history", json!({ "channel": "closed:a", "limit": 1 }))
+            .await;
+        assert_eq!(
+            code(&history),
+            0,
+            "{name}: history for any client: {history}"
+        );
+        let none = alice
+            .call("history", json!({ "channel": "members:a", "limit": 1 }))
+            .await;
+        assert_eq!(code(&none), 108, "{name}: {none}");
+    }
+
+    for target in namespace_targets(false) {
+        let mut client = RawClient::open(&target.ws_url()).await;
+        client.command("connect", json!({})).await;
+        assert_eq!(client.closed().await, Some(3501), "{}", target.name);
+    }
+}
+
+/// The standalone server makes a channel on first use and removes it when idle, within
+/// `max_pattern_channels` (error 106 beyond).
+#[actix_rt::test]
+async fn standalone_channels_live_while_used_within_the_bound() {
+    let (secret, api_key) = (Secret::generate(), Secret::generate());
+    let mut config = instant_actix::StandaloneConfig::from_json(
+        &namespaces_config(0, &secret, &api_key, true).to_string(),
+    )
+    .unwrap();
+    config.options.max_pattern_channels = 2;
+    let server = instant_actix::EmbeddedServer::standalone(config);
+    let http = standalone_support::StandaloneServer::serve(server.clone());
+    let mut client = RawClient::open(&http.ws_url()).await;
+    client.connect("").await;
+    for channel in ["open:a", "open:b"] {
+        let reply = client
+            .call("subscribe", json!({ "channel": channel }))
+            .await;
+        assert!(reply.get("subscribe").is_some(), "{reply}");
+    }
+    assert_eq!(server.live_pattern_channels(), 2);
+    let full = client
+        .call("subscribe", json!({ "channel": "open:c" }))
+        .await;
+    assert_eq!(full["error"]["code"], 106, "{full}");
+    client
+        .call("unsubscribe", json!({ "channel": "open:a" }))
+        .await;
+    assert_eq!(server.live_pattern_channels(), 1);
+    let room = client
+        .call("subscribe", json!({ "channel": "open:c" }))
+        .await;
+    assert!(room.get("subscribe").is_some(), "{room}");
+}

@@ -32,7 +32,13 @@ impl StandaloneServer {
             .iter()
             .map(|k| k.path.clone())
             .collect();
-        let server = EmbeddedServer::standalone(config);
+        let mut this = Self::serve(EmbeddedServer::standalone(config));
+        this.unsupported = unsupported;
+        this
+    }
+
+    /// Serves a standalone server already built.
+    pub fn serve(server: EmbeddedServer) -> Self {
         let (tx, rx) = mpsc::channel();
         let shared = server.clone();
         std::thread::spawn(move || {
@@ -57,7 +63,7 @@ impl StandaloneServer {
         Self {
             addr,
             server,
-            unsupported,
+            unsupported: Vec::new(),
             handle,
         }
     }
