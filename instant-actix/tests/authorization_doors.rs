@@ -1,0 +1,380 @@
+//! The authorization matrix through every door, on both servers: 4 kinds of user (anonymous,
+//! user, staff, superuser) × 8 channels (4 levels, each on every path and limited to `/a`) × the
+//! pages `/`, `/a` and `/b`, both auth routes, and then over a real WebSocket `subscribe`, client
+//! `publish`, `presence` and `history` on each channel, with the tokens the page gave and with
+//! those the auth routes gave.
+//!
+//! The app runs on a real HTTP server twice: once with its embedded server, once pointing at a
+//! real Centrifugo v6 configured as `instant genconfig` configures it (public channels open to
+//! anyone, `$` channels by token only, presence and history for subscribers, history for
+//! anonymous ones too, presence not, client publishing off). Every outcome is derived from the
+//! rules, not from either server, and both servers must give it. Needs the Centrifugo binary;
+//! fails, never skips, without it.
+
+mod common;
+mod embedded_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use embedded_support::{RawClient, WAIT};
+use instant_actix::{EmbeddedOptions, InstantMiddleware, Realtime};
+use instant_core::{ChannelOptions, Level};
+use instant_testkit::{Centrifugo, CentrifugoOptions};
+use serde_json::{Value, json};
+
+use common::{injected_config, matrix_channels};
+
+/// The user kinds: (header value or none, id, level).
+const USERS: [(Option<&str>, &str, Level); 4] = [
+    (None, "", Level::Public),
+    (Some("u1:users"), "u1", Level::Users),
+    (Some("s1:staff"), "s1", Level::Staff),
+    (Some("root:superuser"), "root", Level::Superuser),
+];
+
+const PATHS: [&str; 3] = ["/", "/a", "/b"];
+
+/// What a server did with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    Ok,
+    Error(u64),
+    Closed(Option<u16>),
+}
+
+/// The app on a real HTTP server, with its pages.
+struct Site {
+    name: &'static str,
+    base: String,
+    ws_url: String,
+    handle: actix_web::dev::ServerHandle,
+    _centrifugo: Option<Centrifugo>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+fn serve(realtime: Realtime) -> (SocketAddr, actix_web::dev::ServerHandle) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let http = HttpServer::new(move || {
+                let page = || async {
+                    HttpResponse::Ok()
+                        .content_type("text/html")
+                        .body("<html><head></head><body></body></html>")
+                };
+                App::new()
+                    .wrap(InstantMiddleware)
+                    .configure(realtime.routes())
+                    .route("/", web::get().to(page))
+                    .route("/a", web::get().to(page))
+                    .route("/b", web::get().to(page))
+            })
+            .workers(1)
+            .bind(("127.0.0.1", 0))
+            .expect("bind");
+            let addr = http.addrs()[0];
+            let running = http.run();
+            tx.send((addr, running.handle()))
+                .expect("report the address");
+            running.await.expect("serve");
+        });
+    });
+    rx.recv_timeout(WAIT).expect("the app starts")
+}
+
+impl Site {
+    fn embedded() -> Self {
+        let mut options = EmbeddedOptions::default();
+        options.channel_defaults = genconfig_like();
+        let realtime = common::builder()
+            .embedded_options(options)
+            .build()
+            .expect("set-up");
+        let (addr, handle) = serve(realtime);
+        Self {
+            name: "embedded",
+            base: format!("http://{addr}"),
+            ws_url: format!("ws://{addr}/connection/websocket"),
+            handle,
+            _centrifugo: None,
+        }
+    }
+
+    fn centrifugo() -> Self {
+        let centrifugo = Centrifugo::start(
+            CentrifugoOptions::default()
+                .allow_anonymous_connect_without_token(true)
+                .extra(json!({"channel": {"without_namespace": {
+                    // What `instant genconfig` writes for channels with presence and history.
+                    "allow_subscribe_for_client": true,
+                    "allow_subscribe_for_anonymous": true,
+                    "presence": true,
+                    "allow_presence_for_subscriber": true,
+                    "history_size": 10,
+                    "history_ttl": "300s",
+                    "allow_history_for_subscriber": true,
+                    "allow_history_for_anonymous": true,
+                }}})),
+        );
+        let config = centrifugo
+            .config_builder()
+            .site_slug("testsite")
+            .build()
+            .expect("config");
+        let realtime = common::builder()
+            .config(config)
+            .build()
+            .expect("set-up");
+        let (addr, handle) = serve(realtime);
+        Self {
+            name: "Centrifugo",
+            base: format!("http://{addr}"),
+            ws_url: centrifugo.ws_url(),
+            handle,
+            _centrifugo: Some(centrifugo),
+        }
+    }
+}
+
+/// The channel options both servers get: presence and a history of 10.
+fn genconfig_like() -> ChannelOptions {
+    let mut options = ChannelOptions::default();
+    options.presence = true;
+    options.history_size = 10;
+    options.history_ttl = Duration::from_secs(300);
+    options
+}
+
+fn level_of(channel: &str) -> Level {
+    matrix_channels()
+        .get(channel)
+        .map(instant_core::Channel::level)
+        .expect("a matrix channel")
+}
+
+/// The channels `level` may join on `path`, by the rules (not by the code under test).
+fn expected_on_page(level: Level, path: &str) -> BTreeSet<String> {
+    matrix_channels()
+        .iter()
+        .filter(|c| level >= c.level())
+        .filter(|c| c.paths().len() == 0 || c.paths().any(|p| p == path))
+        .map(|c| c.name().to_owned())
+        .collect()
+}
+
+/// What each WebSocket door should answer, by the rules: `(subscribe, publish, presence,
+/// history)` for a user of `level` on `channel`.
+fn expected_over_websocket(level: Level, channel: &str) -> [Outcome; 4] {
+    if level < level_of(channel) {
+        // Refused at subscribe; not subscribed, nothing else is open either.
+        return [Outcome::Error(103); 4];
+    }
+    let presence = if level == Level::Public {
+        // Presence is for logged-in subscribers only, unless a channel opts in.
+        Outcome::Error(103)
+    } else {
+        Outcome::Ok
+    };
+    // Client publishing is off: events go through the server.
+    [Outcome::Ok, Outcome::Error(103), presence, Outcome::Ok]
+}
+
+async fn get_page(site: &Site, path: &str, user: Option<&str>) -> Value {
+    let mut request = awc::Client::default().get(format!("{}{path}", site.base));
+    if let Some(user) = user {
+        request = request.insert_header(("x-test-user", user));
+    }
+    let mut response = request.send().await.expect("page");
+    let body = response.body().await.expect("page body");
+    injected_config(&String::from_utf8_lossy(&body)).expect("config injected")
+}
+
+async fn post(site: &Site, path: &str, user: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut request = awc::Client::default().post(format!("{}{path}", site.base));
+    if let Some(user) = user {
+        request = request.insert_header(("x-test-user", user));
+    }
+    let mut response = request.send_json(body).await.expect("auth route");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn outcome(client: &mut RawClient, method: &str, params: Value) -> Outcome {
+    let id = client.command(method, params).await;
+    loop {
+        match client.next_or_close().await {
+            Ok(reply) if reply["id"] == id && reply.get(method).is_some() => return Outcome::Ok,
+            Ok(reply) if reply["id"] == id => {
+                return Outcome::Error(
+                    reply["error"]["code"]
+                        .as_u64()
+                        .unwrap_or_else(|| panic!("neither result nor error: {reply}")),
+                );
+            }
+            // Pushes (join, publications) may come in between.
+            Ok(reply) if reply.get("push").is_some() => {}
+            Ok(other) => panic!("unexpected message: {other}"),
+            Err(code) => return Outcome::Closed(code),
+        }
+    }
+}
+
+/// Connects with `token`, then goes through every channel with `tokens` (none for a channel
+/// without one); returns what each door answered per channel.
+async fn through_websocket(
+    site: &Site,
+    token: &str,
+    tokens: &BTreeMap<String, String>,
+) -> BTreeMap<String, [Outcome; 4]> {
+    let mut client = RawClient::open(&site.ws_url).await;
+    client.connect(token).await;
+    let mut outcomes = BTreeMap::new();
+    for channel in matrix_channels().iter().map(instant_core::Channel::name) {
+        let mut subscribe = json!({"channel": channel});
+        if let Some(token) = tokens.get(channel) {
+            subscribe["token"] = json!(token);
+        }
+        let subscribed = outcome(&mut client, "subscribe", subscribe).await;
+        let published = outcome(
+            &mut client,
+            "publish",
+            json!({"channel": channel, "data": {"from": "client"}}),
+        )
+        .await;
+        let presence = outcome(&mut client, "presence", json!({"channel": channel})).await;
+        let history = outcome(&mut client, "history", json!({"channel": channel, "limit": -1})).await;
+        outcomes.insert(
+            channel.to_owned(),
+            [subscribed, published, presence, history],
+        );
+    }
+    outcomes
+}
+
+/// Runs the whole matrix on one site; returns the failures and how many checks passed.
+async fn matrix(site: &Site) -> (Vec<String>, usize) {
+    let mut failures = Vec::new();
+    let mut checks = 0;
+    let mut check = |ok: bool, what: String| {
+        checks += 1;
+        if !ok {
+            failures.push(format!("{}: {what}", site.name));
+        }
+    };
+    for (header, id, level) in USERS {
+        let who = if id.is_empty() { "anonymous" } else { id };
+        // The page door: the channels listed, with a token for each private one.
+        let mut page_tokens = BTreeMap::new();
+        let mut page_connection_token = String::new();
+        for path in PATHS {
+            let config = get_page(site, path, header).await;
+            let listed: BTreeSet<String> = config["channels"]
+                .as_array()
+                .expect("channels")
+                .iter()
+                .map(|c| c["name"].as_str().expect("name").to_owned())
+                .collect();
+            let expected = expected_on_page(level, path);
+            check(
+                listed == expected,
+                format!("page {path} of {who} lists {listed:?}, expected {expected:?}"),
+            );
+            for channel in config["channels"].as_array().expect("channels") {
+                if let Some(token) = channel["token"].as_str() {
+                    page_tokens.insert(
+                        channel["name"].as_str().expect("name").to_owned(),
+                        token.to_owned(),
+                    );
+                }
+            }
+            page_connection_token = config["token"].as_str().unwrap_or_default().to_owned();
+        }
+        // Both auth routes.
+        let (status, reply) = post(site, "/instant/auth/connection", header, &json!({})).await;
+        check(status == 200, format!("connection token of {who}: {status}"));
+        let route_connection_token = reply["token"].as_str().unwrap_or_default().to_owned();
+        check(
+            route_connection_token.is_empty() == (level == Level::Public),
+            format!("connection token of {who}: {reply}"),
+        );
+        let mut route_tokens = BTreeMap::new();
+        for channel in matrix_channels().iter() {
+            let name = channel.name();
+            let (status, reply) = post(
+                site,
+                "/instant/auth/subscription",
+                header,
+                &json!({ "channel": name }),
+            )
+            .await;
+            let allowed = level >= channel.level();
+            check(
+                status == if allowed { 200 } else { 403 },
+                format!("subscription token of {who} for {name}: {status} {reply}"),
+            );
+            if let Some(token) = reply["token"].as_str().filter(|t| !t.is_empty()) {
+                route_tokens.insert(name.to_owned(), token.to_owned());
+            }
+        }
+        let (status, reply) = post(
+            site,
+            "/instant/auth/subscription",
+            header,
+            &json!({ "channels": matrix_channels().iter().map(instant_core::Channel::name).collect::<Vec<_>>() }),
+        )
+        .await;
+        let batch: BTreeSet<String> = reply["tokens"]
+            .as_object()
+            .map(|tokens| tokens.keys().cloned().collect())
+            .unwrap_or_default();
+        let allowed: BTreeSet<String> = matrix_channels()
+            .iter()
+            .filter(|c| level >= c.level())
+            .map(|c| c.name().to_owned())
+            .collect();
+        check(
+            status == 200 && batch == allowed,
+            format!("batch of {who}: {status} {reply}"),
+        );
+        // Over the WebSocket, with the page's tokens, then with the routes'.
+        for (door, token, tokens) in [
+            ("page", &page_connection_token, &page_tokens),
+            ("auth routes", &route_connection_token, &route_tokens),
+        ] {
+            for (channel, got) in through_websocket(site, token, tokens).await {
+                let want = expected_over_websocket(level, &channel);
+                check(
+                    got == want,
+                    format!(
+                        "{who} on {channel} with the {door}' tokens: (subscribe, publish, \
+                         presence, history) = {got:?}, expected {want:?}"
+                    ),
+                );
+            }
+        }
+    }
+    (failures, checks)
+}
+
+#[actix_rt::test]
+async fn every_door_follows_the_levels_on_both_servers() {
+    let mut failures = Vec::new();
+    for site in [Site::embedded(), Site::centrifugo()] {
+        let (mut mine, checks) = matrix(&site).await;
+        eprintln!(
+            "{}: {checks} checks, {} failed",
+            site.name,
+            mine.len()
+        );
+        failures.append(&mut mine);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
