@@ -241,15 +241,15 @@ fn runws_embedded_reports_unsupported_keys_and_strict_refuses_them() {
     config["channel"]["namespaces"] = json!([{"name": "chat", "publish_proxy_enabled": true}]);
     fs::write(&path, config.to_string()).unwrap();
 
-    let strict = run(instant(root.path()).args([
-        "runws",
-        "--embedded",
-        "--strict",
-        "--config",
-        "config.json",
-    ]));
+    let strict = run(instant(root.path())
+        .args(["runws", "--embedded", "--strict", "--config", "config.json"])
+        .env("CENTRIFUGO_CLIENT_INSECURE", "true"));
     let text = stderr(&strict);
     assert_eq!(strict.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("warning: CENTRIFUGO_CLIENT_INSECURE is set but not read"),
+        "{text}"
+    );
     for key in ["admin", "channel.namespaces[0].publish_proxy_enabled"] {
         let reported = text
             .lines()
@@ -275,6 +275,14 @@ fn runws_embedded_reports_unsupported_keys_and_strict_refuses_them() {
             .log
             .iter()
             .any(|l| l.starts_with("warning: admin: "))
+    );
+    // SIGHUP neither reloads nor stops it.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(running.child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    running.wait_for("does not reload its config");
+    assert!(
+        matches!(running.child.try_wait(), Ok(None)),
+        "still running"
     );
     running.terminate();
     assert_eq!(running.child.wait().unwrap().code(), Some(0));

@@ -43,6 +43,15 @@ pub(crate) fn run(args: &RunArgs, out: &Output) -> Result<ExitCode> {
             path.display()
         ));
     }
+    // Centrifugo reads its settings from CENTRIFUGO_* variables too; the embedded server does not.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CENTRIFUGO_") {
+            out.warn(format_args!(
+                "{name} is set but not read: the embedded server takes its settings from the config file only"
+            ));
+        }
+    }
     if args.strict && !unsupported.is_empty() {
         let paths: Vec<&str> = unsupported.iter().map(|k| k.path.as_str()).collect();
         return Err(CliError::StandaloneConfig {
@@ -136,16 +145,24 @@ async fn serve(server: EmbeddedServer, host: String, port: u16, out: &Output) ->
     Ok(ExitCode::SUCCESS)
 }
 
-/// A future resolving on SIGINT or SIGTERM, listening from the moment it is made.
+/// A future resolving on SIGINT or SIGTERM, listening from the moment it is made. SIGHUP, which
+/// makes Centrifugo reload its config, is answered with a warning: the embedded server reads its
+/// config once.
 #[cfg(unix)]
 fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
     use actix_web::rt::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => return,
+                _ = terminate.recv() => return,
+                _ = hangup.recv() => eprintln!(
+                    "warning: SIGHUP received: the embedded server does not reload its config; restart it to apply changes"
+                ),
+            }
         }
     })
 }
