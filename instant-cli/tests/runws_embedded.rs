@@ -220,6 +220,28 @@ fn runws_embedded_serves_centrifuge_js_from_the_genconfig_config_and_stops_on_si
     .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
+    // `instant publish` reaches it as it reaches Centrifugo, and the history has the event.
+    let published = run(instant(root.path())
+        .args([
+            "publish",
+            "--channel",
+            "chat",
+            "--message",
+            "from the command",
+        ])
+        .env("INSTANT_CENTRIFUGO_URL", format!("http://127.0.0.1:{port}")));
+    assert!(published.status.success(), "{}", stderr(&published));
+    let mut response = ureq::post(format!("http://127.0.0.1:{port}/api/history"))
+        .header("X-API-Key", API_KEY)
+        .send(r#"{"channel": "chat", "limit": 1, "reverse": true}"#)
+        .expect("history");
+    let history: Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(
+        history["result"]["publications"][0]["data"]["message"], "from the command",
+        "{history}"
+    );
+
     running.terminate();
     let status = running.child.wait().unwrap();
     let log = running.rest_of_log();
