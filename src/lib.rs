@@ -170,6 +170,43 @@ pub mod publishing {
     pub use instant_macros::TypedEvent;
 }
 
+pub mod presence {
+    //! Who is on a channel: [`Publisher::presence`](crate::Publisher::presence) returns a
+    //! [`Presence`], one [`PresentUser`] per user id however many tabs the user has open, on the
+    //! embedded server and on Centrifugo; the channel needs presence turned on (`presence` in
+    //! its `[[channels]]` entry or its embedded `ChannelOptions`).
+    //!
+    //! ```
+    //! use instant::presence::PresenceClient;
+    //! use instant::testing::RecordingBackend;
+    //!
+    //! # #[actix_web::main] async fn main() -> Result<(), instant::PublishError> {
+    //! let recorder = RecordingBackend::new();
+    //! recorder.set_presence("$chat", [
+    //!     PresenceClient::new("tab-1", "alice"),
+    //!     PresenceClient::new("tab-2", "alice"),
+    //!     PresenceClient::new("tab-3", "bob"),
+    //! ]);
+    //! let presence = recorder.publisher("mysite").presence("$chat").await?;
+    //! assert_eq!(presence.user_ids(), ["alice", "bob"]);
+    //! assert_eq!(presence.user("alice").unwrap().tabs(), 2);
+    //! # Ok(()) }
+    //! ```
+    pub use instant_core::presence::{Presence, PresenceClient, PresentUser, users_of};
+}
+
+pub mod metrics {
+    //! Counters of the app's real-time traffic ([`Realtime::metrics`](crate::Realtime::metrics),
+    //! [`Publisher::metrics`](crate::Publisher::metrics)) and their Prometheus text
+    //! ([`MetricsSnapshot::to_prometheus`]); `MetricsAccess` (feature `actix`) opens the
+    //! optional route that serves it.
+    pub use instant_core::metrics::{Metrics, MetricsSnapshot, PROMETHEUS_CONTENT_TYPE};
+
+    #[cfg(feature = "actix")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+    pub use instant_actix::MetricsAccess;
+}
+
 pub mod centrifugo {
     //! The client of Centrifugo's HTTP API and the answers it reads.
     pub use instant_core::{
@@ -219,9 +256,12 @@ pub mod testing {
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod middleware {
-    //! [`InstantMiddleware`], the markers that steer it per request, and [`join`] (the concrete
-    //! channels, such as a pattern's, that a page joins).
+    //! [`InstantMiddleware`], the markers that steer it per request, [`join`] (the concrete
+    //! channels, such as a pattern's, that a page joins), and [`Sender`] (the browser tab behind
+    //! a request, for events [to others](crate::publishing::Publish::to_others)).
+    pub use instant_actix::Sender;
     pub use instant_actix::markers::*;
+    pub use instant_core::sender::{CLIENT_HEADER, ClientId};
     pub use instant_actix::{DEFAULT_MEMORY_LIMIT, InstantMiddleware, join};
 }
 

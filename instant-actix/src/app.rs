@@ -131,6 +131,7 @@ pub struct RealtimeBuilder {
     memory_limit: usize,
     embedded_options: EmbeddedOptions,
     backend: Option<Arc<dyn Backend>>,
+    personal_channel: bool,
 }
 
 impl Default for RealtimeBuilder {
@@ -147,6 +148,7 @@ impl Default for RealtimeBuilder {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             embedded_options: EmbeddedOptions::default(),
             backend: None,
+            personal_channel: false,
         }
     }
 }
@@ -166,6 +168,18 @@ impl RealtimeBuilder {
     /// The channels the app declares (`instant::channels!` or [`ChannelSet::new`]).
     pub fn channels(mut self, channels: ChannelSet) -> Self {
         self.channels = channels;
+        self
+    }
+
+    /// Turns on the personal channel of each user (default: off): the pattern
+    /// `personal:#{user}` ([`Channel::personal`]) joins the app's channels, every page of a
+    /// logged-in user joins the user's own channel (`personal:#42` for user 42), and
+    /// [`Publisher::to_user`] publishes to it. Only that user may subscribe to it: the part after
+    /// `#` must be the connection's user id, on the embedded server as on Centrifugo (a
+    /// user-limited channel, `allow_user_limited_channels` in the `personal` namespace that
+    /// `instant genconfig` writes). User ids must be 1 to 64 ASCII letters, digits or `-`.
+    pub fn personal_channel(mut self, enabled: bool) -> Self {
+        self.personal_channel = enabled;
         self
     }
 
@@ -317,6 +331,10 @@ impl RealtimeBuilder {
             Some(config) => config,
             None => Config::load()?,
         };
+        let mut channels = self.channels;
+        if self.personal_channel && channels.get(instant_core::PERSONAL_CHANNEL).is_none() {
+            channels = ChannelSet::new(channels.iter().cloned().chain([Channel::personal()]))?;
+        }
         let mut templates = self.templates;
         if templates.dir.is_none() {
             templates.dir = config.templates_dir().map(Path::to_path_buf);
@@ -329,8 +347,8 @@ impl RealtimeBuilder {
                     .map(|file| CentrifugeJs::File(file.to_path_buf()))
             })
             .unwrap_or_default();
-        let embedded_options = embedded_options(&config, &self.channels, self.embedded_options)?;
-        let rendered = templates::render(&templates, &config, &self.channels, &centrifuge_js)?;
+        let embedded_options = embedded_options(&config, &channels, self.embedded_options)?;
+        let rendered = templates::render(&templates, &config, &channels, &centrifuge_js)?;
         let centrifuge_file = match &centrifuge_js {
             CentrifugeJs::File(path) => Some(Bytes::from(
                 std::fs::read(path).map_err(|source| SetupError::io(path, source))?,
@@ -353,7 +371,7 @@ impl RealtimeBuilder {
                 (None, None) => {
                     let server = EmbeddedServer::with_options(
                         &config,
-                        self.channels.clone(),
+                        channels.clone(),
                         embedded_options,
                     );
                     (
@@ -366,7 +384,7 @@ impl RealtimeBuilder {
         let publisher = Publisher::new(backend, config.site_slug());
         let runtime = Runtime {
             tokens: config.tokens(),
-            channels: self.channels,
+            channels,
             publisher,
             resolver: self.resolver,
             authorize: self.authorize,

@@ -73,11 +73,13 @@ mod error;
 pub mod event;
 mod forwarded;
 pub mod markers;
+mod metrics_route;
 mod middleware;
 mod origin;
 pub mod paths;
 mod routes;
 mod runtime;
+mod sender;
 #[cfg(feature = "session")]
 #[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub mod session;
@@ -93,6 +95,8 @@ pub use crate::embedded::{
     StandaloneConfig, StandaloneConfigError, UnsupportedKey,
 };
 pub use crate::error::{RouteError, SetupError};
+pub use crate::metrics_route::MetricsAccess;
+pub use crate::sender::Sender;
 #[doc(hidden)]
 pub use crate::middleware::InstantMiddlewareService;
 pub use crate::middleware::{InstantMiddleware, join};

@@ -32,5 +32,10 @@ pub const FRONTEND: &str = "/instant/";
 /// `POST {channel, message, event_class?, data?}` publishes a test event (superusers only).
 pub const PUBLISH: &str = "/instant/publish";
 
+/// `GET` here answers the app's counters in Prometheus' text format, when
+/// [`RealtimeBuilder::metrics_route`](crate::RealtimeBuilder::metrics_route) turns the route on
+/// (it is off by default).
+pub const METRICS: &str = "/instant/metrics";
+
 /// Where the routes serve a local `centrifuge.js` ([`CentrifugeJs::File`](crate::CentrifugeJs::File)).
 pub const CENTRIFUGE_JS: &str = "/instant/static/centrifuge.js";

@@ -51,6 +51,11 @@ pub(crate) fn configure(runtime: &Arc<Runtime>, cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(publish)),
         );
     }
+    if runtime.metrics_access.is_some() {
+        cfg.service(
+            web::resource(paths::METRICS).route(web::get().to(crate::metrics_route::metrics)),
+        );
+    }
     if runtime.centrifuge_file.is_some() {
         cfg.service(web::resource(paths::CENTRIFUGE_JS).route(web::get().to(centrifuge_js)));
     }
@@ -98,6 +103,7 @@ fn refuse_cross_site(req: &HttpRequest, runtime: &Runtime, what: &str) -> Result
         runtime.config.trusted_proxies(),
     )
     .map_err(|reason| {
+        runtime.publisher.metrics_handle().record_denial("cross_site");
         tracing::warn!(path = req.path(), %reason, "instant: {what} refused");
         RouteError::CrossSite { reason }
     })
@@ -140,6 +146,7 @@ async fn subscription(
             channels: None,
         } => {
             runtime.authorize(user, &channel).await.map_err(|denial| {
+                runtime.publisher.metrics_handle().record_denial(denial.label());
                 tracing::info!(user = user_label(user), level = %level_of(user), channel = %channel, reason = %denial, "instant: subscription token refused");
                 // The same answer for every refusal, so that nobody learns which channels exist.
                 RouteError::denied(REFUSED)
@@ -172,6 +179,7 @@ async fn subscription(
                         tokens.insert(channel, token);
                     }
                     Err(denial) => {
+                        runtime.publisher.metrics_handle().record_denial(denial.label());
                         refused += 1;
                         first_refused.get_or_insert((channel, denial));
                     }
@@ -236,6 +244,7 @@ async fn publish(
     refuse_cross_site(&req, &runtime, "publish")?;
     let user = runtime.resolve(&req);
     if !is_superuser(user.as_ref()) {
+        runtime.publisher.metrics_handle().record_denial("not_superuser");
         tracing::warn!(
             user = user_label(user.as_ref()),
             "instant: publish refused: superusers only"

@@ -38,6 +38,17 @@ pub(crate) enum Denial {
     Refused,
 }
 
+impl Denial {
+    /// The reason's label in the metrics (`instant_auth_denied_total{reason}`).
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Self::Undeclared => "undeclared",
+            Self::Level { .. } => "level",
+            Self::Refused => "refused",
+        }
+    }
+}
+
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -73,6 +84,11 @@ pub(crate) struct Runtime {
     pub(crate) ws_url: Option<String>,
     pub(crate) memory_limit: usize,
     pub(crate) embedded: Option<EmbeddedServer>,
+    /// The channels (fixed names and patterns) with presence on, and whether anonymous
+    /// subscribers see it too (`presence_for_anonymous`).
+    pub(crate) presence: std::collections::HashMap<String, bool>,
+    /// Who may read the metrics route; `None`: the route is off.
+    pub(crate) metrics_access: Option<crate::metrics_route::MetricsAccess>,
 }
 
 impl fmt::Debug for Runtime {
@@ -110,6 +126,9 @@ pub(crate) struct BrowserChannel {
     pub(crate) level: Level,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) token: Option<String>,
+    /// Whether the page follows who is on the channel (presence on, and visible to this user).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) presence: bool,
 }
 
 impl Runtime {
@@ -235,6 +254,10 @@ impl Runtime {
                     token: channel
                         .is_private()
                         .then(|| self.subscription_token(user, name)),
+                    presence: self
+                        .presence
+                        .get(channel.name())
+                        .is_some_and(|anonymous_too| user.is_some() || *anonymous_too),
                 }),
                 // A fixed channel refused by the app's check is left out quietly, as it always
                 // was; a channel the handler joined by name is worth a line.

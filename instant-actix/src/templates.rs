@@ -31,6 +31,26 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/instant/events/disconnect.js"),
     ),
     (
+        "instant/sender.js",
+        include_str!("../templates/instant/sender.js"),
+    ),
+    (
+        "instant/presence.js",
+        include_str!("../templates/instant/presence.js"),
+    ),
+    (
+        "instant/presence/here.js",
+        include_str!("../templates/instant/presence/here.js"),
+    ),
+    (
+        "instant/presence/joining.js",
+        include_str!("../templates/instant/presence/joining.js"),
+    ),
+    (
+        "instant/presence/leaving.js",
+        include_str!("../templates/instant/presence/leaving.js"),
+    ),
+    (
         "instant/extra_clients.js",
         include_str!("../templates/instant/extra_clients.js"),
     ),

@@ -4,12 +4,15 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
 use crate::event::Event;
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::presence::{Presence, PresenceClient, users_of};
+use crate::sender::ClientId;
 
 /// A boxed, `Send` future, the return type of [`Backend`] methods.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -176,6 +179,34 @@ pub trait Backend: Send + Sync + 'static {
     fn flush(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+
+    /// The clients subscribed to `channel`, one entry per connection (the channel needs presence
+    /// turned on). The default: error 108, not available.
+    ///
+    /// # Errors
+    /// [`PublishError::Server`] with Centrifugo's code (102 unknown channel, 108 presence off),
+    /// or the transport's errors.
+    fn presence(&self, channel: &str) -> BoxFuture<'_, Result<Vec<PresenceClient>, PublishError>> {
+        let _ = channel;
+        Box::pin(std::future::ready(Err(PublishError::Server {
+            code: 108,
+            message: "not available".to_owned(),
+        })))
+    }
+
+    /// Whether [`Backend::stats`] counts awaited publishes too (`delivered` and `dropped`), as
+    /// the embedded server and the recording backend do; `false` (the default) when it counts
+    /// fire-and-forget events only. [`Publisher::metrics`] reads it to count every event once.
+    fn stats_include_awaited(&self) -> bool {
+        false
+    }
+
+    /// The counters the backend reports to itself (connections, subscriptions, deliveries,
+    /// denials), which a [`Publisher::new`] over it then shares; `None` (the default) for a
+    /// backend that counts nothing of the kind.
+    fn shared_metrics(&self) -> Option<Arc<Metrics>> {
+        None
+    }
 }
 
 /// The handle apps publish through. Cheap to clone.
@@ -183,8 +214,8 @@ pub trait Backend: Send + Sync + 'static {
 pub struct Publisher {
     backend: Arc<dyn Backend>,
     site: Arc<str>,
-    /// Awaited publishes that returned an error, shared by the clones.
-    failed: Arc<AtomicU64>,
+    /// Awaited publishes and the integrations' counters, shared by the clones.
+    metrics: Arc<Metrics>,
 }
 
 impl fmt::Debug for Publisher {
@@ -198,10 +229,21 @@ impl fmt::Debug for Publisher {
 impl Publisher {
     /// A publisher that stamps events with the site slug `site` and hands them to `backend`.
     pub fn new(backend: Arc<dyn Backend>, site: impl Into<Arc<str>>) -> Self {
+        let metrics = backend.shared_metrics().unwrap_or_default();
+        Self::with_metrics(backend, site, metrics)
+    }
+
+    /// As [`Publisher::new`], counting into `metrics`, which other parts of the app (the auth
+    /// routes, the embedded server) also report to.
+    pub fn with_metrics(
+        backend: Arc<dyn Backend>,
+        site: impl Into<Arc<str>>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             backend,
             site: site.into(),
-            failed: Arc::default(),
+            metrics,
         }
     }
 
@@ -210,7 +252,7 @@ impl Publisher {
     pub fn publish(&self, channel: impl Into<String>, message: impl Into<String>) -> Publish<'_> {
         Publish {
             backend: &*self.backend,
-            failed: &self.failed,
+            metrics: &self.metrics,
             event: Event::new(&*self.site, channel, message),
         }
     }
@@ -220,7 +262,7 @@ impl Publisher {
     /// # Errors
     /// [`PublishError`] from the backend.
     pub async fn publish_event(&self, event: Event) -> Result<PublishReceipt, PublishError> {
-        counted(&self.failed, self.backend.publish(event)).await
+        counted(&self.metrics, &*self.backend, event).await
     }
 
     /// The site slug stamped on events.
@@ -257,7 +299,62 @@ impl Publisher {
     /// ```
     #[must_use]
     pub fn failed_publishes(&self) -> u64 {
-        self.failed.load(Ordering::Relaxed)
+        self.metrics.awaited_failed.load(Ordering::Relaxed)
+    }
+
+    /// Who is on `channel`: one [`PresentUser`](crate::presence::PresentUser) per user id,
+    /// however many tabs the user has open, and how many anonymous clients (the channel needs
+    /// presence: `presence = true` in its `[[channels]]` entry or its embedded
+    /// `ChannelOptions`). Through Centrifugo's `presence` API, or the embedded server's hub.
+    ///
+    /// ```
+    /// use instant_core::presence::PresenceClient;
+    /// use instant_core::testing::RecordingBackend;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), instant_core::PublishError> {
+    /// let recorder = RecordingBackend::new();
+    /// recorder.set_presence("chat", [
+    ///     PresenceClient::new("tab-1", "alice"),
+    ///     PresenceClient::new("tab-2", "alice"),
+    /// ]);
+    /// let presence = recorder.publisher("mysite").presence("chat").await?;
+    /// assert_eq!(presence.user_ids(), ["alice"]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`PublishError::Server`] with code 108 when presence is off for the channel, 102 for an
+    /// unknown channel; the transport's errors with Centrifugo.
+    pub async fn presence(&self, channel: &str) -> Result<Presence, PublishError> {
+        let clients = self.backend.presence(channel).await?;
+        Ok(users_of(clients))
+    }
+
+    /// The counters at this moment: events published, failed and dropped, denied authorization
+    /// requests by reason, and the embedded server's connections, subscriptions and deliveries
+    /// ([`MetricsSnapshot::to_prometheus`] writes them for Prometheus).
+    #[must_use]
+    pub fn metrics(&self) -> MetricsSnapshot {
+        let stats = self.backend.stats();
+        let ok = self.metrics.awaited_ok.load(Ordering::Relaxed);
+        let failed = self.metrics.awaited_failed.load(Ordering::Relaxed);
+        let mut snapshot = self.metrics.snapshot();
+        if self.backend.stats_include_awaited() {
+            snapshot.published = stats.delivered;
+            snapshot.dropped = stats.dropped.saturating_sub(failed);
+        } else {
+            snapshot.published = stats.delivered + ok;
+            snapshot.dropped = stats.dropped;
+        }
+        snapshot.failed = failed;
+        snapshot.retried = stats.retried;
+        snapshot
+    }
+
+    /// The live counters this publisher shares with the parts of the app that report to it.
+    #[must_use]
+    pub fn metrics_handle(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The health of each Centrifugo node the backend publishes through (address, circuit-breaker
@@ -308,7 +405,7 @@ pub fn publish(channel: impl Into<String>, message: impl Into<String>) -> Global
 #[must_use = "an event is sent only when awaited or detached"]
 pub struct Publish<'a> {
     backend: &'a dyn Backend,
-    failed: &'a AtomicU64,
+    metrics: &'a Metrics,
     event: Event,
 }
 
@@ -333,8 +430,28 @@ impl<'a> Publish<'a> {
         self
     }
 
+    /// Sends the event to every tab but the sender's: `sender` is the client id the injected
+    /// client sent with the request being handled ([`ClientId`]; in an actix-web handler, the
+    /// `instant::middleware::Sender` extractor), and the injected client of that tab skips the
+    /// event. With `None` (a request not sent by the injected client) everyone gets it.
+    ///
+    /// ```
+    /// use instant_core::sender::ClientId;
+    /// use instant_core::testing::RecordingBackend;
+    ///
+    /// let recorder = RecordingBackend::new();
+    /// let sender = ClientId::parse("6f1c3e52-8d0a-4c7e-9a55-0e4b1f7d2c11");
+    /// recorder.publisher("s").publish("chat", "Hi").to_others(sender).detach();
+    /// assert_eq!(recorder.events()[0].sender.as_deref(), Some("6f1c3e52-8d0a-4c7e-9a55-0e4b1f7d2c11"));
+    /// ```
+    pub fn to_others(mut self, sender: impl Into<Option<ClientId>>) -> Self {
+        self.event.sender = sender.into().map(|id| id.as_str().to_owned());
+        self
+    }
+
     /// Sends the event without waiting; failures are logged and counted.
     pub fn detach(self) {
+        tracing::debug!(channel = %self.event.channel, uid = %self.event.uid, "instant: publish (fire-and-forget)");
         self.backend.publish_detached(self.event);
     }
 
@@ -350,18 +467,28 @@ impl<'a> IntoFuture for Publish<'a> {
     type IntoFuture = BoxFuture<'a, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(counted(self.failed, self.backend.publish(self.event)))
+        Box::pin(counted(self.metrics, self.backend, self.event))
     }
 }
 
-/// `publish`, counting a failure in `failed`.
+/// `publish` inside an `instant.publish` span, counted in `metrics` and logged when it fails.
 async fn counted(
-    failed: &AtomicU64,
-    publish: BoxFuture<'_, Result<PublishReceipt, PublishError>>,
+    metrics: &Metrics,
+    backend: &dyn Backend,
+    event: Event,
 ) -> Result<PublishReceipt, PublishError> {
-    let result = publish.await;
-    if result.is_err() {
-        failed.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::debug_span!("instant.publish", channel = %event.channel, uid = %event.uid);
+    let result = tracing::Instrument::instrument(backend.publish(event), span.clone()).await;
+    let _entered = span.enter();
+    match &result {
+        Ok(receipt) => {
+            metrics.awaited_ok.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(offset = ?receipt.offset, "instant: published");
+        }
+        Err(error) => {
+            metrics.awaited_failed.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%error, transient = error.is_transient(), "instant: publish failed");
+        }
     }
     result
 }

@@ -28,6 +28,11 @@ pub struct Event {
     pub uid: String,
     /// When it was published, in milliseconds since the Unix epoch.
     pub timestamp: u64,
+    /// The Centrifugo client id of the browser tab that caused it, when published
+    /// [to others](crate::Publish::to_others): that tab's injected client skips it. Absent from
+    /// the JSON when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
 }
 
 impl Event {
@@ -46,6 +51,7 @@ impl Event {
             data: Value::Null,
             uid: uuid::Uuid::new_v4().to_string(),
             timestamp: now_millis(),
+            sender: None,
         }
     }
 

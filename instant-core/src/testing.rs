@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 
 use crate::backend::{Backend, BoxFuture, DeliveryStats, PublishError, PublishReceipt, Publisher};
 use crate::event::Event;
+use crate::presence::PresenceClient;
 
 /// A backend that records events instead of sending them, for the apps' own tests. Clones share
 /// one record.
@@ -56,6 +57,8 @@ struct State {
     failure: Option<PublishError>,
     /// Events refused because of `failure`.
     refused: u64,
+    /// What [`Backend::presence`] answers, per channel.
+    presence: std::collections::HashMap<String, Vec<PresenceClient>>,
 }
 
 impl RecordingBackend {
@@ -291,6 +294,22 @@ impl RecordingBackend {
         );
     }
 
+    /// Sets who is on `channel`, for [`Publisher::presence`] in tests: the subscribed clients
+    /// (one per tab). A channel never set answers error 108, as a channel without presence.
+    ///
+    /// ```
+    /// use instant_core::presence::PresenceClient;
+    /// use instant_core::testing::RecordingBackend;
+    ///
+    /// let recorder = RecordingBackend::new();
+    /// recorder.set_presence("chat", [PresenceClient::new("tab-1", "alice")]);
+    /// ```
+    pub fn set_presence(&self, channel: &str, clients: impl IntoIterator<Item = PresenceClient>) {
+        self.lock()
+            .presence
+            .insert(channel.to_owned(), clients.into_iter().collect());
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -335,6 +354,23 @@ impl Backend for RecordingBackend {
     fn publish_detached(&self, event: Event) {
         // A refusal is counted in `stats`, as a real backend counts a dropped event.
         let _ = self.record(event);
+    }
+
+    fn presence(&self, channel: &str) -> BoxFuture<'_, Result<Vec<PresenceClient>, PublishError>> {
+        let answer =
+            self.lock()
+                .presence
+                .get(channel)
+                .cloned()
+                .ok_or_else(|| PublishError::Server {
+                    code: 108,
+                    message: "not available".to_owned(),
+                });
+        Box::pin(std::future::ready(answer))
+    }
+
+    fn stats_include_awaited(&self) -> bool {
+        true
     }
 
     fn stats(&self) -> DeliveryStats {

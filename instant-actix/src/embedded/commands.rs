@@ -129,10 +129,14 @@ impl Connection {
             match self.server.tokens.verify_connection(&request.token) {
                 Ok(claims) => (claims.sub, claims.info, claims.exp),
                 Err(error) if error.is_expired() => {
+                    self.deny("expired_token", "connect", &error);
                     self.error(id, ErrorReply::TOKEN_EXPIRED);
                     return Ok(());
                 }
-                Err(_) => return Err(Disconnect::INVALID_TOKEN),
+                Err(error) => {
+                    self.deny("invalid_token", "connect", &error);
+                    return Err(Disconnect::INVALID_TOKEN);
+                }
             }
         };
         // Anonymous connections have their own budget of slots, so that logged-in users always
@@ -154,6 +158,7 @@ impl Connection {
             expires_at,
         });
         self.next_ping = Some(Instant::now() + self.ping_interval());
+        tracing::debug!(client = %self.client_id(), user = %self.user(), "instant: embedded server client connected");
         self.reply(
             id,
             ReplyBody::Connect(ConnectResult {
@@ -207,6 +212,7 @@ impl Connection {
             }
         } else if gate.private || !gate.open {
             // Private channels open only with a subscription token; others as the policy says.
+            self.deny("no_token", "subscribe", &channel);
             self.error(id, ErrorReply::PERMISSION_DENIED);
             return Ok(());
         } else {
@@ -233,6 +239,8 @@ impl Connection {
             .subscribe(channel, id, subscription, recover, expiry)
         {
             Ok(()) => {
+                self.server.metrics.record_subscription();
+                tracing::debug!(client = %self.client_id(), channel, "instant: embedded server subscription");
                 self.subscriptions
                     .insert(channel.to_owned(), SubscriptionState { info, expires_at });
             }
@@ -245,6 +253,12 @@ impl Connection {
     /// (the client fetches a new one), another user's or channel's token → disconnect 3500, else
     /// → 103.
     fn token_refused(&self, id: u32, error: &TokenError) -> Result<(), Disconnect> {
+        let reason = match error {
+            TokenError::Expired | TokenError::NotYetValid => "expired_token",
+            TokenError::WrongChannel { .. } | TokenError::WrongUser => "token_mismatch",
+            _ => "invalid_token",
+        };
+        self.deny(reason, "subscribe", error);
         match error {
             TokenError::Expired | TokenError::NotYetValid => {
                 self.error(id, ErrorReply::TOKEN_EXPIRED);
@@ -258,6 +272,12 @@ impl Connection {
                 Ok(())
             }
         }
+    }
+
+    /// Counts and logs a denied `connect` or `subscribe` under `reason`.
+    fn deny(&self, reason: &'static str, command: &str, detail: &dyn std::fmt::Display) {
+        self.server.metrics.record_denial(reason);
+        tracing::info!(client = %self.client_id(), user = %self.user(), command, reason, %detail, "instant: embedded server denied a request");
     }
 
     fn unsubscribe(&mut self, id: u32, request: &ChannelRequest) -> Result<(), Disconnect> {

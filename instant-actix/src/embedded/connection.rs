@@ -211,6 +211,8 @@ pub(crate) async fn run(
     let (handle, queue) = ClientHandle::new(Arc::clone(&id), server.options.client_queue_max_bytes);
     let mut disconnect = handle.watch_disconnect();
     lock(&server.connections).insert(Arc::clone(&id), handle.clone());
+    server.metrics.record_connection_opened();
+    tracing::debug!(client = %id, "instant: embedded server connection opened");
     if server
         .shutting_down
         .load(std::sync::atomic::Ordering::Acquire)
@@ -278,6 +280,13 @@ pub(crate) async fn run(
     // Make sure the writer stops even when the reader ended first.
     conn.handle.disconnect(Disconnect::NORMAL);
     lock(&conn.server.connections).remove(&id);
+    conn.server.metrics.record_connection_closed();
+    tracing::debug!(
+        client = %id,
+        user = %conn.connected.as_ref().map_or("", |c| &*c.user),
+        reason = ?conn.handle.disconnect_reason(),
+        "instant: embedded server connection closed"
+    );
     let _ = writer.await;
     drop(permit);
 }

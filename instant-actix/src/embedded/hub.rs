@@ -56,6 +56,8 @@ pub(crate) struct NewPublication {
 pub(crate) struct Position {
     pub(crate) offset: u64,
     pub(crate) epoch: String,
+    /// How many subscribers the publication was queued for.
+    pub(crate) subscribers: usize,
 }
 
 #[derive(Debug)]
@@ -102,17 +104,20 @@ impl ChannelState {
     /// Queues `frame` for every subscriber; for join/leave, only those that asked for them (or
     /// all, with `force_push_join_leave`), and never anonymous ones unless the channel opens
     /// presence to them (`presence_for_anonymous`).
-    fn fan_out(&self, frame: &ByteString, join_leave_only: bool) {
+    fn fan_out(&self, frame: &ByteString, join_leave_only: bool) -> usize {
         let force = self.options.force_push_join_leave;
         let anonymous_too = self.options.presence_for_anonymous;
+        let mut sent = 0;
         for subscriber in self.subscribers.values() {
             if !join_leave_only
                 || ((force || subscriber.join_leave)
                     && (anonymous_too || !subscriber.info.user.is_empty()))
             {
                 subscriber.handle.send(frame);
+                sent += 1;
             }
         }
+        sent
     }
 
     fn push_presence_change(&self, channel: &str, info: &ClientInfo, join: bool) {
@@ -388,14 +393,18 @@ fn publish_into(state: &mut ChannelState, channel: &str, new: NewPublication) ->
                 body: PushBody::Pub(&publication),
             }),
         });
-        state.fan_out(&frame, false);
+        let subscribers = state.fan_out(&frame, false);
         if keep {
             Position {
                 offset,
                 epoch: state.epoch.clone(),
+                subscribers,
             }
         } else {
-            Position::default()
+            Position {
+                subscribers,
+                ..Position::default()
+            }
         }
     }
 }

@@ -95,6 +95,8 @@ pub(crate) struct Inner {
     queued: AtomicU64,
     delivered: AtomicU64,
     dropped: AtomicU64,
+    /// Connections, subscriptions, deliveries and denials, shared with the app's publisher.
+    pub(crate) metrics: Arc<instant_core::metrics::Metrics>,
 }
 
 impl fmt::Debug for Inner {
@@ -225,6 +227,7 @@ impl EmbeddedServer {
                 queued: AtomicU64::new(0),
                 delivered: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
+                metrics: Arc::default(),
                 options,
             }),
         }
@@ -347,6 +350,9 @@ impl EmbeddedServer {
         match outcome {
             Ok(position) => {
                 self.inner.delivered.fetch_add(1, Ordering::Relaxed);
+                self.inner
+                    .metrics
+                    .record_deliveries(u64::try_from(position.subscribers).unwrap_or(u64::MAX));
                 Ok(receipt(position))
             }
             Err(error) => {
@@ -411,6 +417,45 @@ impl Backend for EmbeddedServer {
         }
     }
 
+    /// The hub's subscribers of `channel`, every one (no `max_presence_entries` cut).
+    fn presence(
+        &self,
+        channel: &str,
+    ) -> BoxFuture<'_, Result<Vec<instant_core::presence::PresenceClient>, PublishError>> {
+        let answer = self
+            .inner
+            .hub
+            .presence(channel, usize::MAX)
+            .map(|clients| {
+                clients
+                    .into_values()
+                    .map(|info| {
+                        let json = |raw: &Option<Arc<serde_json::value::RawValue>>| {
+                            raw.as_ref()
+                                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                        };
+                        instant_core::presence::PresenceClient::new(&*info.client, &*info.user)
+                            .with_conn_info(json(&info.conn_info))
+                            .with_chan_info(json(&info.chan_info))
+                    })
+                    .collect()
+            })
+            .map_err(|e| PublishError::Server {
+                code: e.code,
+                message: e.message.to_owned(),
+            });
+        Box::pin(std::future::ready(answer))
+    }
+
+    /// Awaited publishes are counted in `delivered` and `dropped` too.
+    fn stats_include_awaited(&self) -> bool {
+        true
+    }
+
+    fn shared_metrics(&self) -> Option<Arc<instant_core::metrics::Metrics>> {
+        Some(Arc::clone(&self.inner.metrics))
+    }
+
     fn stats(&self) -> DeliveryStats {
         let mut stats = DeliveryStats::default();
         stats.queued = self.inner.queued.load(Ordering::Relaxed);
@@ -427,6 +472,7 @@ fn websocket(
     body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     if !origin_allowed(req, &server) {
+        server.metrics.record_denial("origin");
         tracing::info!(
             origin = ?req.headers().get(header::ORIGIN),
             "WebSocket refused: origin not allowed (set INSTANT_ALLOWED_ORIGINS)"

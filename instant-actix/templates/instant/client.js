@@ -51,6 +51,11 @@
   };
 
   function dispatch(channel, event) {
+    /* Published to others by a request of this very tab (instant/sender.js). */
+    if (event && event.sender && event.sender === instant.clientId) {
+      if (instantDebug) { console.log("instant: skipped an event this tab caused", channel, event.uid); }
+      return;
+    }
     instant.received += 1;
     if (instantDebug) { console.log("instant event", channel, event); }
     var handler = Object.prototype.hasOwnProperty.call(handlers, channel) ? handlers[channel] : defaultHandler;
@@ -72,6 +77,8 @@
   }
   var centrifuge = new Centrifuge(config.ws_url, options);
   instant.centrifuge = centrifuge;
+{% include "instant/sender.js" %}
+{% include "instant/presence.js" %}
 
   centrifuge.on("connected", function (ctx) {
 {% include "instant/events/connect.js" %}
@@ -89,8 +96,10 @@
       subOptions.token = channel.token;
       subOptions.getToken = function () { return post(config.subscription_url, { channel: channel.name }); };
     }
+    if (channel.presence) { subOptions.joinLeave = true; }
     var subscription = centrifuge.newSubscription(channel.name, subOptions);
     subscription.on("publication", function (ctx) { dispatch(channel.name, ctx.data); });
+    if (channel.presence) { trackPresence(channel, subscription); }
     subscription.on("subscribed", function () {
       document.documentElement.setAttribute("data-instant-subscribed", Object.keys(instant.subscriptions).filter(function (name) {
         return instant.subscriptions[name].state === "subscribed";

@@ -389,6 +389,26 @@ impl Backend for CentrifugoClient {
     fn flush(&self) -> BoxFuture<'_, ()> {
         Box::pin(CentrifugoClient::flush(self))
     }
+
+    /// Centrifugo's `presence` API: every subscribed client, on every node (with Redis, the
+    /// nodes share presence).
+    fn presence(
+        &self,
+        channel: &str,
+    ) -> BoxFuture<'_, Result<Vec<crate::presence::PresenceClient>, PublishError>> {
+        let channel = channel.to_owned();
+        Box::pin(async move {
+            let clients = CentrifugoClient::presence(self, &channel).await?;
+            Ok(clients
+                .into_values()
+                .map(|c| {
+                    crate::presence::PresenceClient::new(c.client, c.user)
+                        .with_conn_info(c.conn_info)
+                        .with_chan_info(c.chan_info)
+                })
+                .collect())
+        })
+    }
 }
 
 #[cfg(test)]
