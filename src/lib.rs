@@ -108,8 +108,9 @@ pub mod channel {
     //! [`ParamValue`]) and what a channel keeps and allows.
     pub use instant_core::pattern::{MAX_PARAM_LEN, PatternArg, PatternArgs};
     pub use instant_core::{
-        ChannelError, ChannelName, ChannelOptions, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX,
-        ParamValue, Params, PatternError, validate_name,
+        ChannelError, ChannelName, ChannelOptions, MAX_CHANNEL_NAME_LEN, PERSONAL_CHANNEL,
+        PERSONAL_NAMESPACE, PRIVATE_PREFIX, ParamValue, Params, PatternError, USER_BOUNDARY,
+        personal_channel, validate_name,
     };
 }
 
@@ -120,7 +121,7 @@ pub mod publishing {
     //! per Centrifugo node too ([`NodeHealth`]).
     pub use instant_core::{
         Backend, BoxFuture, Deferred, DeferredEvent, DeliveryStats, EVENT_CLASSES, GlobalPublish,
-        NodeHealth, NodeState, Publish, PublishReceipt, TypedEvent,
+        NodeHealth, NodeState, Publish, PublishReceipt, StreamPosition, TypedEvent,
     };
 
     /// Makes a serde type a [`TypedEvent`]: published on its channel with its event class and

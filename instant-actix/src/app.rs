@@ -11,6 +11,7 @@ use instant_core::{Backend, CentrifugoClient, Channel, ChannelSet, Config, Param
 
 use crate::embedded::{EmbeddedOptions, EmbeddedServer};
 use crate::error::SetupError;
+use crate::metrics_route::MetricsAccess;
 use crate::paths;
 use crate::runtime::{AuthorizeAsyncFn, AuthorizeFn, Runtime};
 use crate::templates::{self, CentrifugeJs, TemplateSources};
@@ -114,6 +115,24 @@ impl Realtime {
     pub fn install_global_publisher(&self) -> bool {
         self.publisher().install_global()
     }
+
+    /// The app's counters at this moment: events published, failed and dropped, denied
+    /// authorization requests by reason, and the embedded server's connections, subscriptions
+    /// and deliveries ([`MetricsSnapshot::to_prometheus`](instant_core::metrics::MetricsSnapshot::to_prometheus)
+    /// writes them for Prometheus; [`RealtimeBuilder::metrics_route`] serves them).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let realtime = instant_actix::Realtime::builder()
+    ///     .config(instant_core::Config::builder().build()?)
+    ///     .build()?;
+    /// assert_eq!(realtime.metrics().published, 0);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn metrics(&self) -> instant_core::metrics::MetricsSnapshot {
+        self.runtime.publisher.metrics()
+    }
 }
 
 /// The choices of a [`Realtime`] set-up; made by [`Realtime::builder`], finished by
@@ -132,6 +151,7 @@ pub struct RealtimeBuilder {
     embedded_options: EmbeddedOptions,
     backend: Option<Arc<dyn Backend>>,
     personal_channel: bool,
+    metrics_access: Option<MetricsAccess>,
 }
 
 impl Default for RealtimeBuilder {
@@ -149,6 +169,7 @@ impl Default for RealtimeBuilder {
             embedded_options: EmbeddedOptions::default(),
             backend: None,
             personal_channel: false,
+            metrics_access: None,
         }
     }
 }
@@ -281,6 +302,14 @@ impl RealtimeBuilder {
         self
     }
 
+    /// Serves the app's counters ([`Realtime::metrics`]) in Prometheus' text format at
+    /// [`paths::METRICS`] (`GET /instant/metrics`) to those `access` lets in; anyone else gets
+    /// 404. Off by default: without this call the route does not exist.
+    pub fn metrics_route(mut self, access: MetricsAccess) -> Self {
+        self.metrics_access = Some(access);
+        self
+    }
+
     /// The memory cap of the HTML rewriter per response (default [`DEFAULT_MEMORY_LIMIT`]).
     pub fn rewriter_memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = bytes;
@@ -348,6 +377,16 @@ impl RealtimeBuilder {
             })
             .unwrap_or_default();
         let embedded_options = embedded_options(&config, &channels, self.embedded_options)?;
+        // Presence per channel, from the same options the embedded server and genconfig use.
+        let presence = channels
+            .iter()
+            .filter_map(|channel| {
+                let options = embedded_options.channel_options(channel.name());
+                options
+                    .presence
+                    .then(|| (channel.name().to_owned(), options.presence_for_anonymous))
+            })
+            .collect();
         let rendered = templates::render(&templates, &config, &channels, &centrifuge_js)?;
         let centrifuge_file = match &centrifuge_js {
             CentrifugeJs::File(path) => Some(Bytes::from(
@@ -369,11 +408,8 @@ impl RealtimeBuilder {
                     )
                 }
                 (None, None) => {
-                    let server = EmbeddedServer::with_options(
-                        &config,
-                        channels.clone(),
-                        embedded_options,
-                    );
+                    let server =
+                        EmbeddedServer::with_options(&config, channels.clone(), embedded_options);
                     (
                         Arc::new(server.clone()),
                         Some(server),
@@ -395,6 +431,8 @@ impl RealtimeBuilder {
             ws_url,
             memory_limit: self.memory_limit,
             embedded,
+            presence,
+            metrics_access: self.metrics_access,
             config,
         };
         Ok(Realtime {

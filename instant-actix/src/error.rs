@@ -29,6 +29,10 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+    /// The app's channels cannot take the personal channel (a declaration that makes the same
+    /// names as `personal:#{user}`).
+    #[error("the personal channel cannot be added to the app's channels: {0}")]
+    Channels(#[from] instant_core::ChannelError),
     /// A `[[channels]]` entry of the settings gives a declared channel another level than the app.
     #[error(
         "channel `{channel}` is declared with level {declared} by the app but with level {configured} in the settings"

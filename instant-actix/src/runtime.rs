@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::{HttpMessage, HttpRequest};
 use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
-use instant_core::{Channel, ChannelSet, Config, Level, Params, Publisher, Tokens};
+use instant_core::{Channel, ChannelSet, Config, Level, Params, Publisher, StreamPosition, Tokens};
 use serde::Serialize;
 
 use crate::embedded::EmbeddedServer;
@@ -36,6 +36,8 @@ pub(crate) enum Denial {
     Level { required: Level, actual: Level },
     /// The app's `authorize` check said no.
     Refused,
+    /// A user-limited channel (`personal:#42`) of another user.
+    NotOwner,
 }
 
 impl Denial {
@@ -45,6 +47,7 @@ impl Denial {
             Self::Undeclared => "undeclared",
             Self::Level { .. } => "level",
             Self::Refused => "refused",
+            Self::NotOwner => "not_owner",
         }
     }
 }
@@ -63,6 +66,7 @@ impl fmt::Display for Denial {
                 }
             ),
             Self::Refused => f.write_str("the app's authorization check refused it"),
+            Self::NotOwner => f.write_str("the channel belongs to another user"),
         }
     }
 }
@@ -110,6 +114,10 @@ pub(crate) struct BrowserConfig<'a> {
     pub(crate) debug: bool,
     pub(crate) token: String,
     pub(crate) channels: Vec<BrowserChannel>,
+    /// The logged-in user (`null` for an anonymous visitor).
+    pub(crate) user: Option<BrowserUser>,
+    /// The request path the page was rendered for.
+    pub(crate) path: String,
     /// Where the client renews its connection token.
     pub(crate) connection_url: &'static str,
     /// Where the client gets and renews its subscription tokens.
@@ -117,6 +125,13 @@ pub(crate) struct BrowserConfig<'a> {
     /// Where the frontend page publishes its test events (the frontend page only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) publish_url: Option<&'static str>,
+}
+
+/// The user a page was rendered for.
+#[derive(Debug, Serialize)]
+pub(crate) struct BrowserUser {
+    pub(crate) id: String,
+    pub(crate) level: Level,
 }
 
 /// One channel the page subscribes to.
@@ -129,6 +144,16 @@ pub(crate) struct BrowserChannel {
     /// Whether the page follows who is on the channel (presence on, and visible to this user).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) presence: bool,
+    /// The declared pattern that makes the channel (`$order_{id}`), for its handler.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pattern: Option<String>,
+    /// The pattern's parameters read from the name (`{"id": "42"}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) params: Option<std::collections::BTreeMap<String, String>>,
+    /// The stream position when the page was rendered: the client subscribes from there, so
+    /// that nothing published in between is lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) since: Option<StreamPosition>,
 }
 
 impl Runtime {
@@ -178,6 +203,11 @@ impl Runtime {
                 required: channel.level(),
                 actual,
             });
+        }
+        if let Some(owner) = channel.limited_to(name)
+            && user.is_none_or(|user| user.id != owner)
+        {
+            return Err(Denial::NotOwner);
         }
         if !self.app_allows(user, channel, &params).await {
             return Err(Denial::Refused);
@@ -235,6 +265,21 @@ impl Runtime {
             .filter(|c| all_paths || c.connects_on(path))
             .map(|c| c.name().to_owned())
             .collect();
+        // Every page of a logged-in user joins the user's own user-limited channels
+        // (`personal:#42`), when the app declares such a pattern.
+        if let Some(user) = user {
+            for pattern in self.channels.iter().filter(|c| c.is_user_limited()) {
+                match pattern.try_with([user.id.as_str()]) {
+                    Ok(name) => names.push(name.into_string()),
+                    Err(error) => tracing::debug!(
+                        user = %user.id,
+                        pattern = pattern.name(),
+                        %error,
+                        "instant: no personal channel for this user id"
+                    ),
+                }
+            }
+        }
         let fixed = names.len();
         let joined = req.extensions().get::<JoinedChannels>().cloned();
         for name in joined.into_iter().flat_map(|joined| joined.0) {
@@ -248,7 +293,7 @@ impl Runtime {
         let mut channels = Vec::with_capacity(names.len());
         for (index, (name, decision)) in names.iter().zip(decisions).enumerate() {
             match decision {
-                Ok((channel, _)) => channels.push(BrowserChannel {
+                Ok((channel, params)) => channels.push(BrowserChannel {
                     name: name.clone(),
                     level: channel.level(),
                     token: channel
@@ -258,6 +303,14 @@ impl Runtime {
                         .presence
                         .get(channel.name())
                         .is_some_and(|anonymous_too| user.is_some() || *anonymous_too),
+                    pattern: channel.is_pattern().then(|| channel.name().to_owned()),
+                    params: channel.is_pattern().then(|| {
+                        params
+                            .iter()
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect()
+                    }),
+                    since: None,
                 }),
                 // A fixed channel refused by the app's check is left out quietly, as it always
                 // was; a channel the handler joined by name is worth a line.
@@ -274,6 +327,17 @@ impl Runtime {
                 ),
             }
         }
+        // Where each stream stands now (concurrently; `None` for channels without history).
+        let backend = self.publisher.backend();
+        let positions = futures_util::future::join_all(
+            channels
+                .iter()
+                .map(|channel| backend.stream_position(&channel.name)),
+        )
+        .await;
+        for (channel, since) in channels.iter_mut().zip(positions) {
+            channel.since = since;
+        }
         BrowserConfig {
             ws_url: self.ws_url(req),
             site: self.config.site_slug(),
@@ -281,6 +345,11 @@ impl Runtime {
             debug: self.config.debug(),
             token: self.connection_token(user),
             channels,
+            user: user.map(|user| BrowserUser {
+                id: user.id.clone(),
+                level: user.level,
+            }),
+            path: path.to_owned(),
             connection_url: paths::AUTH_CONNECTION,
             subscription_url: paths::AUTH_SUBSCRIPTION,
             publish_url: all_paths.then_some(paths::PUBLISH),

@@ -31,6 +31,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/instant/events/disconnect.js"),
     ),
     (
+        "instant/events/resync.js",
+        include_str!("../templates/instant/events/resync.js"),
+    ),
+    (
         "instant/sender.js",
         include_str!("../templates/instant/sender.js"),
     ),
@@ -71,15 +75,16 @@ const NONCE_MARK: &str = "\u{E000}instant-nonce\u{E000}";
 const CONFIG_MARK: &str = "\u{E000}instant-config\u{E000}";
 
 /// The template of the handler of `channel`: `instant/handlers/<name>.js`, where `<name>` is the
-/// channel name with every character other than ASCII letters, digits, `_`, `-` and `$` replaced by
-/// `_` (so `$mysite_admin1` → `instant/handlers/$mysite_admin1.js`, `news:sport` →
-/// `instant/handlers/news_sport.js`).
+/// channel name with every character other than ASCII letters, digits, `_`, `-`, `$`, `{` and `}`
+/// replaced by `_` (so `$mysite_admin1` → `instant/handlers/$mysite_admin1.js`, `news:sport` →
+/// `instant/handlers/news_sport.js`). A pattern's handler, named by the pattern
+/// (`$order_{id}` → `instant/handlers/$order_{id}.js`), serves every channel it makes.
 #[must_use]
 pub fn handler_template_name(channel: &str) -> String {
     let name: String = channel
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$') {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$' | '{' | '}') {
                 c
             } else {
                 '_'
@@ -384,6 +389,14 @@ mod tests {
         assert_eq!(
             handler_template_name("news:sport/../x"),
             "instant/handlers/news_sport____x.js"
+        );
+        assert_eq!(
+            handler_template_name("$order_{id}"),
+            "instant/handlers/$order_{id}.js"
+        );
+        assert_eq!(
+            handler_template_name("personal:#{user}"),
+            "instant/handlers/personal__{user}.js"
         );
     }
 

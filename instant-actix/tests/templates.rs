@@ -50,7 +50,7 @@ async fn app_templates_replace_the_built_in_ones_by_path() {
         .unwrap();
     let body = page_with(realtime).await;
     assert!(body.contains(
-        "\"$users_all\": function (event_class, channel, message, data, site, uid, timestamp) {\n/* users handler of $users_all on testsite */"
+        "\"$users_all\": function (event_class, channel, message, data, site, uid, timestamp, params) {\n/* users handler of $users_all on testsite */"
     ));
     assert!(body.contains(".from-the-app-dir{}"));
     assert!(!body.contains("#instant-notifications{position"));

@@ -27,6 +27,29 @@ pub struct PublishReceipt {
     pub epoch: Option<String>,
 }
 
+/// A position in a channel's stream: the offset of its latest publication and the history epoch
+/// (which changes when the history is lost). A client subscribing with it as `since` receives
+/// every publication after it, or is told that the history no longer covers it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct StreamPosition {
+    /// The offset of the latest publication (0 before the first).
+    pub offset: u64,
+    /// The history epoch.
+    pub epoch: String,
+}
+
+impl StreamPosition {
+    /// A position, for backends outside this crate.
+    #[must_use]
+    pub fn new(offset: u64, epoch: impl Into<String>) -> Self {
+        Self {
+            offset,
+            epoch: epoch.into(),
+        }
+    }
+}
+
 /// Why a publish failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -180,6 +203,14 @@ pub trait Backend: Send + Sync + 'static {
         Box::pin(async {})
     }
 
+    /// The current position of `channel`'s stream, so that a page rendered now can subscribe
+    /// from it and miss nothing published before its subscription; `None` when the channel
+    /// keeps no history or the backend cannot tell (the default).
+    fn stream_position<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Option<StreamPosition>> {
+        let _ = channel;
+        Box::pin(std::future::ready(None))
+    }
+
     /// The clients subscribed to `channel`, one entry per connection (the channel needs presence
     /// turned on). The default: error 108, not available.
     ///
@@ -255,6 +286,22 @@ impl Publisher {
             metrics: &self.metrics,
             event: Event::new(&*self.site, channel, message),
         }
+    }
+
+    /// Starts an event for one user, on their personal channel (`personal:#<user id>`, see
+    /// [`Channel::personal`](crate::Channel::personal)), which every page of that user joins
+    /// when the app turns personal channels on; then as [`Publisher::publish`].
+    ///
+    /// # Errors
+    /// [`PatternError::InvalidValue`](crate::PatternError::InvalidValue) for an id that cannot
+    /// name a channel: other than 1 to 64 ASCII letters, digits or `-` (integer ids and UUIDs
+    /// always can).
+    pub fn to_user(
+        &self,
+        user_id: &str,
+        message: impl Into<String>,
+    ) -> Result<Publish<'_>, crate::PatternError> {
+        Ok(self.publish(crate::channel::personal_channel(user_id)?, message))
     }
 
     /// Publishes a ready-made event and waits for the answer.

@@ -17,6 +17,16 @@ pub const MAX_CHANNEL_NAME_LEN: usize = 255;
 /// The prefix that marks a private channel, as Centrifugo's `channel.private_prefix` does by default.
 pub const PRIVATE_PREFIX: char = '$';
 
+/// The mark before the user part of a user-limited channel, Centrifugo's `channel.user_boundary`:
+/// only the user named after it may subscribe (`personal:#42` is user 42's).
+pub const USER_BOUNDARY: char = '#';
+
+/// The namespace of the personal channels ([`Channel::personal`]).
+pub const PERSONAL_NAMESPACE: &str = "personal";
+
+/// The pattern of the personal channels: one per user, `personal:#<user id>`.
+pub const PERSONAL_CHANNEL: &str = "personal:#{user}";
+
 /// Who may join a channel. Levels are ordered: a higher level may join every channel of a lower one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -167,7 +177,9 @@ pub fn validate_name(name: &str, level: Level) -> Result<(), ChannelError> {
         return Err(ChannelError::InvalidCharacter(name.to_owned()));
     }
     let private = name.starts_with(PRIVATE_PREFIX);
-    if level.is_private() && !private {
+    // A user-limited pattern (`personal:#{user}`) is guarded by the user part instead of a token:
+    // it is for logged-in users, and a `$` would make Centrifugo ask for a token.
+    if level.is_private() && !private && !(level == Level::Users && is_user_limited(name)) {
         return Err(ChannelError::MissingPrivatePrefix {
             name: name.to_owned(),
             level,
@@ -183,6 +195,36 @@ pub fn validate_name(name: &str, level: Level) -> Result<(), ChannelError> {
         })?;
     }
     Ok(())
+}
+
+/// Whether `name` is a user-limited pattern: no `$`, and its last part a parameter right after
+/// the [`USER_BOUNDARY`] (`personal:#{user}`), so that the value is the only user who may subscribe.
+fn is_user_limited(name: &str) -> bool {
+    if name.starts_with(PRIVATE_PREFIX) {
+        return false;
+    }
+    let Ok(segments) = pattern::segments(name) else {
+        return false;
+    };
+    matches!(
+        segments.as_slice(),
+        [.., pattern::Segment::Literal(text), pattern::Segment::Param(_)]
+            if text.ends_with(USER_BOUNDARY) && text.matches(USER_BOUNDARY).count() == 1
+    ) && segments
+        .iter()
+        .filter(|s| matches!(s, pattern::Segment::Param(_)))
+        .count()
+        == 1
+}
+
+/// The personal channel of the user `user_id`: `personal:#<user id>` ([`Channel::personal`]).
+///
+/// # Errors
+/// [`PatternError::InvalidValue`] when the id is not 1 to 64 ASCII letters, digits or `-` (integer
+/// ids and UUIDs always are).
+pub fn personal_channel(user_id: &str) -> Result<ChannelName, PatternError> {
+    let value = ParamValue::new(user_id)?;
+    pattern::fill(PERSONAL_CHANNEL, &[value]).map(ChannelName::new_unchecked)
 }
 
 /// One declared channel: its name, the level needed to join it, and the request paths it connects on.
@@ -269,6 +311,32 @@ impl Channel {
     #[must_use]
     pub fn is_private(&self) -> bool {
         self.name.starts_with(PRIVATE_PREFIX)
+    }
+
+    /// The personal channel pattern, `personal:#{user}` ([`PERSONAL_CHANNEL`]), for logged-in
+    /// users: every page of a logged-in user joins its own channel (`personal:#42` for user 42),
+    /// which only that user may subscribe to. `RealtimeBuilder::personal_channel(true)` declares it.
+    #[must_use]
+    pub const fn personal() -> Self {
+        Self::from_static_unchecked(PERSONAL_CHANNEL, Level::Users, &[])
+    }
+
+    /// Whether the channel is user-limited: a pattern ending with `#{param}` and no `$`
+    /// (`personal:#{user}`), whose channels only the user named by the value may subscribe to,
+    /// without a subscription token (Centrifugo's `allow_user_limited_channels`).
+    #[must_use]
+    pub fn is_user_limited(&self) -> bool {
+        is_user_limited(&self.name)
+    }
+
+    /// For a user-limited channel (`personal:#{user}`), the user a concrete name belongs to
+    /// (`Some("42")` for `personal:#42`); `None` for other channels or names it does not make.
+    #[must_use]
+    pub fn limited_to<'a>(&self, name: &'a str) -> Option<&'a str> {
+        if !self.is_user_limited() || self.matches(name).is_none() {
+            return None;
+        }
+        name.rsplit_once(USER_BOUNDARY).map(|(_, user)| user)
     }
 
     /// Whether a page at `path` connects to this channel. A pattern connects on no path by

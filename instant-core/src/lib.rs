@@ -47,7 +47,7 @@ mod typed;
 
 pub use crate::backend::{
     Backend, BoxFuture, DeliveryStats, GlobalPublish, NodeHealth, NodeState, Publish, PublishError,
-    PublishReceipt, Publisher, publish,
+    PublishReceipt, Publisher, StreamPosition, publish,
 };
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
@@ -56,7 +56,8 @@ pub use crate::centrifugo::{
     PresenceStats, ServerInfo,
 };
 pub use crate::channel::{
-    Channel, ChannelError, ChannelSet, Level, MAX_CHANNEL_NAME_LEN, PRIVATE_PREFIX, validate_name,
+    Channel, ChannelError, ChannelSet, Level, MAX_CHANNEL_NAME_LEN, PERSONAL_CHANNEL,
+    PERSONAL_NAMESPACE, PRIVATE_PREFIX, USER_BOUNDARY, personal_channel, validate_name,
 };
 pub use crate::channel_options::ChannelOptions;
 pub use crate::config::{

@@ -2,8 +2,11 @@
 //! `App`, which the binary serves and the tests call.
 //!
 //! It serves the pages `/`, `/a/path` and `/another/path` (the channels a page joins depend on the
-//! user and on the path), a login form with three demo accounts, and the superuser frontend at
-//! `/instant/`.
+//! user and on the path), the order pages `/orders/1` to `/orders/3` (each joins its order's
+//! channel `$order_{id}` when an asynchronous check, a query of the demo's SQLite database, allows
+//! the user), a login form with three demo accounts, and the superuser frontend at `/instant/`.
+//! Every page of a logged-in user also joins the user's personal channel (`personal:#user`), and
+//! shows its connection status and the channels it joined.
 
 use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
@@ -19,6 +22,8 @@ use instant::session::{SessionUsers, login, logout};
 use instant::templates::{CentrifugeJs, handler_template_name};
 use instant::{InstantMiddleware, Level, Realtime, RealtimeBuilder, User, UserResolver};
 use serde::Deserialize;
+use sqlx::SqlitePool;
+use sqlx::sqlite::SqlitePoolOptions;
 
 /// The demo accounts: user name, level. Every password is [`PASSWORD`].
 pub const ACCOUNTS: [(&str, Level); 3] = [
@@ -39,7 +44,12 @@ instant::channels! {
     users     "$mysite_users1",
     public    "mysite_public1",
     public    "mysite_public2",
+    /// One channel per order, for its owner and the staff.
+    users     "$order_{id}" as ORDER,
 }
+
+/// The demo's orders: id and owner. `user` owns order 1; the staff and superusers see all.
+pub const ORDERS: [(u64, &str); 3] = [(1, "user"), (2, "alice"), (3, "bob")];
 
 /// The local copy of `centrifuge.js` installed by `npm ci` in `js/`, for offline use.
 const LOCAL_CENTRIFUGE_JS: &str = concat!(
@@ -47,7 +57,71 @@ const LOCAL_CENTRIFUGE_JS: &str = concat!(
     "/../../js/node_modules/centrifuge/dist/centrifuge.js"
 );
 
+/// The demo's database: one in-memory SQLite connection holding the `orders` table.
+fn database() -> SqlitePool {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        // The database lives as long as its only connection.
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                sqlx::query("CREATE TABLE orders (id INTEGER PRIMARY KEY, owner TEXT NOT NULL)")
+                    .execute(&mut *connection)
+                    .await?;
+                for (id, owner) in ORDERS {
+                    sqlx::query("INSERT INTO orders (id, owner) VALUES (?, ?)")
+                        .bind(i64::try_from(id).unwrap_or(i64::MAX))
+                        .bind(owner)
+                        .execute(&mut *connection)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_lazy("sqlite::memory:")
+        .expect("an in-memory SQLite URL is valid")
+}
+
+/// Whether `user` may follow order `id`: the staff and superusers always, others when the
+/// database says they own it.
+async fn may_follow(pool: &SqlitePool, user: &User, id: u64) -> bool {
+    if user.level >= Level::Staff {
+        return true;
+    }
+    let Ok(id) = i64::try_from(id) else {
+        return false;
+    };
+    let owned = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM orders WHERE id = ? AND owner = ?")
+        .bind(id)
+        .bind(&user.id)
+        .fetch_one(pool)
+        .await;
+    match owned {
+        Ok(count) => count > 0,
+        Err(error) => {
+            tracing::error!(%error, "the orders query failed");
+            false
+        }
+    }
+}
+
+/// The pages of the navigation bar.
+const PAGES: [&str; 6] = [
+    "/",
+    "/a/path",
+    "/another/path",
+    "/orders/1",
+    "/orders/2",
+    "/orders/3",
+];
+
 fn page(title: &str, user: Option<&User>, path: &str) -> HttpResponse {
+    page_with(title, user, path, "")
+}
+
+fn page_with(title: &str, user: Option<&User>, path: &str, content: &str) -> HttpResponse {
     let who = match user {
         Some(user) => format!(
             "Logged in as <b>{}</b> ({}) · <a href=\"/logout\">log out</a>{}",
@@ -61,7 +135,7 @@ fn page(title: &str, user: Option<&User>, path: &str) -> HttpResponse {
         ),
         None => "Anonymous · <a href=\"/login\">log in</a>".to_owned(),
     };
-    let nav = ["/", "/a/path", "/another/path"]
+    let nav = PAGES
         .iter()
         .map(|p| {
             if *p == path {
@@ -85,6 +159,10 @@ fn page(title: &str, user: Option<&User>, path: &str) -> HttpResponse {
 <p>{who}</p>
 <nav>{nav}</nav>
 <h1>{title}</h1>
+<p>Connection: <b id="instant-status">connecting</b></p>
+<p>This page joined:</p>
+<ul id="instant-joined"></ul>
+{content}
 <p>Events published on the channels this page joins appear below (the joined channels depend on
 who you are and on this path).</p>
 <ul id="events"><li id="no-events"><i>No event yet.</i></li></ul>
@@ -106,6 +184,39 @@ async fn another_path(req: HttpRequest) -> HttpResponse {
         "Another path",
         SessionUsers.resolve(&req).as_ref(),
         "/another/path",
+    )
+}
+
+async fn order_page(req: HttpRequest, id: web::Path<u64>) -> HttpResponse {
+    let id = id.into_inner();
+    if !ORDERS.iter().any(|(order, _)| *order == id) {
+        return HttpResponse::NotFound()
+            .content_type("text/html; charset=utf-8")
+            .body("<!doctype html><p>No such order.</p>");
+    }
+    // The middleware checks the user against the order (the asynchronous check below) and
+    // leaves the channel out of the page when it refuses.
+    let channel = ORDER.with(id);
+    instant::middleware::join(&req, &channel);
+    let content = format!(
+        r#"<p id="order-access" data-channel="{channel}"></p>
+<h2>Updates of order {id}</h2>
+<ul id="order-events"></ul>
+<script>
+(function () {{
+  var config = window.instant && window.instant.config;
+  var access = document.getElementById("order-access");
+  var joined = !!config && config.channels.some(function (c) {{ return c.name === access.getAttribute("data-channel"); }});
+  access.setAttribute("data-joined", String(joined));
+  access.textContent = joined ? "You follow this order live." : "You may not follow this order: its channel was refused.";
+}})();
+</script>"#
+    );
+    page_with(
+        &format!("Order {id}"),
+        SessionUsers.resolve(&req).as_ref(),
+        &format!("/orders/{id}"),
+        &content,
     )
 }
 
@@ -169,23 +280,47 @@ async fn logout_route(session: Session) -> HttpResponse {
         .finish()
 }
 
-/// The demo's set-up on `config`: its channels, its session users, its channel handler and, when
-/// `npm ci` was run in `js/`, the local `centrifuge.js`. Tests add a recording backend to it.
+/// The demo's set-up on `config`: its channels and personal channels, its session users, the
+/// order check (a query of its SQLite database), its handlers (one per channel, one for all the
+/// order channels) and page script, and, when `npm ci` was run in `js/`, the local
+/// `centrifuge.js`. Tests add a recording backend to it.
 pub fn builder(config: Config) -> RealtimeBuilder {
+    let pool = database();
     let serve_local_client =
         config.centrifuge_js().is_none() && std::path::Path::new(LOCAL_CENTRIFUGE_JS).exists();
     let mut builder = Realtime::builder()
         .config(config)
         .channels(CHANNELS.clone())
         .users(SessionUsers)
+        .personal_channel(true)
+        .authorize_async(move |user, channel, params| {
+            let pool = pool.clone();
+            async move {
+                match (channel.name(), user, params.parse::<u64>("id")) {
+                    ("$order_{id}", Some(user), Some(id)) => may_follow(&pool, &user, id).await,
+                    ("$order_{id}", ..) => false,
+                    _ => true,
+                }
+            }
+        })
         .template(
             "demo/channel_handler.js",
             include_str!("../templates/demo/channel_handler.js"),
+        )
+        // Every order's channel, with the order's id from the channel's parameters.
+        .template(
+            handler_template_name(ORDER.name()),
+            include_str!("../templates/demo/order_handler.js"),
+        )
+        // The connection status and the joined channels on every page.
+        .template(
+            "instant/extra_clients.js",
+            include_str!("../templates/demo/page_status.js"),
         );
     if serve_local_client {
         builder = builder.centrifuge_js(CentrifugeJs::File(LOCAL_CENTRIFUGE_JS.into()));
     }
-    for channel in CHANNELS.iter() {
+    for channel in CHANNELS.iter().filter(|c| !c.is_pattern()) {
         builder = builder.template(
             handler_template_name(channel.name()),
             "{% include \"demo/channel_handler.js\" %}",
@@ -235,6 +370,7 @@ pub fn app(
         .route("/", web::get().to(home))
         .route("/a/path", web::get().to(a_path))
         .route("/another/path", web::get().to(another_path))
+        .route("/orders/{id}", web::get().to(order_page))
         .route("/login", web::get().to(login_form))
         .route("/login", web::post().to(login_submit))
         .route("/logout", web::get().to(logout_route))

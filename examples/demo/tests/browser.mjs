@@ -1,6 +1,7 @@
 // Drives headless Chromium through the demo: log in as admin, open /a/path, publish an event on a
 // channel that only that path joins, and wait for the page's per-channel handler to add it to the
-// DOM. Prints one JSON line per step; exits non-zero on failure.
+// DOM; then the order pages as `user` (see `orders`). Prints one JSON line per step; exits
+// non-zero on failure.
 // Usage: node browser.mjs <base-url> <screenshot-dir>   (INSTANT_JS_DIR = the js/ directory)
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -107,6 +108,7 @@ try {
   report("anonymous-handled", { text: await publicItem.textContent() });
 
   report("console", { lines: consoleLines.filter((l) => l.startsWith("instant")).slice(0, 200) });
+  await orders(page);
   await browser.close();
   report("done");
 } catch (error) {
@@ -116,4 +118,144 @@ try {
   }
   await browser.close();
   process.exit(1);
+}
+
+// Publishes through the superuser frontend's route, from the admin's page.
+async function publishAs(adminPage, channel, message) {
+  return adminPage.evaluate(async ([channel, message]) => {
+    const response = await fetch("/instant/publish", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ channel, message, event_class: "object edited" }),
+    });
+    return { status: response.status, body: await response.json() };
+  }, [channel, message]);
+}
+
+// Opens `url` in `userPage` with centrifuge.js held back: the page is rendered (its config holds
+// the stream positions) but its client has not subscribed yet. `whileHeld(config)` runs in that
+// gap; then the client loads.
+async function openHeld(userPage, url, whileHeld) {
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  let requested;
+  const held = new Promise((resolve) => { requested = resolve; });
+  await userPage.route("**/instant/static/centrifuge.js", async (route) => {
+    requested();
+    await gate;
+    await route.continue();
+  });
+  await userPage.goto(url, { waitUntil: "commit" });
+  await held;
+  await userPage.waitForSelector("#instant-config", { state: "attached" });
+  const config = JSON.parse(await userPage.textContent("#instant-config"));
+  await whileHeld(config);
+  release();
+  await userPage.waitForLoadState("load");
+  await userPage.unroute("**/instant/static/centrifuge.js");
+  return config;
+}
+
+// The order pages as `user`, who owns order 1 (a row of the demo's SQLite database) and not
+// order 2: an event published between the page's rendering and its subscription is received,
+// through the pattern's own handler; the personal channel gets `to_user`-style events; order 2's
+// channel is refused at every door; a stale position is reported through the resync hook.
+async function orders(adminPage) {
+  const context = await browser.newContext();
+  const userPage = await context.newPage();
+  userPage.on("pageerror", (error) => report("pageerror", { message: String(error) }));
+  await userPage.goto(base + "/login");
+  await userPage.fill("input[name=username]", "user");
+  await userPage.fill("input[name=password]", "demo");
+  await Promise.all([userPage.waitForURL(base + "/"), userPage.click("button[type=submit]")]);
+
+  const gapMessage = "Published before the page subscribed " + Date.now();
+  const config = await openHeld(userPage, base + "/orders/1", async () => {
+    report("order-gap-published", await publishAs(adminPage, "$order_1", gapMessage));
+  });
+  const order = config.channels.find((c) => c.name === "$order_1");
+  report("order-config", {
+    channels: config.channels.map((c) => c.name),
+    order,
+    user: config.user,
+    path: config.path,
+  });
+  const gapItem = await userPage.waitForSelector(`#order-events li[data-order="1"]`, { timeout: 20000 });
+  report("order-gap-handled", { text: await gapItem.textContent(), channel: await gapItem.getAttribute("data-channel") });
+  const liveMessage = "Order 1 shipped " + Date.now();
+  await publishAs(adminPage, "$order_1", liveMessage);
+  await userPage.waitForFunction((text) => Array.from(document.querySelectorAll("#order-events li"))
+    .some((li) => li.textContent.includes(text)), liveMessage, { timeout: 20000 });
+  try {
+    await userPage.waitForFunction(() => document.querySelector("#instant-status").textContent === "connected"
+      && document.querySelectorAll('#instant-joined li[data-state="subscribed"]').length
+        === window.instant.config.channels.length, null, { timeout: 20000 });
+  } catch (error) {
+    report("order-page-state", {
+      status: await userPage.textContent("#instant-status"),
+      joined: await userPage.$$eval("#instant-joined li", (items) => items.map((li) => li.outerHTML)),
+    });
+    throw error;
+  }
+  report("order-page", {
+    access: await userPage.getAttribute("#order-access", "data-joined"),
+    status: await userPage.textContent("#instant-status"),
+    joined: await userPage.$$eval("#instant-joined li", (items) => items.map((li) => li.getAttribute("data-channel"))),
+    events: await userPage.$$eval("#order-events li", (items) => items.map((li) => li.textContent)),
+  });
+
+  // The personal channel: only `user` gets it, through the default handler (no handler of its own).
+  const personalMessage = "Your invoice is ready " + Date.now();
+  report("personal-published", await publishAs(adminPage, "personal:#user", personalMessage));
+  const note = await userPage.waitForSelector(".instant-notification", { timeout: 20000 });
+  report("personal-handled", { text: await note.textContent() });
+  await userPage.screenshot({ path: path.join(artifacts, "demo-order-1.png"), fullPage: true });
+  // The admin's client may not subscribe to user's personal channel, token or not.
+  report("personal-refused", await adminPage.evaluate(() => new Promise((resolve) => {
+    const sub = window.instant.centrifuge.newSubscription("personal:#user");
+    sub.on("subscribed", () => resolve({ subscribed: true }));
+    sub.on("error", (ctx) => resolve({ subscribed: false, code: ctx.error && ctx.error.code }));
+    sub.on("unsubscribed", (ctx) => resolve({ subscribed: false, code: ctx.code }));
+    sub.subscribe();
+  })));
+
+  // Order 2 is not user's: the page leaves its channel out, the auth route refuses its token and
+  // the server refuses a subscription without one.
+  await userPage.goto(base + "/orders/2");
+  const refusedConfig = JSON.parse(await userPage.textContent("#instant-config"));
+  await userPage.waitForFunction(() => document.querySelector("#instant-status").textContent === "connected", null, { timeout: 20000 });
+  const tokenStatus = await userPage.evaluate(async () => (await fetch("/instant/auth/subscription", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ channel: "$order_2" }),
+  })).status);
+  const subscribe = await userPage.evaluate(() => new Promise((resolve) => {
+    const sub = window.instant.centrifuge.newSubscription("$order_2");
+    sub.on("subscribed", () => resolve({ subscribed: true }));
+    sub.on("error", (ctx) => resolve({ subscribed: false, code: ctx.error && ctx.error.code }));
+    sub.on("unsubscribed", (ctx) => resolve({ subscribed: false, code: ctx.code }));
+    sub.subscribe();
+  }));
+  report("order-refused", {
+    channels: refusedConfig.channels.map((c) => c.name),
+    access: await userPage.getAttribute("#order-access", "data-joined"),
+    text: await userPage.textContent("#order-access"),
+    tokenStatus,
+    subscribe,
+  });
+  await userPage.screenshot({ path: path.join(artifacts, "demo-order-2.png"), fullPage: true });
+
+  // A position the history cannot serve (another epoch): the subscription is not recovered and
+  // the page hears it through the resync hook (`instant:resync`).
+  await openHeld(userPage, base + "/orders/1", async () => {
+    await userPage.evaluate(() => {
+      window.__resyncs = [];
+      document.addEventListener("instant:resync", (e) => window.__resyncs.push(e.detail.channel));
+      const element = document.getElementById("instant-config");
+      const stale = JSON.parse(element.textContent);
+      stale.channels.forEach((c) => { if (c.since) { c.since.epoch = "stale"; } });
+      element.textContent = JSON.stringify(stale);
+    });
+  });
+  await userPage.waitForFunction(() => window.__resyncs && window.__resyncs.length > 0, null, { timeout: 20000 });
+  report("resync", { channels: await userPage.evaluate(() => window.__resyncs) });
+  await context.close();
 }

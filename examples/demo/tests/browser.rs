@@ -3,6 +3,13 @@
 //! only that path joins), and the page's per-channel handler adds it to the page. The screenshot is
 //! kept in `test-artifacts/demo-a-path.png`.
 //!
+//! Then `user`, who owns order 1 in the demo's SQLite database, opens `/orders/1` with its client
+//! held back: an event published between the page's rendering and its subscription still reaches
+//! the order pattern's handler (the page subscribes from the stream position it was rendered at),
+//! as do live ones and those for `user`'s personal channel (through the default handler); on
+//! `/orders/2` the order's channel is refused at the page, the auth route and the server; a stale
+//! position is reported through the resync hook.
+//!
 //! The demo runs as a child process with the local `centrifuge.js` (no network), once with the
 //! embedded real-time server (no Centrifugo) and once with a real Centrifugo v6.
 
@@ -78,8 +85,22 @@ fn a_published_event_reaches_the_pages_channel_handler() {
 
 #[test]
 fn the_same_page_works_on_a_real_centrifugo() {
+    // The personal channels' namespace as `instant genconfig` writes it, and recovery on, as
+    // genconfig sets it for channels with history.
     let centrifugo = instant_testkit::Centrifugo::start(
-        instant_testkit::CentrifugoOptions::default().allow_anonymous_connect_without_token(true),
+        instant_testkit::CentrifugoOptions::default()
+            .allow_anonymous_connect_without_token(true)
+            .force_recovery(true)
+            .namespace(serde_json::json!({
+                "name": "personal",
+                "allow_subscribe_for_client": true,
+                "allow_subscribe_for_anonymous": true,
+                "allow_user_limited_channels": true,
+                "history_size": 100,
+                "history_ttl": "300s",
+                "force_recovery": true,
+                "allow_history_for_subscriber": true,
+            })),
     );
     let demo = Demo::start(&[
         ("INSTANT_CENTRIFUGO_URL", centrifugo.url()),
@@ -156,8 +177,8 @@ fn run_scenario(demo: &Demo, backend: &str, ws_url: &str) {
     let frontend = step("frontend-config").unwrap();
     assert_eq!(
         frontend["channels"].as_array().unwrap().len(),
-        7,
-        "the frontend joins all seven channels: {frontend}"
+        8,
+        "the frontend joins all seven fixed channels and the admin's personal one: {frontend}"
     );
     let feed = step("frontend-feed").unwrap();
     assert!(
@@ -191,5 +212,89 @@ fn run_scenario(demo: &Demo, backend: &str, ws_url: &str) {
             .iter()
             .any(|l| l.as_str().unwrap().starts_with("instant event")),
         "{console}"
+    );
+    orders_scenario(&step);
+}
+
+/// The order pages as `user` (see the module's documentation).
+fn orders_scenario(step: &dyn Fn(&str) -> Option<Value>) {
+    let published = step("order-gap-published").unwrap();
+    assert_eq!(published["status"], 200, "{published}");
+    let config = step("order-config").unwrap();
+    assert_eq!(
+        config["channels"],
+        serde_json::json!([
+            "$mysite_users1",
+            "mysite_public1",
+            "mysite_public2",
+            "personal:#user",
+            "$order_1"
+        ]),
+        "{config}"
+    );
+    let order = &config["order"];
+    assert_eq!(order["pattern"], "$order_{id}", "{order}");
+    assert_eq!(order["params"]["id"], "1", "{order}");
+    assert!(
+        order["since"]["epoch"].as_str().is_some_and(|e| !e.is_empty()),
+        "the page carries the render-time position: {order}"
+    );
+    assert_eq!(config["user"], serde_json::json!({"id": "user", "level": "users"}));
+    assert_eq!(config["path"], "/orders/1");
+    let handled = step("order-gap-handled").unwrap();
+    assert!(
+        handled["text"]
+            .as_str()
+            .unwrap()
+            .contains("Order 1: Published before the page subscribed"),
+        "the event published before the subscription arrives: {handled}"
+    );
+    assert_eq!(handled["channel"], "$order_1");
+    let page = step("order-page").unwrap();
+    assert_eq!(page["access"], "true", "{page}");
+    assert_eq!(page["status"], "connected", "{page}");
+    assert_eq!(page["joined"], config["channels"], "{page}");
+    assert_eq!(page["events"].as_array().unwrap().len(), 2, "{page}");
+
+    let personal = step("personal-published").unwrap();
+    assert_eq!(personal["status"], 200, "{personal}");
+    let note = step("personal-handled").unwrap();
+    assert!(
+        note["text"].as_str().unwrap().contains("Your invoice is ready"),
+        "{note}"
+    );
+    let refused = step("personal-refused").unwrap();
+    assert_eq!(
+        (&refused["subscribed"], &refused["code"]),
+        (&serde_json::json!(false), &serde_json::json!(103)),
+        "another user's personal channel: {refused}"
+    );
+
+    let refused = step("order-refused").unwrap();
+    assert_eq!(
+        refused["channels"],
+        serde_json::json!([
+            "$mysite_users1",
+            "mysite_public1",
+            "mysite_public2",
+            "personal:#user"
+        ]),
+        "{refused}"
+    );
+    assert_eq!(refused["access"], "false", "{refused}");
+    assert_eq!(refused["tokenStatus"], 403, "{refused}");
+    assert_eq!(
+        refused["subscribe"],
+        serde_json::json!({"subscribed": false, "code": 103}),
+        "{refused}"
+    );
+    let resync = step("resync").unwrap();
+    assert!(
+        resync["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "$order_1"),
+        "{resync}"
     );
 }

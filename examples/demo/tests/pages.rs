@@ -88,11 +88,12 @@ async fn the_channels_of_a_page_follow_the_level_and_the_path() {
             "$mysite_staff2",
             "$mysite_users1",
             "mysite_public1",
-            "mysite_public2"
+            "mysite_public2",
+            "personal:#admin"
         ]
     );
     let a_path = page_config(&app, page_as(&admin, "/a/path")).await;
-    assert_eq!(a_path.channels.len(), 7, "{a_path:#?}");
+    assert_eq!(a_path.channels.len(), 8, "{a_path:#?}");
     let admin1 = a_path.channel("$mysite_admin1").unwrap();
     assert_eq!(admin1.level, Level::Superuser);
     // The page's own tokens verify with the app's secret.
@@ -112,9 +113,50 @@ async fn the_channels_of_a_page_follow_the_level_and_the_path() {
             "$mysite_staff2",
             "$mysite_users1",
             "mysite_public1",
-            "mysite_public2"
+            "mysite_public2",
+            "personal:#staff"
         ]
     );
+    // The personal channel needs no token: only its own user may subscribe to it.
+    assert_eq!(staff_page.channel("personal:#staff").unwrap().token, None);
+}
+
+#[actix_web::test]
+async fn an_order_page_joins_the_orders_channel_when_the_database_says_so() {
+    let (realtime, app, _recorder) = demo_app().await;
+    let user = log_in(&app, "user").await;
+    let staff = log_in(&app, "staff").await;
+    let order_page = |cookie: Option<&Cookie<'static>>, id: u64| {
+        let mut request = TestRequest::get().uri(&format!("/orders/{id}"));
+        if let Some(cookie) = cookie {
+            request = request.cookie(cookie.clone());
+        }
+        request.to_request()
+    };
+    // `user` owns order 1 (a row of the demo's SQLite database), not order 2.
+    let own = page_config(&app, order_page(Some(&user), 1)).await;
+    let order = own.channel("$order_1").expect("user follows order 1");
+    realtime
+        .config()
+        .tokens()
+        .verify_subscription(order.token.as_deref().unwrap(), "$order_1", "user")
+        .unwrap();
+    let other = page_config(&app, order_page(Some(&user), 2)).await;
+    assert!(other.channel("$order_2").is_none(), "{other:#?}");
+    assert!(other.channel("personal:#user").is_some());
+    // The staff follow every order; anonymous visitors none.
+    for id in 1..=3 {
+        let page = page_config(&app, order_page(Some(&staff), id)).await;
+        assert!(page.channel(&format!("$order_{id}")).is_some(), "{page:#?}");
+        let page = page_config(&app, order_page(None, id)).await;
+        assert_eq!(page.channel_names(), ["mysite_public1", "mysite_public2"]);
+    }
+    // The auth route asks the same database.
+    let as_user = || TestRequest::default().cookie(user.clone());
+    let issued = issued_tokens(&realtime, &app, as_user, &["$order_1", "$order_2", "$order_3"]).await;
+    assert_eq!(issued.granted_channels(), ["$order_1"]);
+    let missing = test::call_service(&app, TestRequest::get().uri("/orders/4").to_request()).await;
+    assert_eq!(missing.status(), 404);
 }
 
 #[actix_web::test]
@@ -193,6 +235,6 @@ async fn the_frontend_publishes_for_superusers_only() {
             .to_request(),
     )
     .await;
-    assert_eq!(page.channels.len(), 7);
+    assert_eq!(page.channels.len(), 8, "the fixed channels and personal:#admin");
     assert_eq!(page.publish_url.as_deref(), Some(instant::paths::PUBLISH));
 }

@@ -329,6 +329,16 @@ impl Hub {
         }
     }
 
+    /// The top offset and epoch of a channel that keeps a history (a pattern's channel is made
+    /// for it), for a page to subscribe from; `None` without history or for an unknown channel.
+    pub(crate) fn stream_position(&self, name: &str) -> Option<(u64, String)> {
+        if !self.options(name)?.has_history() {
+            return None;
+        }
+        self.on_channel(name, |state| Ok((state.top_offset, state.epoch.clone())))
+            .ok()
+    }
+
     /// How many pattern channels are live.
     pub(crate) fn live_pattern_channels(&self) -> usize {
         lock(&self.pattern_channels).len()

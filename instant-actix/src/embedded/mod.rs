@@ -382,10 +382,13 @@ impl Inner {
             .resolve(channel)
             .ok_or(protocol::ErrorReply::PERMISSION_DENIED)?;
         let private = declared.is_private();
-        Ok(namespaces::SubscribeGate {
-            private,
-            open: !private,
-        })
+        // A user-limited channel (`personal:#42`) opens to its own user only, as Centrifugo's
+        // `allow_user_limited_channels` does.
+        let open = match declared.limited_to(channel) {
+            Some(owner) => !user.is_empty() && owner == user,
+            None => !private,
+        };
+        Ok(namespaces::SubscribeGate { private, open })
     }
 }
 
@@ -462,6 +465,18 @@ impl Backend for EmbeddedServer {
         stats.delivered = self.inner.delivered.load(Ordering::Relaxed);
         stats.dropped = self.inner.dropped.load(Ordering::Relaxed);
         stats
+    }
+
+    fn stream_position<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> BoxFuture<'a, Option<instant_core::StreamPosition>> {
+        let position = self
+            .inner
+            .hub
+            .stream_position(channel)
+            .map(|(offset, epoch)| instant_core::StreamPosition::new(offset, epoch));
+        Box::pin(std::future::ready(position))
     }
 }
 

@@ -12,15 +12,16 @@
 
 {% include "instant/event_class_format.js" %}
 
-  /* One handler per channel: templates instant/handlers/<channel>.js, else instant/handlers/default.js. */
+  /* One handler per channel or pattern: templates instant/handlers/<channel>.js (a pattern's
+     serves all its channels, with their parameters in `params`), else instant/handlers/default.js. */
   var handlers = {
 {%- for handler in handlers %}
-    {{ handler.name_json | safe }}: function (event_class, channel, message, data, site, uid, timestamp) {
+    {{ handler.name_json | safe }}: function (event_class, channel, message, data, site, uid, timestamp, params) {
 {{ handler.source | safe }}
     },
 {%- endfor %}
   };
-  function defaultHandler(event_class, channel, message, data, site, uid, timestamp) {
+  function defaultHandler(event_class, channel, message, data, site, uid, timestamp, params) {
 {% include "instant/handlers/default.js" %}
   }
 
@@ -50,7 +51,9 @@
     addListener: function (fn) { listeners.push(fn); }
   };
 
-  function dispatch(channel, event) {
+  function own(name) { return typeof name === "string" && Object.prototype.hasOwnProperty.call(handlers, name); }
+  function dispatch(joined, event) {
+    var channel = joined.name;
     /* Published to others by a request of this very tab (instant/sender.js). */
     if (event && event.sender && event.sender === instant.clientId) {
       if (instantDebug) { console.log("instant: skipped an event this tab caused", channel, event.uid); }
@@ -58,9 +61,9 @@
     }
     instant.received += 1;
     if (instantDebug) { console.log("instant event", channel, event); }
-    var handler = Object.prototype.hasOwnProperty.call(handlers, channel) ? handlers[channel] : defaultHandler;
+    var handler = own(channel) ? handlers[channel] : own(joined.pattern) ? handlers[joined.pattern] : defaultHandler;
     try {
-      handler(event.event_class, event.channel, event.message, event.data, event.site, event.uid, event.timestamp);
+      handler(event.event_class, event.channel, event.message, event.data, event.site, event.uid, event.timestamp, joined.params || {});
     } catch (error) {
       console.error("instant: the handler of channel " + channel + " failed", error);
     }
@@ -96,11 +99,18 @@
       subOptions.token = channel.token;
       subOptions.getToken = function () { return post(config.subscription_url, { channel: channel.name }); };
     }
+    /* From the stream position the page was rendered at: what was published since is recovered. */
+    if (channel.since) { subOptions.since = channel.since; }
     if (channel.presence) { subOptions.joinLeave = true; }
     var subscription = centrifuge.newSubscription(channel.name, subOptions);
-    subscription.on("publication", function (ctx) { dispatch(channel.name, ctx.data); });
+    subscription.on("publication", function (ctx) { dispatch(channel, ctx.data); });
     if (channel.presence) { trackPresence(channel, subscription); }
-    subscription.on("subscribed", function () {
+    subscription.on("subscribed", function (ctx) {
+      if (ctx.wasRecovering && !ctx.recovered) {
+        /* The history no longer covers the gap: the page may have missed events. */
+{% include "instant/events/resync.js" %}
+        document.dispatchEvent(new CustomEvent("instant:resync", { detail: { channel: channel.name } }));
+      }
       document.documentElement.setAttribute("data-instant-subscribed", Object.keys(instant.subscriptions).filter(function (name) {
         return instant.subscriptions[name].state === "subscribed";
       }).length);

@@ -59,6 +59,8 @@ struct NamespaceOptions {
     recover: bool,
     force_push_join_leave: bool,
     client_publish: bool,
+    /// The namespace holds user-limited channels (`personal:#42`): `allow_user_limited_channels`.
+    user_limited: bool,
 }
 
 impl NamespaceOptions {
@@ -72,6 +74,7 @@ impl NamespaceOptions {
         recover: false,
         force_push_join_leave: false,
         client_publish: false,
+        user_limited: false,
     };
 
     /// The options of one channel, or the embedded server's defaults for channels no
@@ -96,6 +99,7 @@ impl NamespaceOptions {
             recover: options.recovers(),
             force_push_join_leave: options.force_push_join_leave,
             client_publish: options.client_publish,
+            user_limited: false,
         }
     }
 
@@ -109,6 +113,7 @@ impl NamespaceOptions {
         self.recover |= channel.recover;
         self.force_push_join_leave |= channel.force_push_join_leave;
         self.client_publish |= channel.client_publish;
+        self.user_limited |= channel.user_limited;
     }
 
     /// The options as Centrifugo's `ChannelOptions` keys. Non-`$` channels are public in
@@ -132,6 +137,11 @@ impl NamespaceOptions {
         }
         if self.client_publish {
             map.insert("allow_publish_for_subscriber".into(), Value::Bool(true));
+        }
+        // Only the user named after `#` may subscribe to such a channel without a token; for
+        // those channels Centrifugo ignores `allow_subscribe_for_client`.
+        if self.user_limited {
+            map.insert("allow_user_limited_channels".into(), Value::Bool(true));
         }
         // Logged-in subscribers may ask for presence where the channel keeps it, and get join
         // and leave messages where it sends them (Centrifugo sends them only to clients with
@@ -181,11 +191,20 @@ fn namespaces(channels: &[ChannelSettings]) -> Result<BTreeMap<String, Namespace
                 channel.name
             ));
         }
+        let mut options = NamespaceOptions::from_channel_options(&channel.options);
+        options.user_limited = instant_core::Channel::new(channel.name.clone(), channel.level)
+            .is_ok_and(|c| c.is_user_limited());
         namespaces
             .entry(namespace.to_owned())
             .or_insert(NamespaceOptions::NONE)
-            .merge(&NamespaceOptions::from_channel_options(&channel.options));
+            .merge(&options);
     }
+    // The personal channels (`personal:#42`), which an app turns on in its code: their namespace
+    // is always written, with the defaults unless a `[[channels]]` entry names the pattern.
+    namespaces
+        .entry(instant_core::PERSONAL_NAMESPACE.to_owned())
+        .or_insert_with(|| NamespaceOptions::from_channel_options(&ChannelOptions::default()))
+        .user_limited = true;
     Ok(namespaces)
 }
 
@@ -430,8 +449,14 @@ mod tests {
         assert_eq!(plain["history_ttl"], "300s");
         assert_eq!(plain["force_recovery"], true);
         let namespaces = config["channel"]["namespaces"].as_array().unwrap();
-        assert_eq!(namespaces.len(), 1);
+        // `chat`, and `personal` for the personal channels, always written.
+        assert_eq!(namespaces.len(), 2);
         assert_eq!(namespaces[0]["name"], "chat");
+        assert!(namespaces[0].get("allow_user_limited_channels").is_none());
+        assert_eq!(namespaces[1]["name"], "personal");
+        assert_eq!(namespaces[1]["allow_user_limited_channels"], true);
+        assert_eq!(namespaces[1]["history_size"], 100);
+        assert_eq!(namespaces[1]["force_recovery"], true);
         assert_eq!(namespaces[0]["presence"], true);
         assert_eq!(namespaces[0]["join_leave"], false);
         assert_eq!(namespaces[0]["history_size"], 50);

@@ -390,6 +390,26 @@ impl Backend for CentrifugoClient {
         Box::pin(CentrifugoClient::flush(self))
     }
 
+    /// Centrifugo's `history` with limit 0: the position only; `None` when the channel keeps
+    /// no history (108) or the call fails.
+    fn stream_position<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> BoxFuture<'a, Option<crate::StreamPosition>> {
+        Box::pin(async move {
+            match self.history(channel, 0).await {
+                Ok(history) if !history.epoch.is_empty() => {
+                    Some(crate::StreamPosition::new(history.offset, history.epoch))
+                }
+                Ok(_) => None,
+                Err(error) => {
+                    tracing::debug!(channel, %error, "instant: no stream position");
+                    None
+                }
+            }
+        })
+    }
+
     /// Centrifugo's `presence` API: every subscribed client, on every node (with Redis, the
     /// nodes share presence).
     fn presence(
