@@ -31,7 +31,10 @@ fn realtime(port: u16) -> Realtime {
     options.channel_defaults.history_ttl = Duration::from_secs(300);
     Realtime::builder()
         .config(config)
-        .channels(ChannelSet::new([Channel::new("chat", Level::Public).expect("chat")]).expect("channels"))
+        .channels(
+            ChannelSet::new([Channel::new("chat", Level::Public).expect("chat")])
+                .expect("channels"),
+        )
         .centrifuge_js(centrifuge_js())
         .embedded_options(options)
         .build()
@@ -45,7 +48,10 @@ fn rebind(port: u16) -> TcpListener {
         match TcpListener::bind(("127.0.0.1", port)) {
             Ok(listener) => return listener,
             Err(error) => {
-                assert!(Instant::now() < deadline, "port {port} still taken: {error}");
+                assert!(
+                    Instant::now() < deadline,
+                    "port {port} still taken: {error}"
+                );
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
@@ -58,7 +64,10 @@ async fn a_page_reconnects_by_itself_after_the_app_restarts_and_gets_new_events(
     let port = listener.local_addr().expect("address").port();
     let api = format!("http://127.0.0.1:{port}/instant/api");
     let first = realtime(port);
-    let embedded = first.embedded_server().cloned().expect("the embedded server");
+    let embedded = first
+        .embedded_server()
+        .cloned()
+        .expect("the embedded server");
     let app = RunningApp::start(listener, first);
 
     let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
@@ -66,7 +75,10 @@ async fn a_page_reconnects_by_itself_after_the_app_restarts_and_gets_new_events(
     for n in 1..=3 {
         publish(&api, API_KEY, "chat", n).await;
     }
-    assert_eq!(numbers(&browser.command("collect chat 3"), "chat"), [1, 2, 3]);
+    assert_eq!(
+        numbers(&browser.command("collect chat 3"), "chat"),
+        [1, 2, 3]
+    );
 
     // The app stops as it should on shutdown, and a new process-worth of state starts.
     let stopped_at = Instant::now();

@@ -129,10 +129,7 @@ impl Site {
             .site_slug("testsite")
             .build()
             .expect("config");
-        let realtime = common::builder()
-            .config(config)
-            .build()
-            .expect("set-up");
+        let realtime = common::builder().config(config).build().expect("set-up");
         let (addr, handle) = serve(realtime);
         Self {
             name: "Centrifugo",
@@ -250,7 +247,12 @@ async fn through_websocket(
         )
         .await;
         let presence = outcome(&mut client, "presence", json!({"channel": channel})).await;
-        let history = outcome(&mut client, "history", json!({"channel": channel, "limit": -1})).await;
+        let history = outcome(
+            &mut client,
+            "history",
+            json!({"channel": channel, "limit": -1}),
+        )
+        .await;
         outcomes.insert(
             channel.to_owned(),
             [subscribed, published, presence, history],
@@ -299,7 +301,10 @@ async fn matrix(site: &Site) -> (Vec<String>, usize) {
         }
         // Both auth routes.
         let (status, reply) = post(site, "/instant/auth/connection", header, &json!({})).await;
-        check(status == 200, format!("connection token of {who}: {status}"));
+        check(
+            status == 200,
+            format!("connection token of {who}: {status}"),
+        );
         let route_connection_token = reply["token"].as_str().unwrap_or_default().to_owned();
         check(
             route_connection_token.is_empty() == (level == Level::Public),
@@ -369,11 +374,7 @@ async fn every_door_follows_the_levels_on_both_servers() {
     let mut failures = Vec::new();
     for site in [Site::embedded(), Site::centrifugo()] {
         let (mut mine, checks) = matrix(&site).await;
-        eprintln!(
-            "{}: {checks} checks, {} failed",
-            site.name,
-            mine.len()
-        );
+        eprintln!("{}: {checks} checks, {} failed", site.name, mine.len());
         failures.append(&mut mine);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -49,7 +49,14 @@ fn realtime(config: Config) -> Realtime {
 }
 
 /// Opens the page, cuts its connection for 2 s while publishing, then checks what it got.
-async fn drop_for_two_seconds(name: &str, page: &str, balancer: &Balancer, target: u16, api: &str, key: &str) {
+async fn drop_for_two_seconds(
+    name: &str,
+    page: &str,
+    balancer: &Balancer,
+    target: u16,
+    api: &str,
+    key: &str,
+) {
     let mut browser = Browser::open(page);
     browser.command("subscribed");
     balancer.cut();
@@ -73,10 +80,21 @@ async fn drop_for_two_seconds(name: &str, page: &str, balancer: &Balancer, targe
         resynced["resync"],
         report["drops"]
     );
-    assert!(resubscribed["drops"].as_u64() > Some(0), "{name}: the page never lost its connection");
+    assert!(
+        resubscribed["drops"].as_u64() > Some(0),
+        "{name}: the page never lost its connection"
+    );
     let expected: Vec<u64> = (1..=CHAT_EVENTS).collect();
-    assert_eq!(numbers(&report, "chat"), expected, "{name}: chat in order, each once");
-    assert_eq!(report["resync"], json!(["small:feed"]), "{name}: the resync hook");
+    assert_eq!(
+        numbers(&report, "chat"),
+        expected,
+        "{name}: chat in order, each once"
+    );
+    assert_eq!(
+        report["resync"],
+        json!(["small:feed"]),
+        "{name}: the resync hook"
+    );
     // What the small channel still held may have been recovered or not, but never twice.
     let small = numbers(&report, "small:feed");
     let mut unique = small.clone();

@@ -65,8 +65,8 @@ fn serve() {
         .api_key(API_KEY)
         .build()
         .expect("config");
-    let channels = ChannelSet::new([Channel::new("news", Level::Public).expect("channel")])
-        .expect("channels");
+    let channels =
+        ChannelSet::new([Channel::new("news", Level::Public).expect("channel")]).expect("channels");
     let mut options = EmbeddedOptions::default();
     // Every client comes from 127.0.0.1 without a token: lift the per-address and anonymous caps
     // explicitly, and the server's own cap above the count.

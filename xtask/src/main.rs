@@ -39,6 +39,9 @@ fn main() -> ExitCode {
     let outcome = match task.as_str() {
         "test" => install().and_then(|tools| test(&tools, &rest)),
         "install" => install().map(|_| ExitCode::SUCCESS),
+        "reliability" => {
+            install().and_then(|tools| reliability(&tools, rest.iter().any(|a| a == "--long")))
+        }
         "lint" => lint(),
         "bench" if rest.iter().any(|a| a == "--compare") => {
             bench::compare(rest.iter().any(|a| a == "--smoke"))
@@ -51,6 +54,9 @@ fn main() -> ExitCode {
                  tasks:\n  \
                  test [args]  install what the tests need, then run `cargo test --workspace [args]`\n  \
                  install      only install what the tests need\n  \
+                 reliability [--long]\n               \
+                 the reliability and security suites with their figures (RELIABILITY.md);\n               \
+                 --long holds the load test's 10,000 connections for 5 minutes\n  \
                  lint         cargo fmt --check, cargo clippy -D warnings, cargo doc -D warnings\n  \
                  package      cargo package the published crates; build the README's dependency line\n  \
                  bench        run the benchmarks, then check the memory targets\n  \
@@ -93,6 +99,55 @@ fn test(tools: &Tools, args: &[String]) -> Result<ExitCode, String> {
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     Ok(exit_code(status.code()))
+}
+
+/// The suites of RELIABILITY.md, printing their figures; `long` runs the load test for 5 minutes.
+fn reliability(tools: &Tools, long: bool) -> Result<ExitCode, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let suites: [(&str, &[&str]); 2] = [
+        (
+            "instant-actix",
+            &[
+                "attack_tokens",
+                "secret_scan",
+                "bad_input",
+                "client_drop",
+                "slow_consumer",
+                "authorization_doors",
+                "browser_drop",
+                "app_restart",
+                "load",
+            ],
+        ),
+        ("instant-core", &["faults"]),
+    ];
+    for (package, tests) in suites {
+        let mut command = Command::new(&cargo);
+        command.args(["test", "-p", package]);
+        for test in tests {
+            command.args(["--test", test]);
+        }
+        command
+            .args(["--", "--nocapture", "--test-threads=1"])
+            .current_dir(workspace_root())
+            .env("INSTANT_CENTRIFUGO_BIN", &tools.centrifugo)
+            .env("INSTANT_PYTHON", &tools.python)
+            .env("CHROMIUM_BIN", &tools.chromium);
+        if long {
+            command.env("INSTANT_LOAD_SECS", "300");
+        }
+        println!(
+            "xtask: cargo test -p {package} --test {}",
+            tests.join(" --test ")
+        );
+        let status = command
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Ok(exit_code(status.code()));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn lint() -> Result<ExitCode, String> {

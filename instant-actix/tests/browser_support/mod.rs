@@ -22,7 +22,11 @@ fn js_dir() -> PathBuf {
 /// The local centrifuge.js, so that the page needs no network.
 pub fn centrifuge_js() -> CentrifugeJs {
     let file = js_dir().join("node_modules/centrifuge/dist/centrifuge.js");
-    assert!(file.is_file(), "{} is missing: run `npm ci` in js/", file.display());
+    assert!(
+        file.is_file(),
+        "{} is missing: run `npm ci` in js/",
+        file.display()
+    );
     CentrifugeJs::File(file)
 }
 
@@ -116,9 +120,9 @@ impl RunningApp {
                         .route(
                             "/",
                             web::get().to(|| async {
-                                HttpResponse::Ok().content_type("text/html").body(
-                                    "<!doctype html><html><head></head><body></body></html>",
-                                )
+                                HttpResponse::Ok()
+                                    .content_type("text/html")
+                                    .body("<!doctype html><html><head></head><body></body></html>")
                             }),
                         )
                 })
@@ -179,5 +183,8 @@ pub async fn publish(api: &str, key: &str, channel: &str, n: u64) {
         .await
         .expect("API request");
     let answer: Value = response.json().await.expect("JSON answer");
-    assert!(answer.get("error").is_none(), "publish on {channel}: {answer}");
+    assert!(
+        answer.get("error").is_none(),
+        "publish on {channel}: {answer}"
+    );
 }
