@@ -96,9 +96,9 @@ pub use crate::embedded::{
 };
 pub use crate::error::{RouteError, SetupError};
 pub use crate::metrics_route::MetricsAccess;
-pub use crate::sender::Sender;
 #[doc(hidden)]
 pub use crate::middleware::InstantMiddlewareService;
 pub use crate::middleware::{InstantMiddleware, join};
+pub use crate::sender::Sender;
 pub use crate::templates::{CentrifugeJs, handler_template_name};
 pub use crate::user::{Anonymous, User, UserResolver};

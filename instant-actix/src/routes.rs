@@ -103,7 +103,10 @@ fn refuse_cross_site(req: &HttpRequest, runtime: &Runtime, what: &str) -> Result
         runtime.config.trusted_proxies(),
     )
     .map_err(|reason| {
-        runtime.publisher.metrics_handle().record_denial("cross_site");
+        runtime
+            .publisher
+            .metrics_handle()
+            .record_denial("cross_site");
         tracing::warn!(path = req.path(), %reason, "instant: {what} refused");
         RouteError::CrossSite { reason }
     })
@@ -179,7 +182,10 @@ async fn subscription(
                         tokens.insert(channel, token);
                     }
                     Err(denial) => {
-                        runtime.publisher.metrics_handle().record_denial(denial.label());
+                        runtime
+                            .publisher
+                            .metrics_handle()
+                            .record_denial(denial.label());
                         refused += 1;
                         first_refused.get_or_insert((channel, denial));
                     }
@@ -244,7 +250,10 @@ async fn publish(
     refuse_cross_site(&req, &runtime, "publish")?;
     let user = runtime.resolve(&req);
     if !is_superuser(user.as_ref()) {
-        runtime.publisher.metrics_handle().record_denial("not_superuser");
+        runtime
+            .publisher
+            .metrics_handle()
+            .record_denial("not_superuser");
         tracing::warn!(
             user = user_label(user.as_ref()),
             "instant: publish refused: superusers only"

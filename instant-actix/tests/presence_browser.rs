@@ -24,11 +24,7 @@ async fn act(req: HttpRequest, sender: Sender) -> HttpResponse {
     let Some(publisher) = req.app_data::<Publisher>() else {
         return HttpResponse::InternalServerError().finish();
     };
-    match publisher
-        .publish("$room", "acted")
-        .to_others(&sender)
-        .await
-    {
+    match publisher.publish("$room", "acted").to_others(&sender).await {
         Ok(_) => HttpResponse::Ok()
             .json(json!({ "sender": sender.client_id().map(|id| id.as_str().to_owned()) })),
         Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
@@ -123,7 +119,10 @@ fn presence_handlers_run_once_per_user_and_to_others_skips_the_senders_tab() {
 
     // Alice's first tab: alone, then Bob joins; her second tab changes nothing for her.
     let a1 = &report["a1"];
-    assert_eq!(entries(a1, "here")[0], &json!(["here", "$room", ["alice:1"]]));
+    assert_eq!(
+        entries(a1, "here")[0],
+        &json!(["here", "$room", ["alice:1"]])
+    );
     assert_eq!(
         entries(a1, "joining"),
         [&json!(["joining", "$room", "bob"])],
@@ -136,7 +135,10 @@ fn presence_handlers_run_once_per_user_and_to_others_skips_the_senders_tab() {
         entries(b1, "here")[0],
         &json!(["here", "$room", ["alice:1", "bob:1"]])
     );
-    assert!(entries(&report["b1BeforeClose"], "joining").is_empty(), "{report}");
+    assert!(
+        entries(&report["b1BeforeClose"], "joining").is_empty(),
+        "{report}"
+    );
     assert!(
         entries(&report["b1AfterSecondTabClosed"], "leaving").is_empty(),
         "{report}"

@@ -162,7 +162,9 @@ document.getElementById("send").addEventListener("submit", function (e) {{
 }
 
 fn login_page(error: Option<&str>) -> HttpResponse {
-    let error = error.map_or(String::new(), |e| format!("<p style=\"color:#c00\">{e}</p>"));
+    let error = error.map_or(String::new(), |e| {
+        format!("<p style=\"color:#c00\">{e}</p>")
+    });
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Log in · instant chat</title><style>{STYLE}</style></head>
@@ -247,11 +249,7 @@ async fn post_message(
         author: user.id,
         text,
     };
-    match publisher
-        .send(message.clone())
-        .to_others(&sender)
-        .await
-    {
+    match publisher.send(message.clone()).to_others(&sender).await {
         Ok(_) => HttpResponse::Ok().json(message),
         Err(error) => {
             tracing::warn!(%error, "message not published");

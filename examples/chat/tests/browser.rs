@@ -94,7 +94,15 @@ fn two_users_see_each_other_and_each_message_once() {
     assert_eq!(here["alice"], json!(["alice", "bob"]));
     assert_eq!(here["bob"], json!(["alice", "bob"]));
     let messages = step("messages");
-    assert_eq!(messages["alice"], json!(["alice: Hello Bob"]), "local echo only");
-    assert_eq!(messages["bob"], json!(["alice: Hello Bob"]), "through the event");
+    assert_eq!(
+        messages["alice"],
+        json!(["alice: Hello Bob"]),
+        "local echo only"
+    );
+    assert_eq!(
+        messages["bob"],
+        json!(["alice: Hello Bob"]),
+        "through the event"
+    );
     assert_eq!(step("left")["bob"], json!(["bob"]));
 }
