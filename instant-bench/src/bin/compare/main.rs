@@ -2,7 +2,7 @@
 //! one machine, written to `BENCHMARKS.md` with one chart per comparison.
 //!
 //! ```text
-//! compare [--smoke] [--out DIR] [--only publish,middleware,event,tokens]
+//! compare [--smoke] [--reps N] [--out DIR] [--only publish,servers,middleware,event,tokens,cluster,stream]
 //! ```
 //!
 //! `cargo xtask bench --compare [--smoke]` installs what it needs and runs it. `--smoke` uses tiny
@@ -15,11 +15,15 @@
 //! django-instant 4.2.0, `cent` 4.1 and Django 4.2), `INSTANT_WRK` (the `wrk` load generator).
 //! A comparison whose tool is missing fails the run: nothing is skipped.
 
+mod cluster;
 mod event;
 mod findings;
 mod middleware;
 mod publish;
 mod report;
+mod serve;
+mod servers;
+mod stream;
 mod tokens;
 
 use std::path::PathBuf;
@@ -43,6 +47,7 @@ pub(crate) struct Plan {
 
 fn main() -> ExitCode {
     let mut smoke = false;
+    let mut reps = None;
     let mut out = None;
     let mut only: Option<Vec<String>> = None;
     let mut args = std::env::args().skip(1);
@@ -54,7 +59,18 @@ fn main() -> ExitCode {
                 middleware::serve_for_profiling();
                 return ExitCode::SUCCESS;
             }
+            // The servers that comparisons 2 and 7 run in a process of their own.
+            "--serve-embedded" => {
+                serve::embedded();
+                return ExitCode::SUCCESS;
+            }
+            "--serve-stream" => {
+                serve::stream();
+                return ExitCode::SUCCESS;
+            }
             "--out" => out = args.next().map(PathBuf::from),
+            // Fewer or more repetitions than the default (for profiling runs by hand).
+            "--reps" => reps = args.next().and_then(|n| n.parse().ok()),
             "--only" => {
                 only = args
                     .next()
@@ -62,7 +78,7 @@ fn main() -> ExitCode {
             }
             _ => {
                 eprintln!(
-                    "usage: compare [--smoke] [--out DIR] [--only publish,middleware,event,tokens]"
+                    "usage: compare [--smoke] [--reps N] [--out DIR] [--only publish,servers,middleware,event,tokens,cluster,stream]"
                 );
                 return ExitCode::from(2);
             }
@@ -78,7 +94,7 @@ fn main() -> ExitCode {
     });
     let plan = Plan {
         smoke,
-        reps: if smoke { 2 } else { 5 },
+        reps: reps.unwrap_or(if smoke { 2 } else { 5 }),
         out,
         root,
     };
@@ -90,6 +106,9 @@ fn main() -> ExitCode {
     if wanted("publish") {
         sections.push(publish::run(&plan));
     }
+    if wanted("servers") {
+        sections.extend(servers::run(&plan));
+    }
     if wanted("middleware") {
         sections.extend(middleware::run(&plan));
     }
@@ -98,6 +117,12 @@ fn main() -> ExitCode {
     }
     if wanted("tokens") {
         sections.push(tokens::run(&plan));
+    }
+    if wanted("cluster") {
+        sections.push(cluster::run(&plan));
+    }
+    if wanted("stream") {
+        sections.push(stream::run(&plan));
     }
     let load_after = load_average();
 
@@ -117,13 +142,7 @@ fn main() -> ExitCode {
                 .to_owned(),
         ],
         sections,
-        epilogue: vec![
-            "## Not measured yet\n\n\
-             - 2. The embedded server against Centrifugo v6 (burst fan-out, publish-to-receive \
-             latency, memory per connection) with a Rust WebSocket load generator.\n\
-             - The middleware's peak memory on a 50 MB streamed page."
-                .to_owned(),
-        ],
+        epilogue: Vec::new(),
     };
     let chart_dir = "benchmarks";
     match report.write(&plan.out, chart_dir) {

@@ -68,6 +68,8 @@ pub(crate) enum Unit {
     Seconds,
     /// Requests per second (higher is better).
     PerSecond,
+    /// Bytes (lower is better), e.g. memory per connection; no rate column.
+    Bytes,
 }
 
 /// One comparison: its table, ratios, notes and chart.
@@ -137,8 +139,21 @@ pub(crate) fn rate(x: f64) -> String {
         format!("{:.2} M", x / 1e6)
     } else if x >= 1e4 {
         format!("{:.1} K", x / 1e3)
+    } else if x < 10.0 && x.fract() != 0.0 {
+        sig(x)
     } else {
         format!("{}", x.round())
+    }
+}
+
+/// A size in bytes, KiB or MiB.
+pub(crate) fn bytes(x: f64) -> String {
+    if x.abs() >= 1024.0 * 1024.0 {
+        format!("{} MiB", sig(x / 1024.0 / 1024.0))
+    } else if x.abs() >= 1024.0 {
+        format!("{} KiB", sig(x / 1024.0))
+    } else {
+        format!("{x:.0} bytes")
     }
 }
 
@@ -155,6 +170,7 @@ impl Section {
         match self.unit {
             Unit::Seconds => seconds(x),
             Unit::PerSecond => format!("{} req/s", rate(x)),
+            Unit::Bytes => bytes(x),
         }
     }
 
@@ -173,6 +189,7 @@ impl Section {
         let rate_head = match self.unit {
             Unit::Seconds => "rate (median)",
             Unit::PerSecond => "time per request (median)",
+            Unit::Bytes => "in KiB (median)",
         };
         let _ = writeln!(
             md,
@@ -184,6 +201,7 @@ impl Section {
                 Unit::Seconds if m.work > 0.0 => format!("{}/s", rate(m.work / med)),
                 Unit::Seconds => String::new(),
                 Unit::PerSecond => seconds(1.0 / med),
+                Unit::Bytes => format!("{:.1} KiB", med / 1024.0),
             };
             let _ = writeln!(
                 md,
@@ -230,12 +248,16 @@ impl Section {
     /// Draws the chart: one bar per measure (its median) with a whisker for the spread, on a
     /// logarithmic axis when the figures span more than a factor of 20.
     fn draw(&self, path: &Path) -> Result<(), String> {
+        // A section of latencies (no work to turn into a rate) is drawn in milliseconds.
+        let timings_only = self.measures.iter().all(|m| m.work <= 0.0);
         let bars: Vec<(String, f64, f64, f64)> = self
             .measures
             .iter()
             .map(|m| {
                 let to_rate = |x: f64| match self.unit {
                     Unit::Seconds if m.work > 0.0 => m.work / x,
+                    Unit::Seconds if timings_only => x * 1e3,
+                    Unit::Bytes => x / 1024.0,
                     _ => x,
                 };
                 // Rates: higher is better; the slowest run is the lowest rate.
@@ -249,8 +271,12 @@ impl Section {
             })
             .collect();
         let axis = match self.unit {
+            Unit::Seconds if timings_only => {
+                "milliseconds, lower is better (median; whisker: spread over the runs)"
+            }
             Unit::Seconds => "events per second (median; whisker: spread over the runs)",
             Unit::PerSecond => "requests per second (median; whisker: spread over the runs)",
+            Unit::Bytes => "KiB, lower is better (median; whisker: spread over the runs)",
         };
         draw_bars(path, &self.title, axis, &bars).map_err(|e| format!("{}: {e}", path.display()))
     }

@@ -1,0 +1,668 @@
+//! Comparison 2: the embedded server (inside an actix-web app, in a process of its own) beside a
+//! real Centrifugo v6, loaded by the same Rust WebSocket client speaking Centrifugo's JSON
+//! protocol: burst fan-out, publish-to-receive latency, and memory per idle subscribed connection.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt as _, StreamExt as _};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use instant_bench::{API_KEY, CHANNEL, WAIT};
+use instant_testkit::{Centrifugo, CentrifugoOptions};
+use serde_json::json;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::Plan;
+use crate::report::{Measure, Ratio, Section, Unit};
+use crate::serve::{ServerProcess, pid_of_command_with, status_bytes};
+
+/// The two servers, in the order they run within each repetition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Embedded,
+    Centrifugo,
+}
+
+impl Target {
+    const ALL: [Self; 2] = [Self::Embedded, Self::Centrifugo];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded server (instant)",
+            Self::Centrifugo => "Centrifugo v6",
+        }
+    }
+}
+
+/// One running server of either kind, with what a client needs to reach it.
+enum Running {
+    Embedded(ServerProcess),
+    Centrifugo(Box<Centrifugo>, u32),
+}
+
+impl Running {
+    /// Starts `target` with the same channel options on both: history of 100 for five minutes,
+    /// recovery on, presence and join/leave off, anonymous connections and subscriptions allowed.
+    fn start(target: Target) -> Self {
+        match target {
+            Target::Embedded => Self::Embedded(ServerProcess::start("--serve-embedded")),
+            Target::Centrifugo => {
+                let server = Centrifugo::start(
+                    CentrifugoOptions::default()
+                        .presence(false)
+                        .join_leave(false)
+                        .history(100, Duration::from_secs(300))
+                        .force_recovery(true)
+                        .allow_anonymous_connect_without_token(true)
+                        .extra(json!({"log": {"level": "error"}})),
+                );
+                let pid = pid_of_command_with(&server.config_path().to_string_lossy());
+                Self::Centrifugo(Box::new(server), pid)
+            }
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        match self {
+            Self::Embedded(p) => p.pid(),
+            Self::Centrifugo(_, pid) => *pid,
+        }
+    }
+
+    fn ws_url(&self) -> String {
+        match self {
+            Self::Embedded(p) => format!("ws://{}{}", p.addr, instant_actix::paths::WEBSOCKET_PATH),
+            Self::Centrifugo(c, _) => c.ws_url(),
+        }
+    }
+
+    /// The server API's base: `POST {base}/{method}`.
+    fn api(&self) -> String {
+        match self {
+            Self::Embedded(p) => format!(
+                "http://{}{}",
+                p.addr,
+                instant_actix::paths::EMBEDDED_API_PATH
+            ),
+            Self::Centrifugo(c, _) => format!("{}/api", c.url()),
+        }
+    }
+
+    fn api_key(&self) -> String {
+        match self {
+            Self::Embedded(_) => API_KEY.to_owned(),
+            Self::Centrifugo(c, _) => c.api_key().expose_secret().to_owned(),
+        }
+    }
+
+    fn rss(&self) -> u64 {
+        status_bytes(self.pid(), "VmRSS")
+    }
+}
+
+/// What the clients of one crowd share: the publications counted, the latencies recorded.
+struct Shared {
+    received: AtomicU64,
+    /// Text frames that carried at least one publication.
+    frames: AtomicU64,
+    target: AtomicU64,
+    reached: tokio::sync::Notify,
+    recording: AtomicBool,
+    /// Publish-to-receive latencies in microseconds, while `recording`.
+    latencies: Mutex<Vec<u32>>,
+    /// The clock of the timestamps carried in the publications' `t`.
+    epoch: Instant,
+}
+
+impl Shared {
+    fn received_one(&self) {
+        let now = self.received.fetch_add(1, Ordering::AcqRel) + 1;
+        if now == self.target.load(Ordering::Acquire) {
+            self.reached.notify_one();
+        }
+    }
+}
+
+/// `n` WebSocket clients, connected anonymously and subscribed to [`CHANNEL`]; aborted on drop.
+struct Crowd {
+    tasks: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    expected: u64,
+}
+
+impl Crowd {
+    /// Connects `n` clients to `url`, 200 at a time, and returns once every one is subscribed.
+    async fn connect(url: &str, n: usize, epoch: Instant) -> Self {
+        let shared = Arc::new(Shared {
+            received: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+            target: AtomicU64::new(u64::MAX),
+            reached: tokio::sync::Notify::new(),
+            recording: AtomicBool::new(false),
+            latencies: Mutex::new(Vec::new()),
+            epoch,
+        });
+        let mut tasks = Vec::with_capacity(n);
+        let mut open = 0;
+        while open < n {
+            let wave = (n - open).min(200);
+            let (ready_tx, mut ready) = tokio::sync::mpsc::channel(wave);
+            for _ in 0..wave {
+                let url = url.to_owned();
+                let shared = Arc::clone(&shared);
+                let ready = ready_tx.clone();
+                tasks.push(tokio::spawn(client(url, shared, ready)));
+            }
+            drop(ready_tx);
+            for _ in 0..wave {
+                tokio::time::timeout(WAIT, ready.recv())
+                    .await
+                    .expect("the clients subscribe in time")
+                    .expect("a client subscribed");
+            }
+            open += wave;
+        }
+        Self {
+            tasks,
+            shared,
+            expected: 0,
+        }
+    }
+
+    /// Announces `publications` more publications to every client; call it before publishing
+    /// them, then [`Crowd::wait`] with the target it returns.
+    fn expect(&mut self, publications: u64) -> u64 {
+        self.expected += publications * self.tasks.len() as u64;
+        self.shared.target.store(self.expected, Ordering::Release);
+        self.expected
+    }
+
+    /// Waits until the clients received `target` publications in all; panics after [`WAIT`].
+    async fn wait(&self, target: u64) {
+        let deadline = Instant::now() + WAIT;
+        while self.shared.received.load(Ordering::Acquire) < target {
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {target} publications were delivered",
+                self.shared.received.load(Ordering::Acquire)
+            );
+            let _ = tokio::time::timeout(Duration::from_millis(5), self.shared.reached.notified())
+                .await;
+        }
+    }
+}
+
+impl Drop for Crowd {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// One client: connects, subscribes, says so on `ready`, then reads until the connection closes,
+/// answering the server's pings and counting (and timing) publications.
+async fn client(url: String, shared: Arc<Shared>, ready: tokio::sync::mpsc::Sender<()>) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("the WebSocket upgrade succeeds");
+    for (id, command) in [
+        (
+            1,
+            json!({"id": 1, "connect": {"token": "", "name": "bench"}}),
+        ),
+        (2, json!({"id": 2, "subscribe": {"channel": CHANNEL}})),
+    ] {
+        ws.send(Message::text(command.to_string()))
+            .await
+            .expect("send a command");
+        let wanted = format!("\"id\":{id},");
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    assert!(!text.contains("\"error\""), "command refused: {text}");
+                    if text.contains(&wanted) {
+                        break;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the connection closed during set-up: {other:?}"),
+            }
+        }
+    }
+    let _ = ready.send(()).await;
+    drop(ready);
+    let mut local: Vec<u32> = Vec::new();
+    while let Some(Ok(message)) = ws.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        if text.as_str().contains("\"pub\":{") {
+            shared.frames.fetch_add(1, Ordering::Relaxed);
+        }
+        for line in text.as_str().split('\n') {
+            if line == "{}" {
+                // The server's ping: answer with a pong, as centrifuge-js does.
+                if ws.send(Message::text("{}")).await.is_err() {
+                    return;
+                }
+            } else if line.starts_with("{\"push\"") && line.contains("\"pub\":{") {
+                if shared.recording.load(Ordering::Relaxed)
+                    && let Some(sent) = timestamp(line)
+                {
+                    let now = shared.epoch.elapsed().as_micros() as u64;
+                    local.push(u32::try_from(now.saturating_sub(sent)).unwrap_or(u32::MAX));
+                    if local.len() >= 64 {
+                        shared
+                            .latencies
+                            .lock()
+                            .expect("not poisoned")
+                            .append(&mut local);
+                    }
+                }
+                shared.received_one();
+            }
+        }
+        if !local.is_empty() {
+            shared
+                .latencies
+                .lock()
+                .expect("not poisoned")
+                .append(&mut local);
+        }
+    }
+}
+
+/// The `"t":<micros>` a publication carries.
+fn timestamp(line: &str) -> Option<u64> {
+    let at = line.find("\"t\":")? + 4;
+    let digits: &str = &line[at..];
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+/// The data of one publication: about 300 bytes of JSON, like an instant event, with the time it
+/// was sent in `t` (microseconds on the load generator's clock).
+fn data(n: u64, t: u64) -> serde_json::Value {
+    json!({
+        "t": t,
+        "channel": CHANNEL,
+        "site": "bench",
+        "message": format!("Order {n} was shipped"),
+        "event_class": "object edited",
+        "data": {"id": n, "model": "shop.Order", "status": "shipped",
+                 "url": format!("/orders/{n}/"), "total": "149.90"},
+    })
+}
+
+/// Posts one server API call; panics on anything but a clean answer.
+async fn post(
+    http: &HyperClient<HttpConnector, Full<Bytes>>,
+    server: &Running,
+    method: &str,
+    body: Bytes,
+) {
+    let request = hyper::Request::post(format!("{}/{method}", server.api()))
+        .header("content-type", "application/json")
+        .header("x-api-key", server.api_key())
+        .body(Full::new(body))
+        .expect("a request");
+    let response = http.request(request).await.expect("the server answers");
+    let status = response.status();
+    let answer = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the answer's body")
+        .to_bytes();
+    assert!(
+        status.is_success() && !answer.windows(8).any(|w| w == b"\"error\":"),
+        "{method} refused: {status} {}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+/// The sizes of one run.
+struct Sizes {
+    subscribers: usize,
+    burst: u64,
+    latency_secs: u64,
+    memory: Vec<usize>,
+}
+
+/// One repetition's figures for one server.
+struct Figures {
+    burst_secs: f64,
+    /// Publications per WebSocket frame during the burst.
+    per_frame: f64,
+    p50: f64,
+    p99: f64,
+    per_connection: Vec<f64>,
+}
+
+async fn measure(
+    target: Target,
+    sizes: &Sizes,
+    http: &HyperClient<HttpConnector, Full<Bytes>>,
+    epoch: Instant,
+) -> Figures {
+    // Burst fan-out and latency: one server, `subscribers` clients.
+    let server = Running::start(target);
+    let mut crowd = Crowd::connect(&server.ws_url(), sizes.subscribers, epoch).await;
+    let batch = |k: u64| {
+        Bytes::from(
+            json!({
+                "commands": (0..k)
+                    .map(|n| json!({"publish": {"channel": CHANNEL, "data": data(n, 0)}}))
+                    .collect::<Vec<_>>(),
+                "parallel": false,
+            })
+            .to_string(),
+        )
+    };
+    // Warm-up: a small batch, unmeasured.
+    let goal = crowd.expect(10);
+    post(http, &server, "batch", batch(10)).await;
+    crowd.wait(goal).await;
+    let body = batch(sizes.burst);
+    let goal = crowd.expect(sizes.burst);
+    let frames_before = crowd.shared.frames.load(Ordering::Acquire);
+    let start = Instant::now();
+    post(http, &server, "batch", body).await;
+    crowd.wait(goal).await;
+    let burst_secs = start.elapsed().as_secs_f64();
+    let burst_frames = crowd.shared.frames.load(Ordering::Acquire) - frames_before;
+    let per_frame = (sizes.burst * sizes.subscribers as u64) as f64 / burst_frames.max(1) as f64;
+
+    // Latency: 100 publications per second, one API call each.
+    crowd.shared.recording.store(true, Ordering::Release);
+    let count = sizes.latency_secs * 100;
+    let goal = crowd.expect(count);
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for n in 0..count {
+        tick.tick().await;
+        let t = epoch.elapsed().as_micros() as u64;
+        let body = Bytes::from(json!({"channel": CHANNEL, "data": data(n, t)}).to_string());
+        post(http, &server, "publish", body).await;
+    }
+    crowd.wait(goal).await;
+    crowd.shared.recording.store(false, Ordering::Release);
+    let mut latencies = std::mem::take(&mut *crowd.shared.latencies.lock().expect("not poisoned"));
+    latencies.sort_unstable();
+    let quantile = |q: f64| {
+        let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+        f64::from(latencies.get(i).copied().unwrap_or(0)) / 1e6
+    };
+    let (p50, p99) = (quantile(0.50), quantile(0.99));
+    drop(crowd);
+    drop(server);
+
+    // Memory per idle subscribed connection: a fresh server per size.
+    let mut per_connection = Vec::new();
+    for &n in &sizes.memory {
+        let server = Running::start(target);
+        // One client first, so that the channel and the lazily built state exist at baseline.
+        let first = Crowd::connect(&server.ws_url(), 1, epoch).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let baseline = server.rss();
+        let crowd = Crowd::connect(&server.ws_url(), n, epoch).await;
+        // Let the server finish each session's set-up, and a garbage collector run.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let loaded = server.rss();
+        per_connection.push((loaded.saturating_sub(baseline)) as f64 / n as f64);
+        drop(crowd);
+        drop(first);
+        drop(server);
+    }
+    Figures {
+        burst_secs,
+        per_frame,
+        p50,
+        p99,
+        per_connection,
+    }
+}
+
+/// The three sections of comparison 2: burst fan-out, latency, memory.
+pub(crate) fn run(plan: &Plan) -> Vec<Section> {
+    let sizes = if plan.smoke {
+        Sizes {
+            subscribers: 50,
+            burst: 10,
+            latency_secs: 1,
+            memory: vec![50],
+        }
+    } else {
+        Sizes {
+            subscribers: 1_000,
+            burst: 100,
+            latency_secs: 5,
+            memory: vec![1_000, 10_000],
+        }
+    };
+    println!(
+        "compare: embedded server vs Centrifugo, {} subscribers, burst of {}, {} s of latency, \
+         memory at {:?} connections, {} repetitions",
+        sizes.subscribers, sizes.burst, sizes.latency_secs, sizes.memory, plan.reps
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let http = HyperClient::builder(TokioExecutor::new()).build_http();
+    let epoch = Instant::now();
+    let mut figures: Vec<Vec<Figures>> = vec![Vec::new(), Vec::new()];
+    for rep in 0..plan.reps {
+        for (i, target) in Target::ALL.into_iter().enumerate() {
+            let f = runtime.block_on(measure(target, &sizes, &http, epoch));
+            println!(
+                "compare: servers rep={} {}: burst {} ({:.1} publications per frame), p50 {}, p99 {}, \
+                 per connection {:?}",
+                rep + 1,
+                target.label(),
+                crate::report::seconds(f.burst_secs),
+                f.per_frame,
+                crate::report::seconds(f.p50),
+                crate::report::seconds(f.p99),
+                f.per_connection
+                    .iter()
+                    .map(|b| crate::report::bytes(*b))
+                    .collect::<Vec<_>>()
+            );
+            figures[i].push(f);
+        }
+    }
+    drop(runtime);
+
+    let deliveries = (sizes.burst * sizes.subscribers as u64) as f64;
+    let series = |t: Target, size: String, work: f64, get: &dyn Fn(&Figures) -> f64| Measure {
+        label: t.label().to_owned(),
+        size,
+        samples: figures[t as usize].iter().map(get).collect(),
+        work,
+    };
+    use Target::{Centrifugo as C, Embedded as E};
+    let burst_size = format!(
+        "{} publications × {} subscribers",
+        sizes.burst, sizes.subscribers
+    );
+    let burst = [E, C].map(|t| series(t, burst_size.clone(), deliveries, &|f| f.burst_secs));
+    let burst_ratios = vec![
+        Ratio::of(
+            "embedded / Centrifugo (deliveries per second)",
+            &burst[1],
+            &burst[0],
+            Some(("≥ 1.0×", |r| r >= 1.0)),
+        ),
+        Ratio::of(
+            "embedded / Centrifugo (deliveries per second), stretch",
+            &burst[1],
+            &burst[0],
+            Some(("≥ 1.2×", |r| r >= 1.2)),
+        ),
+    ];
+    let latency_size = format!(
+        "100/s for {} s to {} subscribers",
+        sizes.latency_secs, sizes.subscribers
+    );
+    let p50 = [E, C].map(|t| series(t, latency_size.clone(), 0.0, &|f| f.p50));
+    let p99 = [E, C].map(|t| series(t, latency_size.clone(), 0.0, &|f| f.p99));
+    let [p50_e, p50_c] = p50;
+    let [p99_e, p99_c] = p99;
+    let latency_measures: Vec<Measure> = [
+        (p50_e, "p50"),
+        (p50_c, "p50"),
+        (p99_e, "p99"),
+        (p99_c, "p99"),
+    ]
+    .into_iter()
+    .map(|(mut m, q)| {
+        m.label = format!("{}, {q}", m.label);
+        m
+    })
+    .collect();
+    let latency_ratios = vec![
+        Ratio::of(
+            "embedded / Centrifugo, p50 (time)",
+            &latency_measures[0],
+            &latency_measures[1],
+            None,
+        ),
+        Ratio::of(
+            "embedded / Centrifugo, p99 (time)",
+            &latency_measures[2],
+            &latency_measures[3],
+            Some(("≤ 1.0×", |r| r <= 1.0)),
+        ),
+    ];
+    let mut memory_measures = Vec::new();
+    let mut memory_ratios = Vec::new();
+    for (i, n) in sizes.memory.iter().enumerate() {
+        let size = format!("{n} connections");
+        let [e, c] = [E, C].map(|t| series(t, size.clone(), 0.0, &|f| f.per_connection[i]));
+        memory_ratios.push(Ratio::of(
+            "embedded / Centrifugo (bytes per connection)",
+            &e,
+            &c,
+            Some(("≤ 1.0×", |r| r <= 1.0)),
+        ));
+        memory_measures.extend([e, c]);
+    }
+
+    let centrifugo_version = crate::version_of(
+        &instant_testkit::centrifugo_binary().to_string_lossy(),
+        &["version"],
+    );
+    let setup = vec![
+        format!(
+            "Servers: instant's embedded server in an actix-web app (`instant::Realtime::builder()`, \
+             embedded mode, actix's default of one worker per core), in a process of its own; \
+             {centrifugo_version} (memory engine, `GOMAXPROCS` left to Go: one per core)"
+        ),
+        "Both: the channel `news` with history of 100 for five minutes, recovery on, presence and \
+         join/leave off; anonymous clients connect without a token and subscribe (the embedded \
+         server's caps meant for production, 100 connections per address and 5,000 anonymous \
+         ones, are lifted: every client here is anonymous and comes from 127.0.0.1)"
+            .to_owned(),
+        format!(
+            "Load generator: this suite's Rust client (tokio-tungstenite {}, 2 runtime threads), \
+             JSON protocol (`connect`, `subscribe`, pongs to the server's pings); publications go \
+             through each server's HTTP API (hyper, keep-alive)",
+            crate::locked_version(&plan.root, "tokio-tungstenite")
+        ),
+    ];
+    let per_frame = |t: Target| {
+        crate::report::median(
+            &figures[t as usize]
+                .iter()
+                .map(|f| f.per_frame)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let mut burst_setup = setup;
+    burst_setup.push(format!(
+        "Publications per WebSocket frame during the burst (median over the runs): embedded \
+         server {:.1}, Centrifugo {:.1} (both may put several newline-separated replies in one \
+         frame; fewer frames cost the clients, and the server, less)",
+        per_frame(E),
+        per_frame(C)
+    ));
+    let intro = "The same load against both servers, each in a process of its own on loopback, \
+                 the two in turn within every repetition (each repetition starts fresh servers). \
+                 The load generator shares the machine's 2 cores with the server under test.";
+    vec![
+        Section {
+            title: "2a. Embedded server and Centrifugo v6: burst fan-out".to_owned(),
+            chart: "servers-burst.svg".to_owned(),
+            intro: vec![
+                intro.to_owned(),
+                format!(
+                    "{} publications of about 300 bytes of JSON in one `batch` API call to a \
+                     channel with {} subscribers; the figure is the time from sending the call \
+                     until every subscriber has received every publication, and the rate is \
+                     deliveries (publications × subscribers) per second.",
+                    sizes.burst, sizes.subscribers
+                ),
+            ],
+            setup: burst_setup,
+            unit: Unit::Seconds,
+            measures: burst.to_vec(),
+            ratios: burst_ratios,
+            notes: crate::findings::SERVERS_BURST
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        },
+        Section {
+            title: "2b. Embedded server and Centrifugo v6: publish-to-receive latency".to_owned(),
+            chart: "servers-latency.svg".to_owned(),
+            intro: vec![format!(
+                "100 publications per second, one `publish` API call each, for {} s, to {} \
+                 subscribers; each publication carries the time it was sent, and every delivery's \
+                 latency (receipt minus send, on the load generator's clock) is recorded. The \
+                 figures are the median (p50) and 99th percentile (p99) of all deliveries of one \
+                 run; the table gives the median and spread of those over the runs.",
+                sizes.latency_secs, sizes.subscribers
+            )],
+            setup: Vec::new(),
+            unit: Unit::Seconds,
+            measures: latency_measures,
+            ratios: latency_ratios,
+            notes: crate::findings::SERVERS_LATENCY
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        },
+        Section {
+            title: "2c. Embedded server and Centrifugo v6: memory per idle connection".to_owned(),
+            chart: "servers-memory.svg".to_owned(),
+            intro: vec![
+                "A fresh server; one client connects and subscribes, then the baseline is the \
+                 server process's resident memory (`VmRSS` in `/proc/<pid>/status`); N more \
+                 clients connect and subscribe to the same channel and stay idle; two seconds \
+                 later the resident memory is read again. The figure is the growth divided by N: \
+                 what one idle subscribed connection costs the server process, kernel socket \
+                 buffers excluded (they are not part of a process's RSS)."
+                    .to_owned(),
+            ],
+            setup: Vec::new(),
+            unit: Unit::Bytes,
+            measures: memory_measures,
+            ratios: memory_ratios,
+            notes: crate::findings::SERVERS_MEMORY
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        },
+    ]
+}
