@@ -138,11 +138,25 @@ impl TokenError {
     }
 }
 
+/// `{"alg":"HS256","typ":"JWT"}` in base64url, the first part of every minted token.
+const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+
 /// Mints and verifies tokens with one secret.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tokens {
-    secret: Secret,
+    /// HMAC-SHA256 keyed with the secret once; each token clones it, which saves hashing the
+    /// key's two padded blocks again per token.
+    key: HmacSha256,
     ttl: Duration,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("key", &"[redacted]")
+            .field("ttl", &self.ttl)
+            .finish()
+    }
 }
 
 impl Config {
@@ -156,8 +170,15 @@ impl Config {
 impl Tokens {
     /// Tokens signed with `secret` that live for `ttl`.
     #[must_use]
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the signature takes the secret as `Tokens` always did; only its HMAC state is kept"
+    )]
     pub fn new(secret: Secret, ttl: Duration) -> Self {
-        Self { secret, ttl }
+        // HMAC accepts keys of any length.
+        let key = HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any size"));
+        Self { key, ttl }
     }
 
     /// The lifetime of minted tokens.
@@ -203,19 +224,19 @@ impl Tokens {
     fn sign<T: Serialize>(&self, claims: &T) -> String {
         // Serializing these plain structs cannot fail.
         let payload = serde_json::to_vec(claims).unwrap_or_default();
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
-            URL_SAFE_NO_PAD.encode(payload)
-        );
-        let signature = self.mac(signing_input.as_bytes()).finalize().into_bytes();
-        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        // One buffer for the whole token: header, payload and the 43 characters of signature.
+        let mut token = String::with_capacity(HEADER.len() + payload.len().div_ceil(3) * 4 + 46);
+        token.push_str(HEADER);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature = self.mac(token.as_bytes()).finalize().into_bytes();
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        token
     }
 
     fn mac(&self, input: &[u8]) -> HmacSha256 {
-        // HMAC accepts keys of any length.
-        let mut mac = HmacSha256::new_from_slice(self.secret.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any size"));
+        let mut mac = self.key.clone();
         mac.update(input);
         mac
     }
@@ -403,6 +424,14 @@ mod tests {
         let (_, payload) = parts(&anonymous);
         assert_eq!(payload["sub"], "");
         assert!(payload.get("info").is_none());
+    }
+
+    #[test]
+    fn the_header_constant_is_the_encoded_header() {
+        assert_eq!(
+            HEADER,
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#)
+        );
     }
 
     #[test]
