@@ -959,3 +959,72 @@ async fn standalone_channels_live_while_used_within_the_bound() {
         .await;
     assert!(room.get("subscribe").is_some(), "{room}");
 }
+
+/// Recovery and positioning are granted as Centrifugo grants them: by `force_recovery`, or to a
+/// client that asks (`recoverable`, `positioned`) and may read the history; the subscribe replies
+/// of the standalone server and Centrifugo are the same, epochs aside.
+#[actix_rt::test]
+async fn wire_recovery_and_positioning_are_granted_as_centrifugo_grants_them() {
+    let config = |port: u16, secret: &Secret, api_key: &Secret| {
+        json!({
+            "http_server": { "address": "127.0.0.1", "port": port },
+            "client": {
+                "token": { "hmac_secret_key": secret.expose_secret() },
+                "allow_anonymous_connect_without_token": true,
+            },
+            "http_api": { "key": api_key.expose_secret() },
+            "channel": {
+                "without_namespace": {
+                    "allow_subscribe_for_client": true, "allow_subscribe_for_anonymous": true,
+                    "history_size": 10, "history_ttl": "60s",
+                    "allow_history_for_subscriber": true, "allow_history_for_anonymous": true,
+                },
+                "namespaces": [
+                    { "name": "hidden", "allow_subscribe_for_client": true,
+                      "allow_subscribe_for_anonymous": true, "history_size": 10, "history_ttl": "60s" },
+                    { "name": "forced", "allow_subscribe_for_client": true,
+                      "allow_subscribe_for_anonymous": true, "history_size": 10, "history_ttl": "60s",
+                      "force_recovery": true },
+                ],
+            },
+            "health": { "enabled": true },
+            "usage_stats": { "disabled": true },
+        })
+    };
+    let (secret, api_key) = (Secret::generate(), Secret::generate());
+    let standalone = StandaloneServer::start(&config(0, &secret, &api_key));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, config(free_port(), &secret, &api_key).to_string()).unwrap();
+    let centrifugo = Centrifugo::start_from_file(&path);
+
+    let requests = [
+        json!({"channel": "a"}),
+        json!({"channel": "b", "recoverable": true}),
+        json!({"channel": "c", "positioned": true}),
+        json!({"channel": "hidden:d", "recoverable": true}),
+        json!({"channel": "e", "recover": true, "offset": 0, "epoch": "x"}),
+        json!({"channel": "f", "recoverable": true, "recover": true, "offset": 0, "epoch": "x"}),
+        json!({"channel": "forced:g"}),
+    ];
+    let mut answers = Vec::new();
+    for url in [standalone.ws_url(), centrifugo.ws_url()] {
+        let mut client = RawClient::open(&url).await;
+        client.connect("").await;
+        let mut replies = Vec::new();
+        for request in &requests {
+            let mut reply = client.call("subscribe", request.clone()).await["subscribe"].clone();
+            if reply.get("epoch").is_some() {
+                reply["epoch"] = json!("E");
+            }
+            replies.push(reply);
+        }
+        answers.push(replies);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "standalone (left) and Centrifugo (right)"
+    );
+    assert_eq!(answers[1][0], json!({}));
+    assert_eq!(answers[1][1]["recoverable"], true);
+}

@@ -7,7 +7,7 @@ use instant_core::TokenError;
 use tokio::time::Instant;
 
 use super::connection::{AnonymousPermit, Connected, Connection, Spend, SubscriptionState};
-use super::hub::{NewPublication, RecoverFrom, Subscription};
+use super::hub::{NewPublication, RecoverFrom, Stream, Subscription};
 use super::protocol::{
     ChannelRequest, ClientInfo, Command, ConnectRequest, ConnectResult, Disconnect, Empty,
     ErrorReply, HistoryRequest, PresenceResult, PublishRequest, RefreshRequest, ReplyBody,
@@ -201,6 +201,15 @@ impl Connection {
                 return Ok(());
             }
         };
+        let stream = match &self.server.standalone {
+            Some(standalone) => standalone.namespaces.stream(
+                channel,
+                standalone.asker(&user, true),
+                request.recoverable,
+                request.positioned,
+            ),
+            None => Stream::FULL,
+        };
         let (expiry, expires_at) = if !request.token.is_empty() {
             match self
                 .server
@@ -232,6 +241,7 @@ impl Connection {
             handle: self.handle.clone(),
             info: Arc::clone(&info),
             join_leave: request.join_leave,
+            stream,
         };
         match self
             .server

@@ -33,6 +33,26 @@ pub(crate) struct Subscription {
     pub(crate) handle: ClientHandle,
     pub(crate) info: Arc<ClientInfo>,
     pub(crate) join_leave: bool,
+    /// Whether the subscriber is told the stream position and may recover.
+    pub(crate) stream: Stream,
+}
+
+/// Whether a subscription gets the channel's stream position (`positioned`, with the epoch and
+/// offset) and recovery (`recoverable`), on a channel that keeps a history. The app's server
+/// gives both wherever there is a history; a standalone server as Centrifugo decides, by
+/// `force_recovery` or the client asking with access to the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stream {
+    pub(crate) recovery: bool,
+    pub(crate) positioning: bool,
+}
+
+impl Stream {
+    /// Position and recovery.
+    pub(crate) const FULL: Self = Self {
+        recovery: true,
+        positioning: true,
+    };
 }
 
 /// Where a subscribing client says it stopped, to recover what it missed.
@@ -463,12 +483,17 @@ fn subscribe_into(
             ttl: expiry.ttl,
             ..SubscribeResult::default()
         };
-        if state.options.has_history() {
-            result.recoverable = true;
+        let stream = subscription.stream;
+        if !stream.recovery && recover.is_some() {
+            // Asked, not granted: Centrifugo answers that it was asked, and nothing more.
+            result.was_recovering = true;
+        }
+        if state.options.has_history() && (stream.recovery || stream.positioning) {
+            result.recoverable = stream.recovery;
             result.positioned = true;
             result.epoch.clone_from(&state.epoch);
             result.offset = state.top_offset;
-            if let Some(from) = recover {
+            if let Some(from) = recover.filter(|_| stream.recovery) {
                 result.was_recovering = true;
                 if from.epoch == state.epoch
                     && let Some(missed) = state.publications_after(from.offset)
@@ -733,6 +758,7 @@ mod tests {
                 handle: handle.clone(),
                 info,
                 join_leave: false,
+                stream: Stream::FULL,
             },
             queue,
             handle,

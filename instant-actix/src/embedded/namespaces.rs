@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+use super::hub::Stream;
 use super::options::ChannelOptions;
 use super::protocol::ErrorReply;
 
@@ -308,6 +309,31 @@ impl Namespaces {
             || (options.allow_presence_for_subscriber && asker.subscribed && identified)
             || asker.insecure;
         allowed.then_some(()).ok_or(ErrorReply::PERMISSION_DENIED)
+    }
+
+    /// The stream a subscription gets, as Centrifugo decides: recovery with `force_recovery`, or
+    /// when the client asks for it (`recoverable`) and may read the history; its position also
+    /// when it asks for that (`positioned`).
+    pub(crate) fn stream(
+        &self,
+        channel: &str,
+        asker: Asker<'_>,
+        recoverable: bool,
+        positioned: bool,
+    ) -> Stream {
+        let Ok((namespace, _)) = self.resolve(channel) else {
+            return Stream::FULL;
+        };
+        let options = &namespace.options;
+        let identified = !asker.anonymous() || options.allow_history_for_anonymous;
+        let history_access = (options.allow_history_for_client && identified)
+            || (options.allow_history_for_subscriber && identified)
+            || asker.insecure;
+        let recovery = options.force_recovery || (recoverable && history_access);
+        Stream {
+            recovery,
+            positioning: recovery || (positioned && history_access),
+        }
     }
 
     /// Whether `asker` may ask the history of `channel`: 108 when it has none.

@@ -138,6 +138,12 @@ pub(crate) struct SubscribeRequest {
     pub(crate) offset: u64,
     #[serde(default)]
     pub(crate) join_leave: bool,
+    /// The client asks for recovery (centrifuge-js's `recoverable` option).
+    #[serde(default)]
+    pub(crate) recoverable: bool,
+    /// The client asks for its stream position (centrifuge-js's `positioned` option).
+    #[serde(default)]
+    pub(crate) positioned: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
