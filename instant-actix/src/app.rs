@@ -305,6 +305,17 @@ impl RealtimeBuilder {
     /// Serves the app's counters ([`Realtime::metrics`]) in Prometheus' text format at
     /// [`paths::METRICS`] (`GET /instant/metrics`) to those `access` lets in; anyone else gets
     /// 404. Off by default: without this call the route does not exist.
+    ///
+    /// ```
+    /// use instant_actix::{MetricsAccess, Realtime};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let realtime = Realtime::builder()
+    ///     .config(instant_core::Config::builder().build()?)
+    ///     .metrics_route(MetricsAccess::Superusers)
+    ///     .build()?;
+    /// # drop(realtime); Ok(()) }
+    /// ```
     pub fn metrics_route(mut self, access: MetricsAccess) -> Self {
         self.metrics_access = Some(access);
         self

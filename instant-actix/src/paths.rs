@@ -35,6 +35,10 @@ pub const PUBLISH: &str = "/instant/publish";
 /// `GET` here answers the app's counters in Prometheus' text format, when
 /// [`RealtimeBuilder::metrics_route`](crate::RealtimeBuilder::metrics_route) turns the route on
 /// (it is off by default).
+///
+/// ```
+/// assert_eq!(instant_actix::paths::METRICS, "/instant/metrics");
+/// ```
 pub const METRICS: &str = "/instant/metrics";
 
 /// Where the routes serve a local `centrifuge.js` ([`CentrifugeJs::File`](crate::CentrifugeJs::File)).

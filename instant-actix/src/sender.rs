@@ -29,7 +29,18 @@ use instant_core::sender::{CLIENT_HEADER, ClientId};
 pub struct Sender(Option<ClientId>);
 
 impl Sender {
-    /// The sender of `req`.
+    /// The sender of `req`; [`Sender::client_id`] is the id it carried.
+    ///
+    /// ```
+    /// use instant_actix::Sender;
+    ///
+    /// let req = actix_web::test::TestRequest::default()
+    ///     .insert_header(("x-instant-client", "6f1c3e52-8d0a-4c7e-9a55-0e4b1f7d2c11"))
+    ///     .to_http_request();
+    /// let sender = Sender::of(&req);
+    /// assert_eq!(sender.client_id().unwrap().as_str(), "6f1c3e52-8d0a-4c7e-9a55-0e4b1f7d2c11");
+    /// assert!(Sender::of(&actix_web::test::TestRequest::default().to_http_request()).client_id().is_none());
+    /// ```
     #[must_use]
     pub fn of(req: &HttpRequest) -> Self {
         Self(

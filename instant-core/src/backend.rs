@@ -214,6 +214,19 @@ pub trait Backend: Send + Sync + 'static {
     /// The clients subscribed to `channel`, one entry per connection (the channel needs presence
     /// turned on). The default: error 108, not available.
     ///
+    /// ```
+    /// use instant_core::Backend as _;
+    /// use instant_core::presence::PresenceClient;
+    /// use instant_core::testing::RecordingBackend;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let recorder = RecordingBackend::new();
+    /// recorder.set_presence("chat", [PresenceClient::new("tab-1", "alice")]);
+    /// assert_eq!(recorder.presence("chat").await.unwrap()[0].user, "alice");
+    /// assert!(recorder.presence("news").await.is_err());
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`PublishError::Server`] with Centrifugo's code (102 unknown channel, 108 presence off),
     /// or the transport's errors.
@@ -228,6 +241,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether [`Backend::stats`] counts awaited publishes too (`delivered` and `dropped`), as
     /// the embedded server and the recording backend do; `false` (the default) when it counts
     /// fire-and-forget events only. [`Publisher::metrics`] reads it to count every event once.
+    ///
+    /// ```
+    /// use instant_core::Backend as _;
+    ///
+    /// assert!(instant_core::testing::RecordingBackend::new().stats_include_awaited());
+    /// ```
     fn stats_include_awaited(&self) -> bool {
         false
     }
@@ -235,6 +254,12 @@ pub trait Backend: Send + Sync + 'static {
     /// The counters the backend reports to itself (connections, subscriptions, deliveries,
     /// denials), which a [`Publisher::new`] over it then shares; `None` (the default) for a
     /// backend that counts nothing of the kind.
+    ///
+    /// ```
+    /// use instant_core::Backend as _;
+    ///
+    /// assert!(instant_core::testing::RecordingBackend::new().shared_metrics().is_none());
+    /// ```
     fn shared_metrics(&self) -> Option<Arc<Metrics>> {
         None
     }
@@ -266,6 +291,18 @@ impl Publisher {
 
     /// As [`Publisher::new`], counting into `metrics`, which other parts of the app (the auth
     /// routes, the embedded server) also report to.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use instant_core::Publisher;
+    /// use instant_core::metrics::Metrics;
+    /// use instant_core::testing::RecordingBackend;
+    ///
+    /// let metrics = Arc::new(Metrics::default());
+    /// let publisher = Publisher::with_metrics(Arc::new(RecordingBackend::new()), "s", Arc::clone(&metrics));
+    /// metrics.record_denial("level");
+    /// assert_eq!(publisher.metrics().denied("level"), 1);
+    /// ```
     pub fn with_metrics(
         backend: Arc<dyn Backend>,
         site: impl Into<Arc<str>>,
@@ -399,6 +436,12 @@ impl Publisher {
     }
 
     /// The live counters this publisher shares with the parts of the app that report to it.
+    ///
+    /// ```
+    /// let publisher = instant_core::testing::RecordingBackend::new().publisher("s");
+    /// publisher.metrics_handle().record_subscription();
+    /// assert_eq!(publisher.metrics().subscriptions, 1);
+    /// ```
     #[must_use]
     pub fn metrics_handle(&self) -> &Arc<Metrics> {
         &self.metrics

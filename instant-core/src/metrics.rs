@@ -18,6 +18,13 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 /// The `Content-Type` of [`MetricsSnapshot::to_prometheus`]'s text.
+///
+/// ```
+/// assert_eq!(
+///     instant_core::metrics::PROMETHEUS_CONTENT_TYPE,
+///     "text/plain; version=0.0.4; charset=utf-8"
+/// );
+/// ```
 pub const PROMETHEUS_CONTENT_TYPE: &str =
     prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
@@ -26,6 +33,22 @@ pub const PROMETHEUS_CONTENT_TYPE: &str =
 /// Cheap to update from any thread (atomics; the denials by reason behind a short lock).
 /// Integrations call the `record_*` methods; apps read them through
 /// [`Publisher::metrics`](crate::Publisher::metrics).
+///
+/// ```
+/// use instant_core::testing::RecordingBackend;
+///
+/// let publisher = RecordingBackend::new().publisher("mysite");
+/// let metrics = publisher.metrics_handle();
+/// metrics.record_denial("level");
+/// metrics.record_connection_opened();
+/// metrics.record_subscription();
+/// metrics.record_deliveries(2);
+/// metrics.record_connection_closed();
+/// let snapshot = publisher.metrics();
+/// assert_eq!(snapshot.denied("level"), 1);
+/// assert_eq!((snapshot.connections, snapshot.open_connections), (1, 0));
+/// assert_eq!((snapshot.subscriptions, snapshot.deliveries), (1, 2));
+/// ```
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub(crate) awaited_ok: AtomicU64,
@@ -99,8 +122,10 @@ impl Metrics {
 /// let publisher = RecordingBackend::new().publisher("mysite");
 /// publisher.publish("news", "Hello").await.unwrap();
 /// publisher.publish("news", "Again").detach();
+/// publisher.metrics_handle().record_denial("level");
 /// let metrics = publisher.metrics();
 /// assert_eq!(metrics.published, 2);
+/// assert_eq!((metrics.denied("level"), metrics.denied_total()), (1, 1));
 /// assert!(metrics.to_prometheus().contains("instant_events_published_total 2"));
 /// # }
 /// ```

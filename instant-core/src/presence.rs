@@ -13,6 +13,16 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// One client connection subscribed to a channel, as a backend reports it.
+///
+/// ```
+/// use instant_core::presence::PresenceClient;
+///
+/// let tab = PresenceClient::new("tab-1", "alice")
+///     .with_conn_info(Some(serde_json::json!({ "name": "Alice" })))
+///     .with_chan_info(None);
+/// assert_eq!((tab.client.as_str(), tab.user.as_str()), ("tab-1", "alice"));
+/// assert_eq!(tab.conn_info.unwrap()["name"], "Alice");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PresenceClient {
@@ -54,6 +64,15 @@ impl PresenceClient {
 }
 
 /// One user present on a channel, with every client (tab) the user has subscribed.
+///
+/// ```
+/// use instant_core::presence::{PresenceClient, users_of};
+///
+/// let presence = users_of([PresenceClient::new("a", "alice"), PresenceClient::new("b", "alice")]);
+/// let alice = &presence.users[0];
+/// assert_eq!((alice.id.as_str(), alice.tabs()), ("alice", 2));
+/// assert_eq!(alice.clients, ["a", "b"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PresentUser {
@@ -74,6 +93,20 @@ impl PresentUser {
 }
 
 /// Who is on a channel: the users, each once, and how many anonymous clients.
+///
+/// ```
+/// use instant_core::presence::{PresenceClient, users_of};
+///
+/// let presence = users_of([
+///     PresenceClient::new("a", "bob"),
+///     PresenceClient::new("b", "alice"),
+///     PresenceClient::new("c", ""),
+/// ]);
+/// assert_eq!(presence.user_ids(), ["alice", "bob"]);
+/// assert!(presence.contains("bob") && !presence.contains("carol"));
+/// assert_eq!(presence.user("alice").unwrap().tabs(), 1);
+/// assert_eq!(presence.anonymous, 1);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Presence {

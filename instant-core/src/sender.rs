@@ -11,9 +11,20 @@
 use std::fmt;
 
 /// The request header in which the injected client sends its Centrifugo client id.
+///
+/// ```
+/// assert_eq!(instant_core::sender::CLIENT_HEADER, "x-instant-client");
+/// ```
 pub const CLIENT_HEADER: &str = "x-instant-client";
 
 /// The longest client id accepted (Centrifugo's are UUIDs, 36 characters).
+///
+/// ```
+/// use instant_core::sender::{ClientId, MAX_CLIENT_ID_LEN};
+///
+/// assert!(ClientId::parse(&"a".repeat(MAX_CLIENT_ID_LEN)).is_some());
+/// assert!(ClientId::parse(&"a".repeat(MAX_CLIENT_ID_LEN + 1)).is_none());
+/// ```
 pub const MAX_CLIENT_ID_LEN: usize = 64;
 
 /// A Centrifugo client id (one browser tab's connection), as sent in [`CLIENT_HEADER`]: 1 to
