@@ -326,8 +326,10 @@ impl Namespaces {
         };
         let options = &namespace.options;
         let identified = !asker.anonymous() || options.allow_history_for_anonymous;
-        let history_access = (options.allow_history_for_client && identified)
-            || (options.allow_history_for_subscriber && identified)
+        // The subscriber-to-be counts as subscribed, as in Centrifugo.
+        let history_access = ((options.allow_history_for_client
+            || options.allow_history_for_subscriber)
+            && identified)
             || asker.insecure;
         let recovery = options.force_recovery || (recoverable && history_access);
         Stream {
