@@ -1,6 +1,7 @@
 // Drives headless Chromium through presence and "to others" on an app whose channel `$room` has
-// presence: Alice opens a tab, Bob opens one, Alice opens a second tab and closes it, Alice's first
-// tab sends a fetch that publishes to others, then Alice leaves. The app's presence handlers and
+// presence: Alice opens a tab, Bob opens one, Alice opens a second tab; Alice's first tab sends a
+// fetch that publishes to others (her second tab and Bob's get it); Alice closes her second tab,
+// then her first. The app's presence handlers and
 // the channel handler record what they see in `window.__log`. Prints one JSON line with every
 // tab's log; exits non-zero on failure.
 // Usage: node presence_browser.mjs <base-url>
@@ -46,22 +47,26 @@ try {
   await settle();
   const hereInA2 = await a2.evaluate((name) => window.instant.here(name), channel);
   const beforeClose = await log(b1);
-  await a2.close();
-  await settle();
-  const afterSecondTabClosed = await log(b1);
-  // To others: Alice's first tab posts; the event reaches Bob's tab, not hers.
+  // To others: Alice's first tab posts; the event reaches Bob's tab and Alice's second, not hers.
   const reply = await a1.evaluate(async () => {
     const response = await fetch("/act", { method: "POST" });
     return { status: response.status, body: await response.json(), clientId: window.instant.clientId };
   });
-  await b1.waitForFunction(() => window.__log.some((e) => e[0] === "event"), null, { timeout: 20000 });
+  for (const page of [b1, a2]) {
+    await page.waitForFunction(() => window.__log.some((e) => e[0] === "event"), null, { timeout: 20000 });
+  }
   await settle();
+  const a2Log = await log(a2);
+  await a2.close();
+  await settle();
+  const afterSecondTabClosed = await log(b1);
   const a1BeforeLeaving = await log(a1);
   await a1.close();
   await b1.waitForFunction(() => window.__log.some((e) => e[0] === "leaving"), null, { timeout: 20000 });
   await settle();
   console.log(JSON.stringify({
     a1: a1BeforeLeaving,
+    a2: a2Log,
     b1: await log(b1),
     b1BeforeClose: beforeClose,
     b1AfterSecondTabClosed: afterSecondTabClosed,

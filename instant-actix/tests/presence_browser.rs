@@ -154,11 +154,16 @@ fn presence_handlers_run_once_per_user_and_to_others_skips_the_senders_tab() {
         "{report}"
     );
 
-    // To others: the request carried Alice's client id, her tab skipped the event, Bob's ran it.
+    // To others: the request carried Alice's client id, her tab skipped the event, Bob's and her
+    // other tab ran it.
     let reply = &report["reply"];
     assert_eq!(reply["status"], 200);
     assert_eq!(reply["body"]["sender"], reply["clientId"], "{report}");
     assert!(reply["clientId"].is_string());
     assert_eq!(entries(b1, "event"), [&json!(["event", "acted"])]);
+    assert_eq!(
+        entries(&report["a2"], "event"),
+        [&json!(["event", "acted"])]
+    );
     assert!(entries(a1, "event").is_empty(), "{report}");
 }
