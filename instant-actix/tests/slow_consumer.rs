@@ -1,7 +1,7 @@
 //! Slow consumers at scale: 1,000 subscribers of `news` receive a steady stream of publications
 //! from the embedded server while one more subscriber of `news`, with a 4 KiB receive buffer,
 //! stops reading its socket. That one is also the only subscriber of `chat`, a bulk channel of
-//! 64 KiB publications, so that its connection fills the kernel's socket buffers (which grow to
+//! 128 KiB publications, so that its connection fills the kernel's socket buffers (which grow to
 //! megabytes on loopback) and its send queue within seconds, without pushing gigabytes to the
 //! 1,000 others.
 //!
