@@ -44,13 +44,17 @@
 //! `instant/client.html` (the inserted snippet), `instant/client.js`,
 //! `instant/handlers/default.js`, `instant/handlers/<channel>.js` (see [`handler_template_name`]),
 //! `instant/events/connect.js`, `instant/events/disconnect.js`, `instant/extra_clients.js`,
-//! `instant/event_class_format.js`, `instant/frontend.html` and `instant.css`. A handler is the body
-//! of a function receiving `event_class, channel, message, data, site, uid, timestamp`.
+//! `instant/event_class_format.js`, `instant/frontend.html`, `instant.css`, the presence handlers
+//! `instant/presence/here.js`, `joining.js` and `leaving.js` (receiving `channel` and `users` or
+//! `user`, each `{id, info, tabs}`), and the client's parts `instant/presence.js` and
+//! `instant/sender.js`. A handler is the body of a function receiving
+//! `event_class, channel, message, data, site, uid, timestamp`.
 //!
 //! The client script reads its settings from the JSON of
 //! `<script type="application/json" id="instant-config">`: `ws_url`, `site`, `site_name`,
 //! `debug`, `token` (the connection token, `""` when anonymous), `channels` (each `name`, `level`
-//! and, for private channels, `token`), `connection_url` and `subscription_url` (where tokens are
+//! and, for private channels, `token`; `presence: true` where the page follows who is on it),
+//! `connection_url` and `subscription_url` (where tokens are
 //! renewed: [`paths::AUTH_CONNECTION`], [`paths::AUTH_SUBSCRIPTION`]) and, on the frontend page
 //! only, `publish_url` ([`paths::PUBLISH`]).
 

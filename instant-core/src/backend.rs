@@ -592,6 +592,19 @@ pub struct GlobalPublish {
 }
 
 impl GlobalPublish {
+    /// Sends the event to every tab but the sender's, as [`Publish::to_others`].
+    ///
+    /// ```
+    /// # fn handler(sender: Option<instant_core::sender::ClientId>) {
+    /// // In a request handler, with the app's publisher installed as the global one:
+    /// instant_core::publish("chat", "Hi").to_others(sender).detach();
+    /// # }
+    /// ```
+    pub fn to_others(mut self, sender: impl Into<Option<ClientId>>) -> Self {
+        self.event.sender = sender.into().map(|id| id.as_str().to_owned());
+        self
+    }
+
     /// Sets the event class.
     pub fn event_class(mut self, event_class: impl Into<String>) -> Self {
         self.event.event_class = event_class.into();

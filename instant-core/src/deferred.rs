@@ -250,6 +250,25 @@ impl DeferredEvent<'_> {
         self
     }
 
+    /// Sends the event, once committed, to every tab but the sender's, as
+    /// [`Publish::to_others`](crate::Publish::to_others).
+    ///
+    /// ```
+    /// use instant_core::sender::ClientId;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let recorder = instant_core::testing::RecordingBackend::new();
+    /// let mut deferred = recorder.publisher("s").deferred();
+    /// deferred.publish("chat", "Hi").to_others(ClientId::parse("tab-1"));
+    /// deferred.commit().await.unwrap();
+    /// assert_eq!(recorder.events()[0].sender.as_deref(), Some("tab-1"));
+    /// # }
+    /// ```
+    pub fn to_others(self, sender: impl Into<Option<crate::sender::ClientId>>) -> Self {
+        self.0.sender = sender.into().map(|id| id.as_str().to_owned());
+        self
+    }
+
     /// The event as built so far.
     ///
     /// ```
