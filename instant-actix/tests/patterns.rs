@@ -163,6 +163,67 @@ async fn a_page_joins_the_pattern_channels_its_handler_names_when_allowed() {
 }
 
 #[actix_rt::test]
+async fn a_patterns_handler_template_serves_its_channels_with_their_parameters() {
+    // The templates' override mechanism: a handler named by the pattern.
+    let realtime = Realtime::builder()
+        .config(config())
+        .channels(patterns())
+        .users(header_user)
+        .template(
+            instant_actix::handler_template_name("$order_{id}"),
+            "/* every order of {{ site }}: {{ channel }} */ seen.push(params.id);",
+        )
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        App::new()
+            .wrap(InstantMiddleware)
+            .configure(realtime.routes())
+            .route("/page", web::get().to(page)),
+    )
+    .await;
+    let req = request(Some("s1:staff"))
+        .uri("/page?join=$order_7,$board_a_1")
+        .to_request();
+    let body = test::call_and_read_body(&app, req).await;
+    let html = std::str::from_utf8(&body).unwrap();
+    assert!(
+        html.contains(
+            "\"$order_{id}\": function (event_class, channel, message, data, site, uid, timestamp, params) {\n/* every order of testsite: $order_{id} */ seen.push(params.id);"
+        ),
+        "{html}"
+    );
+    // The client finds it by the channel's pattern, and hands it the parameters.
+    let config = injected_config(html).unwrap();
+    let order = config["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "$order_7")
+        .unwrap();
+    assert_eq!(order["pattern"], "$order_{id}");
+    assert_eq!(order["params"], json!({ "id": "7" }));
+    let board = config["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "$board_a_1")
+        .unwrap();
+    assert_eq!(board["params"], json!({ "team": "a", "board": "1" }));
+    // The embedded server keeps history by default: the render-time position is there.
+    assert_eq!(order["since"]["offset"], 0, "{order}");
+    assert!(html.contains("own(joined.pattern) ? handlers[joined.pattern] : defaultHandler"));
+    // A fixed channel has neither.
+    let inbox = config["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "$inbox")
+        .unwrap();
+    assert!(inbox.get("pattern").is_none() && inbox.get("params").is_none());
+}
+
+#[actix_rt::test]
 async fn both_auth_routes_mint_pattern_tokens_only_when_allowed() {
     let realtime = realtime();
     let app = test::init_service(App::new().configure(realtime.routes())).await;

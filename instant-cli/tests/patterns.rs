@@ -2,7 +2,8 @@
 //! entries named by patterns into their namespaces (checked by `centrifugo checkconfig
 //! --strict`), the app's auth route mints a token for a concrete channel only when its
 //! asynchronous check allows the user, and a centrifuge-js client receives what the app publishes
-//! on that channel.
+//! on that channel; the personal channels' namespace it always writes opens `personal:#u1` to
+//! `u1` only.
 
 mod support;
 
@@ -138,4 +139,33 @@ async fn a_concrete_pattern_channel_works_on_centrifugo() {
     assert_eq!(shipped.data().unwrap()["message"], "Order shipped");
     let viewed = client.wait_for(|e| e.is_on("publication", "orders:1"), WAIT);
     assert_eq!(viewed.data().unwrap()["channel"], "orders:1");
+
+    // The personal channels' namespace, always written: only the user after `#` subscribes.
+    let personal = &config["channel"]["namespaces"][1];
+    assert_eq!(personal["name"], "personal");
+    assert_eq!(personal["allow_user_limited_channels"], true);
+    let mut own = NodeClient::spawn(
+        NodeSpec::new(server.ws_url())
+            .token(server.tokens().connection("u1", None))
+            .subscribe("personal:#u1"),
+    );
+    own.wait_for(|e| e.is_on("subscribed", "personal:#u1"), WAIT);
+    let mut other = NodeClient::spawn(
+        NodeSpec::new(server.ws_url())
+            .token(server.tokens().connection("u2", None))
+            .subscribe("personal:#u1"),
+    );
+    let refused = other.wait_for(
+        |e| e.is("subscribe_error") || e.is("unsubscribed") || e.is("subscribed"),
+        WAIT,
+    );
+    assert!(!refused.is("subscribed"), "{refused}");
+    assert_eq!(refused.code(), Some(103), "{refused}");
+    publisher
+        .to_user("u1", "Only for u1")
+        .unwrap()
+        .await
+        .unwrap();
+    let event = own.wait_for(|e| e.is_on("publication", "personal:#u1"), WAIT);
+    assert_eq!(event.data().unwrap()["message"], "Only for u1");
 }

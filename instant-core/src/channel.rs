@@ -662,4 +662,41 @@ mod tests {
             Err(ChannelError::Pattern { .. })
         ));
     }
+
+    #[test]
+    fn user_limited_patterns_belong_to_the_user_after_the_boundary() {
+        let personal = Channel::personal();
+        assert_eq!(personal.name(), PERSONAL_CHANNEL);
+        assert!(personal.is_user_limited() && !personal.is_private());
+        assert_eq!(personal.level(), Level::Users);
+        assert_eq!(personal.limited_to("personal:#42"), Some("42"));
+        assert_eq!(personal.limited_to("personal:#a_b"), None);
+        assert_eq!(personal.limited_to("other:#42"), None);
+        assert_eq!(personal_channel("42").unwrap().as_str(), "personal:#42");
+        assert!(personal_channel("a,b").is_err() && personal_channel("").is_err());
+        // A `users` pattern may go without `$` only when it is user-limited.
+        assert!(Channel::new("inbox:#{user}", Level::Users).is_ok_and(|c| c.is_user_limited()));
+        for refused in [
+            "inbox:{user}",
+            "inbox:#{user}_x",
+            "in#box:#{user}",
+            "a:#{x}:#{y}",
+        ] {
+            assert!(
+                Channel::new(refused, Level::Users).is_err(),
+                "{refused} is not user-limited"
+            );
+        }
+        assert!(
+            !Channel::new("$inbox:#{user}", Level::Users)
+                .unwrap()
+                .is_user_limited()
+        );
+        assert!(matches!(
+            Channel::new("inbox:#{user}", Level::Staff),
+            Err(ChannelError::MissingPrivatePrefix { .. })
+        ));
+        let orders = Channel::new("$order_{id}", Level::Users).unwrap();
+        assert!(!orders.is_user_limited() && orders.limited_to("$order_1").is_none());
+    }
 }

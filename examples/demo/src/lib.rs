@@ -93,11 +93,12 @@ async fn may_follow(pool: &SqlitePool, user: &User, id: u64) -> bool {
     let Ok(id) = i64::try_from(id) else {
         return false;
     };
-    let owned = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM orders WHERE id = ? AND owner = ?")
-        .bind(id)
-        .bind(&user.id)
-        .fetch_one(pool)
-        .await;
+    let owned =
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM orders WHERE id = ? AND owner = ?")
+            .bind(id)
+            .bind(&user.id)
+            .fetch_one(pool)
+            .await;
     match owned {
         Ok(count) => count > 0,
         Err(error) => {

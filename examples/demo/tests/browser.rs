@@ -236,10 +236,15 @@ fn orders_scenario(step: &dyn Fn(&str) -> Option<Value>) {
     assert_eq!(order["pattern"], "$order_{id}", "{order}");
     assert_eq!(order["params"]["id"], "1", "{order}");
     assert!(
-        order["since"]["epoch"].as_str().is_some_and(|e| !e.is_empty()),
+        order["since"]["epoch"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
         "the page carries the render-time position: {order}"
     );
-    assert_eq!(config["user"], serde_json::json!({"id": "user", "level": "users"}));
+    assert_eq!(
+        config["user"],
+        serde_json::json!({"id": "user", "level": "users"})
+    );
     assert_eq!(config["path"], "/orders/1");
     let handled = step("order-gap-handled").unwrap();
     assert!(
@@ -260,7 +265,10 @@ fn orders_scenario(step: &dyn Fn(&str) -> Option<Value>) {
     assert_eq!(personal["status"], 200, "{personal}");
     let note = step("personal-handled").unwrap();
     assert!(
-        note["text"].as_str().unwrap().contains("Your invoice is ready"),
+        note["text"]
+            .as_str()
+            .unwrap()
+            .contains("Your invoice is ready"),
         "{note}"
     );
     let refused = step("personal-refused").unwrap();

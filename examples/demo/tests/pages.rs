@@ -153,7 +153,13 @@ async fn an_order_page_joins_the_orders_channel_when_the_database_says_so() {
     }
     // The auth route asks the same database.
     let as_user = || TestRequest::default().cookie(user.clone());
-    let issued = issued_tokens(&realtime, &app, as_user, &["$order_1", "$order_2", "$order_3"]).await;
+    let issued = issued_tokens(
+        &realtime,
+        &app,
+        as_user,
+        &["$order_1", "$order_2", "$order_3"],
+    )
+    .await;
     assert_eq!(issued.granted_channels(), ["$order_1"]);
     let missing = test::call_service(&app, TestRequest::get().uri("/orders/4").to_request()).await;
     assert_eq!(missing.status(), 404);
@@ -235,6 +241,10 @@ async fn the_frontend_publishes_for_superusers_only() {
             .to_request(),
     )
     .await;
-    assert_eq!(page.channels.len(), 8, "the fixed channels and personal:#admin");
+    assert_eq!(
+        page.channels.len(),
+        8,
+        "the fixed channels and personal:#admin"
+    );
     assert_eq!(page.publish_url.as_deref(), Some(instant::paths::PUBLISH));
 }
