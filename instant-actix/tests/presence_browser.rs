@@ -1,7 +1,7 @@
 //! Presence and "to others" in a real browser (headless Chromium driven by playwright-core from
-//! `js/node_modules`), on the embedded server: the `here`, `joining` and `leaving` handlers run once
-//! per user, not per tab, and an event published `.to_others(..)` while handling a tab's `fetch`
-//! runs the handler of every tab but that one.
+//! `js/node_modules`), on the embedded server and on a real Centrifugo v6: the `here`, `joining`
+//! and `leaving` handlers run once per user, not per tab, and an event published `.to_others(..)`
+//! while handling a tab's `fetch` runs the handler of every tab but that one.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -69,12 +69,23 @@ fn entries<'a>(log: &'a Value, kind: &str) -> Vec<&'a Value> {
 
 #[test]
 fn presence_handlers_run_once_per_user_and_to_others_skips_the_senders_tab() {
-    let centrifuge_js = js_dir().join("node_modules/centrifuge/dist/centrifuge.js");
-    assert!(centrifuge_js.is_file(), "run `npm ci` in js/");
     let config = Config::builder()
         .secret("presence-browser-test-secret-0123456789")
         .build()
         .unwrap();
+    run_scenario(config);
+}
+
+#[test]
+fn the_same_page_works_on_a_real_centrifugo() {
+    let centrifugo =
+        instant_testkit::Centrifugo::start(instant_testkit::CentrifugoOptions::default());
+    run_scenario(centrifugo.config_builder().build().unwrap());
+}
+
+fn run_scenario(config: Config) {
+    let centrifuge_js = js_dir().join("node_modules/centrifuge/dist/centrifuge.js");
+    assert!(centrifuge_js.is_file(), "run `npm ci` in js/");
     let mut room = ChannelOptions::default();
     room.presence = true;
     room.join_leave = true;
