@@ -81,7 +81,8 @@ pub struct StandaloneConfig {
     /// `health.enabled`: `GET /health` answers 200 `{}`.
     pub health: bool,
     /// The limits and timings (`client.ping_interval`, `client.pong_timeout`,
-    /// `client.channel_limit`; the rest Centrifugo's defaults), with the server API at `/api`.
+    /// `client.channel_limit`; the rest the embedded server's defaults, without a cap per client
+    /// address), with the server API at `/api`.
     pub options: EmbeddedOptions,
     /// `channel.without_namespace` and `channel.namespaces`.
     pub namespaces: Namespaces,
@@ -152,6 +153,9 @@ impl StandaloneConfig {
             api_path: "/api".to_owned(),
             ..EmbeddedOptions::default()
         };
+        // No cap per client address, as in Centrifugo: behind a reverse proxy every connection
+        // comes from the proxy's address, and the standalone server trusts no forwarded header.
+        options.max_connections_per_ip = options.max_connections;
         if let Some(interval) = client.ping_interval {
             options.ping_interval = interval.read("client.ping_interval")?;
         }
@@ -415,6 +419,10 @@ mod tests {
         assert!(!config.insecure);
         assert_eq!(config.options.ping_interval, Duration::from_secs(5));
         assert_eq!(config.options.api_path, "/api");
+        assert_eq!(
+            config.options.max_connections_per_ip,
+            config.options.max_connections
+        );
         let without = config.namespaces.without_namespace();
         assert_eq!(without.history_ttl, Duration::from_secs(300));
         assert!(without.has_history() && without.force_recovery);
