@@ -1,8 +1,9 @@
 //! The `instant` demo app: `cargo run -p demo`, then open <http://127.0.0.1:8080>.
 //!
 //! It serves the pages `/`, `/a/path` and `/another/path` (the channels a page joins depend on the
-//! user and on the path), a login form with three demo accounts, and the superuser frontend at
-//! `/instant/`. With no configuration it runs the embedded real-time server, so nothing else needs
+//! user and on the path), the order pages `/orders/1` to `/orders/3` (each joins its order's
+//! channel when the demo's database says the user may follow it), a login form with three demo
+//! accounts, and the superuser frontend at `/instant/`. With no configuration it runs the embedded real-time server, so nothing else needs
 //! to be started; with `INSTANT_CENTRIFUGO_URL` (and its key and secret) it uses that Centrifugo.
 //! `INSTANT_ADDR` changes the address (default `127.0.0.1:8080`).
 
@@ -39,7 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "demo accounts (password `{PASSWORD}`): admin (superuser), staff (staff), user (logged-in user)"
     );
-    println!("superuser frontend: /instant/ · pages: /, /a/path, /another/path");
+    println!(
+        "superuser frontend: /instant/ · pages: /, /a/path, /another/path, /orders/1 to /orders/3"
+    );
     server.run().await?;
     Ok(())
 }
