@@ -52,8 +52,15 @@ try {
     const response = await fetch("/act", { method: "POST" });
     return { status: response.status, body: await response.json(), clientId: window.instant.clientId };
   });
+  // The same through XMLHttpRequest (what htmx and jQuery send).
+  const xhrReply = await a1.evaluate(() => new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/act");
+    xhr.onload = () => resolve({ status: xhr.status, body: JSON.parse(xhr.responseText) });
+    xhr.send();
+  }));
   for (const page of [b1, a2]) {
-    await page.waitForFunction(() => window.__log.some((e) => e[0] === "event"), null, { timeout: 20000 });
+    await page.waitForFunction(() => window.__log.filter((e) => e[0] === "event").length === 2, null, { timeout: 20000 });
   }
   await settle();
   const a2Log = await log(a2);
@@ -72,6 +79,7 @@ try {
     b1AfterSecondTabClosed: afterSecondTabClosed,
     hereInA2,
     reply,
+    xhrReply,
   }));
   await browser.close();
 } catch (error) {

@@ -8,8 +8,8 @@ use actix_web::{FromRequest, HttpRequest};
 use instant_core::sender::{CLIENT_HEADER, ClientId};
 
 /// The Centrifugo client id of the tab that sent the request, read from the
-/// [`CLIENT_HEADER`] header that the injected client adds to the page's same-origin `fetch`
-/// requests; empty when the request carries none (or an invalid one). Never fails.
+/// [`CLIENT_HEADER`] header that the injected client adds to the page's same-origin `fetch` and
+/// `XMLHttpRequest` requests; empty when the request carries none (or an invalid one). Never fails.
 ///
 /// Give it to [`Publish::to_others`](instant_core::Publish::to_others): the event reaches every
 /// tab but that one.

@@ -3,7 +3,7 @@
 //!
 //! Centrifugo has no way to leave a client out of a publication, so the exclusion happens in the
 //! browser: the injected client sends its Centrifugo client id with the page's same-origin
-//! `fetch` requests in the [`CLIENT_HEADER`] header, the app reads it back as a [`ClientId`]
+//! `fetch` and `XMLHttpRequest` requests in the [`CLIENT_HEADER`] header, the app reads it back as a [`ClientId`]
 //! (`instant::middleware::Sender` in an actix-web handler), and an event published with
 //! [`Publish::to_others`](crate::Publish::to_others) carries it in [`Event::sender`](crate::Event::sender):
 //! the injected client of that tab skips the event, every other tab handles it.
