@@ -181,8 +181,16 @@ async function orders(adminPage) {
   });
   const gapItem = await userPage.waitForSelector(`#order-events li[data-order="1"]`, { timeout: 20000 });
   report("order-gap-handled", { text: await gapItem.textContent(), channel: await gapItem.getAttribute("data-channel") });
+  // Live, from the frontend's form: a pattern is chosen, then one of its channels named.
   const liveMessage = "Order 1 shipped " + Date.now();
-  await publishAs(adminPage, "$order_1", liveMessage);
+  await adminPage.selectOption("#instant-channel", "$order_{id}");
+  const prefilled = await adminPage.inputValue("#instant-name");
+  await adminPage.fill("#instant-name", "$order_1");
+  await adminPage.fill("#instant-message", liveMessage);
+  await adminPage.click("#instant-publish button[type=submit]");
+  await adminPage.waitForFunction(() => document.getElementById("instant-publish-result").textContent === "Published.",
+    null, { timeout: 20000 });
+  report("order-form", { prefilled, result: await adminPage.textContent("#instant-publish-result") });
   await userPage.waitForFunction((text) => Array.from(document.querySelectorAll("#order-events li"))
     .some((li) => li.textContent.includes(text)), liveMessage, { timeout: 20000 });
   try {

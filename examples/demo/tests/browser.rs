@@ -255,6 +255,9 @@ fn orders_scenario(step: &dyn Fn(&str) -> Option<Value>) {
         "the event published before the subscription arrives: {handled}"
     );
     assert_eq!(handled["channel"], "$order_1");
+    let form = step("order-form").unwrap();
+    assert_eq!(form["prefilled"], "$order_{id}", "{form}");
+    assert_eq!(form["result"], "Published.", "{form}");
     let page = step("order-page").unwrap();
     assert_eq!(page["access"], "true", "{page}");
     assert_eq!(page["status"], "connected", "{page}");
