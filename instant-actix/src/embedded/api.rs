@@ -325,8 +325,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Decodes a request body as Centrifugo's HTTP API does (Go's `encoding/json` into the request
+/// struct): an object is the request, `null` the empty request, anything else a bad body.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
-    serde_json::from_slice(body).map_err(|_| Failure::BadBody)
+    let raw: &RawValue = serde_json::from_slice(body).map_err(|_| Failure::BadBody)?;
+    let json = match raw.get().as_bytes().first() {
+        Some(b'{') => raw.get(),
+        Some(b'n') => "{}",
+        _ => return Err(Failure::BadBody),
+    };
+    serde_json::from_str(json).map_err(|_| Failure::BadBody)
 }
 
 /// Runs one method; `None` for a method the server does not have.
@@ -463,6 +471,10 @@ fn batch(server: &Inner, body: &[u8]) -> Result<Value, Failure> {
             }
         })
         .collect();
+    // Centrifugo leaves empty fields out: a batch without commands answers `{}`.
+    if replies.is_empty() {
+        return Ok(json!({}));
+    }
     Ok(json!({ "replies": replies }))
 }
 
