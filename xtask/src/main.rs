@@ -111,6 +111,7 @@ fn reliability(tools: &Tools, long: bool) -> Result<ExitCode, String> {
                 "attack_tokens",
                 "secret_scan",
                 "bad_input",
+                "api_bodies",
                 "client_drop",
                 "slow_consumer",
                 "authorization_doors",
