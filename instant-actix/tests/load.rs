@@ -44,12 +44,28 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The name filters select this suite by.
+const TEST_NAME: &str = "load_ten_thousand_connections_held_through_a_steady_stream";
+
 fn main() {
     if std::env::var_os("INSTANT_LOAD_SERVER").is_some() {
         serve();
-    } else {
-        load();
+        return;
     }
+    // Behave like a libtest harness towards `cargo test [filter]` and `--list`.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        println!("{TEST_NAME}: test");
+        return;
+    }
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    if !filters.is_empty() && !filters.iter().any(|f| TEST_NAME.contains(f.as_str())) {
+        println!("running 0 tests (filtered out: {TEST_NAME})");
+        return;
+    }
+    println!("running 1 test: {TEST_NAME}");
+    load();
+    println!("test {TEST_NAME} ... ok");
 }
 
 /// The child: the embedded server with the caps lifted for one address, on a free port; prints
