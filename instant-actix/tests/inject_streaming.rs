@@ -14,13 +14,21 @@ use instant_actix::InstantMiddleware;
 
 use common::realtime;
 
+thread_local! {
+    /// One set-up per test: the page config carries each channel's stream position (its history
+    /// epoch), so every request of a test must reach the same embedded server for the snippets
+    /// to be equal.
+    static REALTIME: instant_actix::Realtime = realtime();
+}
+
 /// Serves `chunks` as one HTML response, each a separate body chunk, through the middleware, for
 /// an anonymous visitor (no tokens, so the snippet is the same on every request).
 async fn through_middleware(chunks: Vec<Bytes>) -> Bytes {
+    let realtime = REALTIME.with(Clone::clone);
     let app = test::init_service(
         App::new()
             .wrap(InstantMiddleware)
-            .configure(realtime().routes())
+            .configure(realtime.routes())
             .route(
                 "/page",
                 web::get().to(move || {
