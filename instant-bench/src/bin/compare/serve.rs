@@ -132,7 +132,8 @@ impl ServerProcess {
     /// Starts this executable with `flag` (`--serve-embedded`, `--serve-stream`) and waits for its
     /// address.
     pub(crate) fn start(flag: &str) -> Self {
-        let exe = std::env::current_exe().expect("this executable's path");
+        // `/proc/self/exe` still runs this very executable when a rebuild replaced its file.
+        let exe = std::path::Path::new("/proc/self/exe");
         let mut child = Command::new(exe)
             .arg(flag)
             .stdin(Stdio::piped())
