@@ -437,6 +437,8 @@ impl RealtimeBuilder {
             authorize: self.authorize,
             authorize_async: self.authorize_async,
             snippet: rendered.snippet,
+            client_js: rendered.client_js,
+            client_css: rendered.client_css,
             frontend: self.frontend.then_some(rendered.frontend),
             centrifuge_file,
             ws_url,

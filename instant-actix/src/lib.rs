@@ -41,7 +41,9 @@
 //! them by giving a file with the same relative path in its template directory
 //! ([`RealtimeBuilder::templates_dir`], `INSTANT_TEMPLATES_DIR`) or as text
 //! ([`RealtimeBuilder::template`]):
-//! `instant/client.html` (the inserted snippet), `instant/client.js`,
+//! `instant/client.html` (the inserted snippet), `instant/client.js` (rendered once, with the
+//! handlers, and served with `instant.css` at URLs holding their content hash, under
+//! [`paths::STATIC`]),
 //! `instant/handlers/default.js`, `instant/handlers/<channel>.js` (see [`handler_template_name`]),
 //! `instant/events/connect.js`, `instant/events/disconnect.js`, `instant/extra_clients.js`,
 //! `instant/event_class_format.js`, `instant/frontend.html`, `instant.css`, the presence handlers

@@ -12,8 +12,8 @@ pub const SKIP_HEADER: HeaderName = HeaderName::from_static("x-instant-skip");
 pub struct SkipInjection;
 
 /// The CSP nonce of a request. Put it in the request's extensions (for instance in the middleware
-/// that writes the `Content-Security-Policy` header, or in the handler) and every script and style
-/// element `instant` inserts carries `nonce="…"`.
+/// that writes the `Content-Security-Policy` header, or in the handler) and every script and
+/// style-sheet element `instant` inserts carries `nonce="…"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CspNonce(pub String);
 

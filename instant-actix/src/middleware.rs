@@ -16,8 +16,10 @@ use crate::runtime::{JoinedChannels, Runtime};
 
 /// Inserts the `instant` client into HTML pages: the browser config
 /// (`<script type="application/json" id="instant-config">`) of the request's user and path, the
-/// `centrifuge.js` script and the client script, once per page, at the end of `<head>`, else before
-/// `</body>`, else at the end of the document.
+/// `centrifuge.js` script, and the links to the client's style sheet and script, once per page,
+/// at the end of `<head>`, else before `</body>`, else at the end of the document. The client
+/// script and style sheet are the same for every page and user: the routes serve them at URLs
+/// holding their content hash ([`paths::STATIC`](crate::paths::STATIC)), cached for good.
 ///
 /// It finds the app's set-up in the app data that [`Realtime::routes`](crate::Realtime::routes)
 /// registers, so mount those routes in the same `App`:

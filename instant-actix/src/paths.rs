@@ -43,3 +43,19 @@ pub const METRICS: &str = "/instant/metrics";
 
 /// Where the routes serve a local `centrifuge.js` ([`CentrifugeJs::File`](crate::CentrifugeJs::File)).
 pub const CENTRIFUGE_JS: &str = "/instant/static/centrifuge.js";
+
+/// The folder of the files the routes serve: `centrifuge.js` ([`CENTRIFUGE_JS`]), and the client
+/// script and style sheet, whose names hold a hash of their content
+/// (`client.<hash>.js`, `client.<hash>.css`), so that they are cached for good
+/// (`Cache-Control: public, max-age=31536000, immutable`) and a changed template gives a new URL.
+pub const STATIC: &str = "/instant/static";
+
+/// The path of the client script whose content hash is `hash`.
+pub(crate) fn client_script(hash: &str) -> String {
+    format!("{STATIC}/client.{hash}.js")
+}
+
+/// The path of the client style sheet whose content hash is `hash`.
+pub(crate) fn client_style(hash: &str) -> String {
+    format!("{STATIC}/client.{hash}.css")
+}

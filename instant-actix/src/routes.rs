@@ -1,4 +1,5 @@
-//! The routes: token endpoints for centrifuge-js, the superuser frontend, the local client file.
+//! The routes: token endpoints for centrifuge-js, the superuser frontend, the client script and
+//! style sheet, the local `centrifuge.js`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use crate::error::RouteError;
 use crate::markers::JoinAllChannels;
 use crate::paths;
 use crate::runtime::Runtime;
+use crate::templates::Asset;
 use crate::user::{User, level_of};
 
 /// The largest JSON body the routes read.
@@ -56,6 +58,8 @@ pub(crate) fn configure(runtime: &Arc<Runtime>, cfg: &mut web::ServiceConfig) {
             web::resource(paths::METRICS).route(web::get().to(crate::metrics_route::metrics)),
         );
     }
+    cfg.service(web::resource(runtime.client_js.path.as_str()).route(web::get().to(client_js)));
+    cfg.service(web::resource(runtime.client_css.path.as_str()).route(web::get().to(client_css)));
     if runtime.centrifuge_file.is_some() {
         cfg.service(web::resource(paths::CENTRIFUGE_JS).route(web::get().to(centrifuge_js)));
     }
@@ -296,4 +300,45 @@ async fn centrifuge_js(runtime: web::Data<Runtime>) -> Result<HttpResponse, Rout
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(file.clone()))
+}
+
+/// How long a file whose URL holds its content hash may be cached: for good.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Answers a hashed file, or 304 when the browser already holds it.
+fn serve_asset(req: &HttpRequest, asset: &Asset) -> HttpResponse {
+    let fresh = req
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| {
+            let tag = tag.trim();
+            tag == "*" || tag.trim_start_matches("W/") == asset.etag
+        });
+    let mut response = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .insert_header((header::ETAG, asset.etag.as_str()));
+    if fresh {
+        response.finish()
+    } else {
+        response
+            .content_type(asset.content_type)
+            .body(asset.body.clone())
+    }
+}
+
+/// The rendered `instant/client.js`.
+async fn client_js(req: HttpRequest, runtime: web::Data<Runtime>) -> HttpResponse {
+    serve_asset(&req, &runtime.client_js)
+}
+
+/// The rendered `instant.css`.
+async fn client_css(req: HttpRequest, runtime: web::Data<Runtime>) -> HttpResponse {
+    serve_asset(&req, &runtime.client_css)
 }

@@ -11,7 +11,7 @@ use instant_core::{Channel, ChannelSet, Config, Level, Params, Publisher, Stream
 use serde::Serialize;
 
 use crate::embedded::EmbeddedServer;
-use crate::templates::{Snippet, escape_json_for_script};
+use crate::templates::{Asset, Snippet, escape_json_for_script};
 use crate::user::{User, UserResolver, level_of};
 use crate::{forwarded, paths};
 
@@ -81,6 +81,10 @@ pub(crate) struct Runtime {
     pub(crate) authorize: Option<Arc<AuthorizeFn>>,
     pub(crate) authorize_async: Option<Arc<AuthorizeAsyncFn>>,
     pub(crate) snippet: Snippet,
+    /// The rendered client script, served at its hashed URL.
+    pub(crate) client_js: Asset,
+    /// The rendered client style sheet, served at its hashed URL.
+    pub(crate) client_css: Asset,
     pub(crate) frontend: Option<String>,
     pub(crate) centrifuge_file: Option<Bytes>,
     /// The WebSocket URL given by the configuration, or derived from the Centrifugo URL; `None`

@@ -1,9 +1,12 @@
 //! The browser-side templates: built into the binary, overridable by the app's own files.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use instant_core::{ChannelSet, Config, Level};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use tera::{Context, Tera};
 
 use crate::error::SetupError;
@@ -232,18 +235,40 @@ fn escape_attribute(value: &str) -> String {
 
 /// Escapes JSON for the inside of a `<script>` element: no `<`, `>` or `&` (so no `</script>` or
 /// `<!--`), and no U+2028/U+2029.
+///
+/// The bytes are scanned once and the runs between two escapes are copied whole, so a config
+/// without any of these characters (the usual case) is a single copy.
 pub(crate) fn escape_json_for_script(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
+    let bytes = json.as_bytes();
+    let mut out = String::with_capacity(json.len() + 16);
+    let mut run_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = match bytes[i] {
+            b'<' => Some(("\\u003c", 1)),
+            b'>' => Some(("\\u003e", 1)),
+            b'&' => Some(("\\u0026", 1)),
+            // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
+            0xE2 if bytes.get(i + 1) == Some(&0x80) => match bytes.get(i + 2) {
+                Some(0xA8) => Some(("\\u2028", 3)),
+                Some(0xA9) => Some(("\\u2029", 3)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match escape {
+            Some((replacement, width)) => {
+                // `run_start..i` ends before an ASCII byte or a character's first byte, so it is
+                // a whole string slice.
+                out.push_str(json.get(run_start..i).unwrap_or_default());
+                out.push_str(replacement);
+                i += width;
+                run_start = i;
+            }
+            None => i += 1,
         }
     }
+    out.push_str(json.get(run_start..).unwrap_or_default());
     out
 }
 
@@ -254,11 +279,51 @@ pub(crate) struct TemplateSources {
     pub(crate) overrides: Vec<(String, String)>,
 }
 
+/// A file rendered once per process and served by the routes at a URL that holds its content
+/// hash, so that browsers may cache it for good.
+#[derive(Debug, Clone)]
+pub(crate) struct Asset {
+    /// The URL path, such as `/instant/static/client.<hash>.js`.
+    pub(crate) path: String,
+    /// The quoted entity tag: the content hash.
+    pub(crate) etag: String,
+    /// The `Content-Type`.
+    pub(crate) content_type: &'static str,
+    /// The file.
+    pub(crate) body: Bytes,
+}
+
+impl Asset {
+    fn new(path_of: fn(&str) -> String, content_type: &'static str, body: String) -> Self {
+        let hash = content_hash(body.as_bytes());
+        Self {
+            path: path_of(&hash),
+            etag: format!("\"{hash}\""),
+            content_type,
+            body: Bytes::from(body),
+        }
+    }
+}
+
+/// The first 16 hex digits of the SHA-256 of `content`.
+fn content_hash(content: &[u8]) -> String {
+    let digest = Sha256::digest(content);
+    let mut hash = String::with_capacity(16);
+    for byte in digest.iter().take(8) {
+        let _ = write!(hash, "{byte:02x}");
+    }
+    hash
+}
+
 /// What the templates produce at start-up.
 #[derive(Debug)]
 pub(crate) struct Rendered {
     pub(crate) snippet: Snippet,
     pub(crate) frontend: String,
+    /// `instant/client.js`, rendered with the handlers.
+    pub(crate) client_js: Asset,
+    /// `instant.css`.
+    pub(crate) client_css: Asset,
 }
 
 #[derive(Serialize)]
@@ -318,7 +383,18 @@ pub(crate) fn render(
     let mut context = Context::new();
     context.insert("handlers", &handlers);
     context.insert("site", config.site_slug());
-    let client_js = render("instant/client.js", &context)?;
+    let client_js = Asset::new(
+        crate::paths::client_script,
+        "text/javascript; charset=utf-8",
+        render("instant/client.js", &context)?,
+    );
+    let mut context = Context::new();
+    context.insert("site", config.site_slug());
+    let client_css = Asset::new(
+        crate::paths::client_style,
+        "text/css; charset=utf-8",
+        render("instant.css", &context)?,
+    );
 
     let mut context = Context::new();
     context.insert("nonce_attr", NONCE_MARK);
@@ -328,7 +404,13 @@ pub(crate) fn render(
         "centrifuge_integrity",
         &centrifuge_js.integrity().map(escape_attribute),
     );
-    context.insert("client_js", &client_js);
+    // The script's text, for an app's own `instant/client.html` that still inlines it.
+    context.insert(
+        "client_js",
+        std::str::from_utf8(&client_js.body).unwrap_or_default(),
+    );
+    context.insert("client_js_src", &escape_attribute(&client_js.path));
+    context.insert("client_css_src", &escape_attribute(&client_css.path));
     let snippet = Snippet::parse(render("instant/client.html", &context)?.trim());
 
     let mut context = Context::new();
@@ -349,7 +431,12 @@ pub(crate) fn render(
     );
     let frontend = render("instant/frontend.html", &context)?;
 
-    Ok(Rendered { snippet, frontend })
+    Ok(Rendered {
+        snippet,
+        frontend,
+        client_js,
+        client_css,
+    })
 }
 
 fn collect_dir(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), SetupError> {
@@ -407,6 +494,27 @@ mod tests {
         assert!(!escaped.contains('<') && !escaped.contains('>') && !escaped.contains('&'));
         let back: String = serde_json::from_str(&escaped).unwrap();
         assert_eq!(back, "</script><!-- & \u{2028}");
+    }
+
+    #[test]
+    fn escaping_copies_runs_and_keeps_other_characters() {
+        assert_eq!(escape_json_for_script(r#"{"a":"b"}"#), r#"{"a":"b"}"#);
+        assert_eq!(
+            escape_json_for_script("é<€>\u{2028}\u{2029}\u{2027}&x"),
+            "é\\u003c€\\u003e\\u2028\\u2029\u{2027}\\u0026x"
+        );
+        assert_eq!(escape_json_for_script(""), "");
+        assert_eq!(escape_json_for_script("\u{E2}"), "\u{E2}");
+    }
+
+    #[test]
+    fn asset_urls_carry_the_content_hash() {
+        let a = Asset::new(crate::paths::client_script, "text/javascript", "a".into());
+        let b = Asset::new(crate::paths::client_script, "text/javascript", "b".into());
+        assert!(a.path.starts_with("/instant/static/client."));
+        assert!(a.path.ends_with(".js"));
+        assert_ne!(a.path, b.path);
+        assert_eq!(a.etag.len(), 18);
     }
 
     #[test]

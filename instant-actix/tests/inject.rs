@@ -161,7 +161,17 @@ async fn injects_once_at_the_end_of_head() {
     assert!(body.find("<title>T</title>").unwrap() < config_at && config_at < head_end);
     assert!(body.ends_with("</head><body><p>hello</p></body></html>"));
     assert!(body.contains("<script src=\"/static/centrifuge.js\"></script>"));
-    assert!(body.contains("new Centrifuge("));
+    assert!(
+        !body.contains("new Centrifuge("),
+        "the client is not inlined"
+    );
+    let client = common::client_script_url(&body).unwrap();
+    assert!(body.find("/static/centrifuge.js").unwrap() < body.find(&client).unwrap());
+    assert!(
+        common::get_text(&app, &client)
+            .await
+            .contains("new Centrifuge(")
+    );
     let config = injected_config(&body).unwrap();
     assert_eq!(config["site"], "testsite");
     assert_eq!(config["site_name"], "Test site");
@@ -285,8 +295,9 @@ async fn csp_nonce_goes_on_every_inserted_element() {
     let app = app!();
     let res = test::call_service(&app, test::TestRequest::get().uri("/nonce").to_request()).await;
     let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
-    // The config element, the centrifuge.js element, the style and the client script.
+    // The config element, the centrifuge.js element, the style sheet and the client script.
     assert_eq!(count(&body, "nonce=\"r4nd0m\""), 4, "{body}");
+    assert_eq!(count(&body, "<link rel=\"stylesheet\""), 1);
     assert_eq!(count(&body, "<script"), 3);
     let body = body_of!(&app, "/page");
     assert_eq!(count(&body, "nonce="), 0);

@@ -186,7 +186,8 @@ async fn a_patterns_handler_template_serves_its_channels_with_their_parameters()
         .uri("/page?join=$order_7,$board_a_1")
         .to_request();
     let body = test::call_and_read_body(&app, req).await;
-    let html = std::str::from_utf8(&body).unwrap();
+    let page = std::str::from_utf8(&body).unwrap();
+    let html = &common::with_client_files(&app, page).await;
     assert!(
         html.contains(
             "\"$order_{id}\": function (event_class, channel, message, data, site, uid, timestamp, params) {\n/* every order of testsite: $order_{id} */ seen.push(params.id);"

@@ -263,6 +263,17 @@ async fn no_secret_api_key_or_token_in_logs_debug_output_or_other_users_pages() 
             let claims = jwt::payload(&token).expect("a JWT payload");
             assert_eq!(claims["sub"], who, "{who:?}'s page has {claims}");
         }
+        // The client script and style sheet the page loads are shared by everyone: no tokens.
+        let files: Vec<&str> = page
+            .split('"')
+            .filter(|part| part.starts_with(&format!("{}/client.", paths::STATIC)))
+            .collect();
+        assert_eq!(files.len(), 2, "{page}");
+        for file in files {
+            let (status, text) = request("GET", &format!("{base}{file}"), headers, None).await;
+            assert_eq!(status, 200, "{file}");
+            assert!(jwt::find_tokens(&text).is_empty(), "a token in {file}");
+        }
     }
     drop(handle.stop(true));
 

@@ -6,8 +6,21 @@ mod common;
 use actix_web::{App, HttpResponse, test, web};
 use instant_actix::{InstantMiddleware, Realtime, SetupError, handler_template_name};
 
+/// The page `/` as user `u:users` sees it, then the client script and style sheet it loads.
 async fn page_with(realtime: Realtime) -> String {
-    let app = test::init_service(
+    let app = app_with(realtime).await;
+    let html = page_of(&app).await;
+    common::with_client_files(&app, &html).await
+}
+
+async fn app_with(
+    realtime: Realtime,
+) -> impl actix_web::dev::Service<
+    actix_http::Request,
+    Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+    Error = actix_web::Error,
+> {
+    test::init_service(
         App::new()
             .wrap(InstantMiddleware)
             .configure(realtime.routes())
@@ -20,9 +33,20 @@ async fn page_with(realtime: Realtime) -> String {
                 }),
             ),
     )
-    .await;
+    .await
+}
+
+async fn page_of<S, B>(app: &S) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
     let res = test::call_service(
-        &app,
+        app,
         test::TestRequest::get()
             .uri("/")
             .insert_header(("x-test-user", "u:users"))
@@ -172,4 +196,89 @@ async fn a_channel_name_cannot_close_the_client_script() {
     assert!(!body.contains("<script>alert(1)"), "{body}");
     let config = common::injected_config(&body).unwrap();
     assert_eq!(config["channels"][0]["name"], name);
+}
+
+#[actix_rt::test]
+async fn the_client_files_are_served_cached_for_good_at_hashed_urls() {
+    let app = app_with(common::realtime()).await;
+    let html = page_of(&app).await;
+    // The page loads the client instead of inlining it.
+    assert!(!html.contains("new Centrifuge("), "{html}");
+    assert!(!html.contains("<style"), "{html}");
+    let script = common::client_script_url(&html).unwrap();
+    let style = common::client_style_url(&html).unwrap();
+    assert!(script.starts_with("/instant/static/client.") && script.ends_with(".js"));
+    assert!(style.starts_with("/instant/static/client.") && style.ends_with(".css"));
+    // After centrifuge.js, which the client uses.
+    assert!(html.find("centrifuge.js").unwrap() < html.find(&script).unwrap());
+    for (url, content_type, content) in [
+        (&script, "text/javascript; charset=utf-8", "new Centrifuge("),
+        (&style, "text/css; charset=utf-8", "#instant-notifications"),
+    ] {
+        let res = test::call_service(&app, test::TestRequest::get().uri(url).to_request()).await;
+        assert_eq!(res.status(), actix_web::http::StatusCode::OK, "{url}");
+        let headers = res.headers();
+        assert_eq!(
+            headers.get("cache-control").unwrap(),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(headers.get("content-type").unwrap(), content_type);
+        let etag = headers.get("etag").unwrap().to_str().unwrap().to_owned();
+        assert!(url.contains(etag.trim_matches('"')), "{etag} names {url}");
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        assert!(body.contains(content), "{url}: {body}");
+        // Nothing of the user's goes into the shared file.
+        assert!(!body.contains("\"token\""), "{url}");
+        // A browser that holds it is told so.
+        let res = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(url)
+                .insert_header(("if-none-match", etag.as_str()))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), actix_web::http::StatusCode::NOT_MODIFIED);
+    }
+
+    // An override of the client script (here, a handler) gives a new file at a new URL.
+    let app = app_with(
+        common::builder()
+            .template(handler_template_name("$users_all"), "/* changed */")
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let changed = page_of(&app).await;
+    let changed_script = common::client_script_url(&changed).unwrap();
+    assert_ne!(changed_script, script);
+    assert_eq!(common::client_style_url(&changed).unwrap(), style);
+    assert!(
+        common::get_text(&app, &changed_script)
+            .await
+            .contains("/* changed */")
+    );
+    // The old URL is not served by this app.
+    let res = test::call_service(&app, test::TestRequest::get().uri(&script).to_request()).await;
+    assert_eq!(res.status(), actix_web::http::StatusCode::NOT_FOUND);
+
+    // So does an override of instant/client.js itself, and of the style sheet.
+    let app = app_with(
+        common::builder()
+            .template("instant/client.js", "/* my client */")
+            .template("instant.css", "/* my style */")
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let mine = page_of(&app).await;
+    let mine_script = common::client_script_url(&mine).unwrap();
+    let mine_style = common::client_style_url(&mine).unwrap();
+    assert_ne!(mine_script, script);
+    assert_ne!(mine_style, style);
+    assert_eq!(
+        common::get_text(&app, &mine_script).await,
+        "/* my client */"
+    );
+    assert_eq!(common::get_text(&app, &mine_style).await, "/* my style */");
 }

@@ -84,6 +84,14 @@ pub fn snippet() -> &'static [u8] {
             !snippet.is_empty(),
             "nothing was injected into a plain page"
         );
+        // The snippet loads the client script and its style sheet instead of inlining them.
+        let text = String::from_utf8_lossy(&snippet);
+        assert!(
+            text.contains("<script src=\"/instant/static/client.")
+                && text.contains("<link rel=\"stylesheet\" href=\"/instant/static/client.")
+                && !text.contains("<style"),
+            "{text}"
+        );
         snippet
     })
 }

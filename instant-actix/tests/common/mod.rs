@@ -70,3 +70,58 @@ pub fn injected_config(html: &str) -> Option<Value> {
 pub fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
+
+/// The value of the first `attr="…"` after `marker` in `html`.
+fn attribute_after(html: &str, marker: &str, attr: &str) -> Option<String> {
+    let at = html.find(marker)?;
+    let start = at + html[at..].find(&format!("{attr}=\""))? + attr.len() + 2;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].to_owned())
+}
+
+/// The URL of the client script the page loads (`<script src="/instant/static/client.<hash>.js">`).
+pub fn client_script_url(html: &str) -> Option<String> {
+    attribute_after(html, "<script src=\"/instant/static/client.", "src")
+}
+
+/// The URL of the client style sheet the page loads (`<link rel="stylesheet" href="…">`).
+pub fn client_style_url(html: &str) -> Option<String> {
+    attribute_after(
+        html,
+        "<link rel=\"stylesheet\" href=\"/instant/static/client.",
+        "href",
+    )
+}
+
+/// The body of `GET uri` on `app`, as text.
+pub async fn get_text<S, B>(app: &S, uri: &str) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let req = actix_web::test::TestRequest::get().uri(uri).to_request();
+    String::from_utf8(actix_web::test::call_and_read_body(app, req).await.to_vec())
+        .expect("a UTF-8 body")
+}
+
+/// `html`, then the client script and the style sheet it loads, fetched from `app`: the text a
+/// browser gets for the page.
+pub async fn with_client_files<S, B>(app: &S, html: &str) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let script = client_script_url(html).expect("the page loads the client script");
+    let style = client_style_url(html).expect("the page loads the client style sheet");
+    let script = get_text(app, &script).await;
+    let style = get_text(app, &style).await;
+    format!("{html}\n{script}\n{style}")
+}
