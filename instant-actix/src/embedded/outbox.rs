@@ -14,6 +14,12 @@ use tokio::sync::{mpsc, watch};
 
 use super::protocol::Disconnect;
 
+/// How many bytes of queued replies one write may join. When a connection has several replies
+/// waiting (a burst of publications), they leave in one WebSocket frame, one line each, as
+/// Centrifugo's JSON protocol allows and its clients read: one write per burst instead of one per
+/// publication.
+const MAX_JOINED_BYTES: usize = 64 * 1024;
+
 /// The sending side of one connection, shared by the hub's subscriber lists.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientHandle {
@@ -106,6 +112,30 @@ impl ClientHandle {
     }
 }
 
+/// `first` and the replies already waiting behind it, up to [`MAX_JOINED_BYTES`], as one frame of
+/// newline-separated replies; with the queued bytes it accounts for (the separators aside).
+fn join_waiting(
+    first: ByteString,
+    frames: &mut mpsc::UnboundedReceiver<ByteString>,
+) -> (ByteString, usize) {
+    let Ok(second) = frames.try_recv() else {
+        let len = first.len();
+        return (first, len);
+    };
+    let mut queued = first.len() + second.len();
+    let mut joined = String::with_capacity(queued + 1);
+    joined.push_str(&first);
+    joined.push('\n');
+    joined.push_str(&second);
+    while joined.len() < MAX_JOINED_BYTES {
+        let Ok(next) = frames.try_recv() else { break };
+        queued += next.len();
+        joined.push('\n');
+        joined.push_str(&next);
+    }
+    (ByteString::from(joined), queued)
+}
+
 /// The writer task of a connection: drains the queue into the socket; on disconnect, sends the
 /// close frame.
 pub(crate) async fn write_loop(
@@ -124,7 +154,7 @@ pub(crate) async fn write_loop(
             _ = disconnect.changed() => break,
             frame = queue.frames.recv() => {
                 let Some(frame) = frame else { break };
-                let len = frame.len();
+                let (frame, len) = join_waiting(frame, &mut queue.frames);
                 let sent = tokio::select! {
                     biased;
                     result = ws.text(frame) => result.is_ok(),
@@ -158,4 +188,33 @@ pub(crate) async fn write_loop(
         description: (!reason.reason.is_empty()).then(|| reason.reason.to_owned()),
     };
     let _ = tokio::time::timeout(close_timeout, ws.close(Some(close))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_replies_leave_as_one_frame_of_lines_within_the_bound() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (frame, len) = join_waiting(ByteString::from_static("{\"a\":1}"), &mut rx);
+        assert_eq!((&*frame, len), ("{\"a\":1}", 7));
+
+        tx.send(ByteString::from_static("{\"b\":2}")).unwrap();
+        tx.send(ByteString::from_static("{\"c\":3}")).unwrap();
+        let (frame, len) = join_waiting(ByteString::from_static("{\"a\":1}"), &mut rx);
+        assert_eq!(&*frame, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}");
+        assert_eq!(len, 21, "the separators are not queued bytes");
+
+        let big = ByteString::from("x".repeat(MAX_JOINED_BYTES));
+        tx.send(big.clone()).unwrap();
+        tx.send(ByteString::from_static("{\"d\":4}")).unwrap();
+        let (frame, _) = join_waiting(ByteString::from_static("{\"a\":1}"), &mut rx);
+        assert_eq!(
+            frame.len(),
+            7 + 1 + MAX_JOINED_BYTES,
+            "the bound stops the joining"
+        );
+        assert_eq!(&*rx.try_recv().unwrap(), "{\"d\":4}");
+    }
 }
