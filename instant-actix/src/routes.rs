@@ -58,8 +58,17 @@ pub(crate) fn configure(runtime: &Arc<Runtime>, cfg: &mut web::ServiceConfig) {
             web::resource(paths::METRICS).route(web::get().to(crate::metrics_route::metrics)),
         );
     }
-    cfg.service(web::resource(runtime.client_js.path.as_str()).route(web::get().to(client_js)));
-    cfg.service(web::resource(runtime.client_css.path.as_str()).route(web::get().to(client_css)));
+    // GET and HEAD (answered without the body).
+    cfg.service(
+        web::resource(runtime.client_js.path.as_str())
+            .route(web::get().to(client_js))
+            .route(web::head().to(client_js)),
+    );
+    cfg.service(
+        web::resource(runtime.client_css.path.as_str())
+            .route(web::get().to(client_css))
+            .route(web::head().to(client_css)),
+    );
     if runtime.centrifuge_file.is_some() {
         cfg.service(web::resource(paths::CENTRIFUGE_JS).route(web::get().to(centrifuge_js)));
     }

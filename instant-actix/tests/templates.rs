@@ -239,6 +239,16 @@ async fn the_client_files_are_served_cached_for_good_at_hashed_urls() {
         )
         .await;
         assert_eq!(res.status(), actix_web::http::StatusCode::NOT_MODIFIED);
+        let res = test::call_service(
+            &app,
+            test::TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri(url)
+                .to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), actix_web::http::StatusCode::OK, "HEAD {url}");
+        assert_eq!(res.headers().get("content-type").unwrap(), content_type);
     }
 
     // An override of the client script (here, a handler) gives a new file at a new URL.
