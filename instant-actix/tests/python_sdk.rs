@@ -70,8 +70,9 @@ fn run_scenario(server: &str, api_url: &str, api_key: &Secret) -> BTreeMap<Strin
     let script = workspace_root().join("py/cent_scenario.py");
     let output = Command::new(python())
         .arg(&script)
-        .args([api_url, api_key.expose_secret()])
         .args(["--channel", CHANNEL, "--other", OTHER, "--unknown", UNKNOWN])
+        // After `--`, a key that starts with `-` is still the key.
+        .args(["--", api_url, api_key.expose_secret()])
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
