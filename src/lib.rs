@@ -262,8 +262,8 @@ pub mod middleware {
     //! a request, for events [to others](crate::publishing::Publish::to_others)).
     pub use instant_actix::Sender;
     pub use instant_actix::markers::*;
-    pub use instant_core::sender::{CLIENT_HEADER, ClientId};
     pub use instant_actix::{DEFAULT_MEMORY_LIMIT, InstantMiddleware, join};
+    pub use instant_core::sender::{CLIENT_HEADER, ClientId};
 }
 
 #[cfg(feature = "actix")]
@@ -449,6 +449,6 @@ pub mod __private {
     #[cfg(feature = "actix")]
     pub use instant_actix::event::{
         DataProbe, JsonResponseData, NoResponseData, channel_name, handler_output, into_response,
-        publish_event, publish_event_and_wait, publish_event_or_fail, to_data,
+        publish_event, publish_event_and_wait, publish_event_or_fail, to_data, typed_event,
     };
 }

@@ -319,3 +319,40 @@ async fn a_failed_wait_publish_is_counted_by_default_and_the_response_kept() {
     assert_eq!(test::call_service(&app, request).await.status(), 204);
     assert_eq!(publisher.failed_publishes(), 1);
 }
+
+/// A typed event: its channel, class and message come from its type.
+#[derive(serde::Serialize, instant::publishing::TypedEvent)]
+#[instant(channel = ADMIN1, class = "object edited", message = "Order shipped")]
+struct OrderShipped {
+    id: u64,
+}
+
+#[instant::event(send = OrderShipped { id: *id }, wait)]
+#[actix_web::post("/orders/{id}/ship")]
+async fn ship_order(id: web::Path<u64>) -> HttpResponse {
+    if *id == 0 {
+        return HttpResponse::NotFound().finish();
+    }
+    HttpResponse::NoContent().finish()
+}
+
+#[actix_web::test]
+async fn a_typed_event_given_in_send_is_published_with_its_channel_class_and_message() {
+    let (backend, publisher) = recording_app_data();
+    let app = test::init_service(App::new().app_data(publisher).service(ship_order)).await;
+
+    let request = test::TestRequest::post().uri("/orders/0/ship").to_request();
+    assert_eq!(test::call_service(&app, request).await.status(), 404);
+    assert!(
+        backend.events().is_empty(),
+        "a failed handler publishes nothing"
+    );
+
+    let request = test::TestRequest::post().uri("/orders/9/ship").to_request();
+    assert_eq!(test::call_service(&app, request).await.status(), 204);
+    let event = only_event(&backend);
+    assert_eq!(event.channel, "$mysite_admin1");
+    assert_eq!(event.event_class, "object edited");
+    assert_eq!(event.message, "Order shipped");
+    assert_eq!(event.data, json!({ "id": 9 }));
+}

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use actix_web::web::{Data, Json};
 use actix_web::{HttpRequest, HttpResponse, Responder};
-use instant_core::Publisher;
+use instant_core::{Publisher, TypedEvent};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -136,6 +136,11 @@ pub fn to_data<T: Serialize + ?Sized>(value: &T) -> Value {
 /// `&str`, a `String`, anything `AsRef<str>`.
 pub fn channel_name<C: AsRef<str> + ?Sized>(channel: &C) -> &str {
     channel.as_ref()
+}
+
+/// The channel, class, message and data of a typed event, for `#[instant::event(send = …)]`.
+pub fn typed_event<T: TypedEvent>(value: &T) -> (&'static str, &'static str, &'static str, Value) {
+    (T::channel(), T::CLASS, T::MESSAGE, value.data())
 }
 
 /// Gives the async block holding a handler's body its declared output type, so that `?` in the

@@ -188,7 +188,8 @@ async fn the_settings_template_dir_is_used_and_the_code_wins() {
         let body =
             test::call_and_read_body(&app, test::TestRequest::get().uri("/").to_request()).await;
         let body = String::from_utf8(body.to_vec()).unwrap();
-        assert!(body.contains(expected), "{body}");
+        let served = common::with_client_files(&app, &body).await;
+        assert!(served.contains(expected), "{served}");
     }
 }
 

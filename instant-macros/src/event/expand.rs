@@ -20,7 +20,7 @@ use quote::{ToTokens as _, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{FnArg, ItemFn, ReturnType, Type, TypeParamBound, parse_quote};
 
-use super::validate::Options;
+use super::validate::{EventSpec, Options};
 
 pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
     let private = crate::facade::private_path();
@@ -74,31 +74,48 @@ pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
         #private::into_response(#output_at_return_type, &#request)
     };
 
-    let (probe, data) = match &options.data {
-        Some(expr) => (
+    let typed = syn::Ident::new("__instant_typed", Span::mixed_site());
+    let (probe, prepare, channel, class, message, data) = match &options.event {
+        EventSpec::Fields {
+            channel,
+            class,
+            message,
+            data,
+        } => {
+            let (probe, data) = match data {
+                Some(expr) => (
+                    None,
+                    quote_spanned!(expr.span()=> #private::to_data(&(#expr))),
+                ),
+                None => (
+                    Some(quote! {
+                        let #json = {
+                            use #private::{JsonResponseData as _, NoResponseData as _};
+                            (&#private::DataProbe(&#output)).__instant_data()
+                        };
+                    }),
+                    quote!(#json),
+                ),
+            };
+            let channel = quote_spanned!(channel.span()=> #private::channel_name(&(#channel)));
+            let class = class
+                .as_ref()
+                .map_or_else(|| quote!(""), |c| c.to_token_stream());
+            let message = message
+                .as_ref()
+                .map_or_else(|| quote!(""), |m| m.to_token_stream());
+            (probe, None, channel, class, message, data)
+        }
+        // The value is made after the handler succeeded, as `data` is.
+        EventSpec::Typed(expr) => (
             None,
-            quote_spanned!(expr.span()=> #private::to_data(&(#expr))),
-        ),
-        None => (
-            Some(quote! {
-                let #json = {
-                    use #private::{JsonResponseData as _, NoResponseData as _};
-                    (&#private::DataProbe(&#output)).__instant_data()
-                };
-            }),
-            quote!(#json),
+            Some(quote_spanned!(expr.span()=> let #typed = #private::typed_event(&(#expr));)),
+            quote!(#typed.0),
+            quote!(#typed.1),
+            quote!(#typed.2),
+            quote!(#typed.3),
         ),
     };
-    let channel = &options.channel;
-    let channel = quote_spanned!(channel.span()=> #private::channel_name(&(#channel)));
-    let class = options
-        .class
-        .as_ref()
-        .map_or_else(|| quote!(""), |c| c.to_token_stream());
-    let message = options
-        .message
-        .as_ref()
-        .map_or_else(|| quote!(""), |m| m.to_token_stream());
     let publish = if options.fail_on_error {
         quote! {
             #response = #private::publish_event_or_fail(
@@ -124,6 +141,7 @@ pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
             #probe
             let #mutable #response = #into_response;
             if #response.status().is_success() {
+                #prepare
                 #publish
             }
             #response

@@ -11,13 +11,15 @@ pub(crate) mod kw {
     syn::custom_keyword!(class);
     syn::custom_keyword!(message);
     syn::custom_keyword!(data);
+    syn::custom_keyword!(send);
     syn::custom_keyword!(wait);
     syn::custom_keyword!(on_error);
 }
 
 /// The option names, in the order of the "expected one of" messages.
-pub(crate) const OPTION_NAMES: &[&str] =
-    &["channel", "class", "message", "data", "wait", "on_error"];
+pub(crate) const OPTION_NAMES: &[&str] = &[
+    "channel", "class", "message", "data", "send", "wait", "on_error",
+];
 
 /// The options of `#[instant::event(…)]`.
 ///
@@ -27,6 +29,7 @@ pub(crate) const OPTION_NAMES: &[&str] =
 ///         | "class"   "=" LIT_STR    // the event class, such as "object created"
 ///         | "message" "=" LIT_STR    // the human-readable message
 ///         | "data"    "=" EXPR       // any `Serialize` value; default: the handler's JSON body
+///         | "send"    "=" EXPR       // a `TypedEvent` value: its channel, class, message and data
 ///         | "wait"                   // await the publish instead of sending it in the background
 ///         | "on_error" "=" LIT_STR   // with `wait`: "log" (default) or "fail" (answer 503)
 /// ```
@@ -46,6 +49,8 @@ pub(crate) enum EventOption {
     Class(kw::class, Expr),
     Message(kw::message, Expr),
     Data(kw::data, Expr),
+    /// A typed event, instead of `channel`, `class`, `message` and `data`.
+    Send(kw::send, Expr),
     Wait(kw::wait),
     /// Checked to be `"log"` or `"fail"` by validation.
     OnError(kw::on_error, Expr),
@@ -70,6 +75,9 @@ impl Parse for EventArgs {
             } else if lookahead.peek(kw::data) {
                 let key = input.parse()?;
                 options.push(EventOption::Data(key, value(input)?));
+            } else if lookahead.peek(kw::send) {
+                let key = input.parse()?;
+                options.push(EventOption::Send(key, value(input)?));
             } else if lookahead.peek(kw::wait) {
                 options.push(EventOption::Wait(input.parse()?));
             } else if lookahead.peek(kw::on_error) {
@@ -107,7 +115,8 @@ fn value(input: ParseStream<'_>) -> syn::Result<Expr> {
 
 fn unknown_option(key: &Ident, suggestion: Option<&str>) -> syn::Error {
     let key_text = key.unraw().to_string();
-    let expected = "expected one of `channel`, `class`, `message`, `data`, `wait`, `on_error`";
+    let expected =
+        "expected one of `channel`, `class`, `message`, `data`, `send`, `wait`, `on_error`";
     let message = match suggestion {
         Some(option) => format!("unknown option `{key_text}`: did you mean `{option}`?"),
         None => format!("unknown option `{key_text}`: {expected}"),
@@ -141,7 +150,7 @@ mod tests {
             messages,
             [
                 "unknown option `chanel`: did you mean `channel`?",
-                "unknown option `colour`: expected one of `channel`, `class`, `message`, `data`, `wait`, `on_error`",
+                "unknown option `colour`: expected one of `channel`, `class`, `message`, `data`, `send`, `wait`, `on_error`",
             ]
         );
     }

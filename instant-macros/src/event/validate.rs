@@ -9,10 +9,7 @@ use super::parse::{EventArgs, EventOption};
 
 /// The checked options.
 pub(crate) struct Options {
-    pub(crate) channel: Expr,
-    pub(crate) class: Option<LitStr>,
-    pub(crate) message: Option<LitStr>,
-    pub(crate) data: Option<Expr>,
+    pub(crate) event: EventSpec,
     pub(crate) wait: bool,
     /// `on_error = "fail"`: a failed publish answers 503 instead of the handler's response.
     pub(crate) fail_on_error: bool,
@@ -27,25 +24,34 @@ pub(crate) fn options(args: EventArgs, errors: &mut Vec<syn::Error>) -> Option<O
     let mut class = None;
     let mut message = None;
     let mut data = None;
+    let mut send = None;
+    let mut field_keys = Vec::new();
     let mut wait = None;
     let mut on_error: Option<LitStr> = None;
     for option in args.options {
         match option {
             EventOption::Channel(key, value) => {
+                field_keys.push(("channel", key.span));
                 check_channel_literal(&value, errors);
                 set_once(&mut channel, key.span, "channel", value, errors);
             }
             EventOption::Class(key, value) => {
+                field_keys.push(("class", key.span));
                 if let Some(literal) = string_literal(&value, "class", "object created", errors) {
                     set_once(&mut class, key.span, "class", literal, errors);
                 }
             }
             EventOption::Message(key, value) => {
+                field_keys.push(("message", key.span));
                 if let Some(literal) = string_literal(&value, "message", "New order", errors) {
                     set_once(&mut message, key.span, "message", literal, errors);
                 }
             }
-            EventOption::Data(key, value) => set_once(&mut data, key.span, "data", value, errors),
+            EventOption::Data(key, value) => {
+                field_keys.push(("data", key.span));
+                set_once(&mut data, key.span, "data", value, errors);
+            }
+            EventOption::Send(key, value) => set_once(&mut send, key.span, "send", value, errors),
             EventOption::Wait(key) => set_once(&mut wait, key.span, "wait", (), errors),
             EventOption::OnError(key, value) => {
                 if let Some(literal) = on_error_policy(&value, errors) {
@@ -64,7 +70,17 @@ pub(crate) fn options(args: EventArgs, errors: &mut Vec<syn::Error>) -> Option<O
              answer with its failure; add `wait`",
         ));
     }
-    if channel.is_none() && !misspelt_channel {
+    if send.is_some() {
+        for (name, span) in &field_keys {
+            errors.push(syn::Error::new(
+                *span,
+                format!(
+                    "`{name}` comes from the typed event given in `send`: remove `{name}`, or \
+                     remove `send` and give `channel`, `class`, `message` and `data` one by one"
+                ),
+            ));
+        }
+    } else if channel.is_none() && !misspelt_channel {
         errors.push(syn::Error::new(
             Span::call_site(),
             "missing `channel = …`: name the channel to publish on, such as `channel = ADMIN1` \
@@ -74,14 +90,33 @@ pub(crate) fn options(args: EventArgs, errors: &mut Vec<syn::Error>) -> Option<O
     if errors.len() > before {
         return None;
     }
+    let event = match send {
+        Some(value) => EventSpec::Typed(value),
+        None => EventSpec::Fields {
+            channel: channel?,
+            class,
+            message,
+            data,
+        },
+    };
     Some(Options {
-        channel: channel?,
-        class,
-        message,
-        data,
+        event,
         wait: wait.is_some(),
         fail_on_error,
     })
+}
+
+/// What the handler publishes.
+pub(crate) enum EventSpec {
+    /// `channel`, `class`, `message` and `data` given one by one.
+    Fields {
+        channel: Expr,
+        class: Option<LitStr>,
+        message: Option<LitStr>,
+        data: Option<Expr>,
+    },
+    /// `send = EXPR`: a `TypedEvent` value, which holds all four.
+    Typed(Expr),
 }
 
 /// The failure policies `on_error` takes.
@@ -144,8 +179,26 @@ mod tests {
             check(quote! { channel = ADMIN1, class = "object created", message = "m", wait })
                 .ok()
                 .unwrap();
-        assert!(options.wait && options.data.is_none());
-        assert_eq!(options.class.unwrap().value(), "object created");
+        assert!(options.wait);
+        let EventSpec::Fields { class, data, .. } = options.event else {
+            panic!("the options give the fields one by one")
+        };
+        assert!(data.is_none());
+        assert_eq!(class.unwrap().value(), "object created");
+    }
+
+    #[test]
+    fn a_typed_event_replaces_the_fields() {
+        let options = check(quote! { send = OrderShipped { id: 7 }, wait })
+            .ok()
+            .unwrap();
+        assert!(matches!(options.event, EventSpec::Typed(_)) && options.wait);
+        let errors = check(quote! { send = shipped(), channel = A, data = 1 })
+            .err()
+            .unwrap();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].starts_with("`channel` comes from the typed event"));
+        assert!(errors[1].starts_with("`data` comes from the typed event"));
     }
 
     #[test]
