@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(len, 21, "the separators are not queued bytes");
 
         let big = ByteString::from("x".repeat(MAX_JOINED_BYTES));
-        tx.send(big.clone()).unwrap();
+        tx.send(big).unwrap();
         tx.send(ByteString::from_static("{\"d\":4}")).unwrap();
         let (frame, _) = join_waiting(ByteString::from_static("{\"a\":1}"), &mut rx);
         assert_eq!(
