@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use raw_ws::WsConn;
+use raw_ws::{WsConn, number_after};
 
 const API_KEY: &str = "load-test-api-key-0123456789abcdef-0123";
 const SECRET: &str = "load-test-secret-0123456789abcdef-01234";
@@ -176,19 +176,6 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The decimal number right after the first `key` in `message`.
-fn number_after(message: &[u8], key: &[u8]) -> Option<u64> {
-    let at = message.windows(key.len()).position(|w| w == key)? + key.len();
-    let digits = message[at..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    std::str::from_utf8(&message[at..at + digits])
-        .ok()?
-        .parse()
-        .ok()
 }
 
 /// One client: connects, subscribes to `news`, then reads publications `0..total` in order

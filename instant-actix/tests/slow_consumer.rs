@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use embedded_support::{TestServer, test_config};
 use instant_actix::EmbeddedOptions;
 use instant_core::{Backend as _, Event};
-use raw_ws::{Frame, WsConn};
+use raw_ws::{Frame, WsConn, number_after};
 use serde_json::json;
 
 /// Subscribers that read everything.
@@ -116,19 +116,6 @@ async fn connect_and_subscribe(
         assert!(subscribed.get("subscribe").is_some(), "{subscribed}");
     }
     ws
-}
-
-/// The decimal number right after the first `key` in `message`.
-fn number_after(message: &[u8], key: &[u8]) -> Option<u64> {
-    let at = message.windows(key.len()).position(|w| w == key)? + key.len();
-    let digits = message[at..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    std::str::from_utf8(&message[at..at + digits])
-        .ok()?
-        .parse()
-        .ok()
 }
 
 /// A subscriber that reads every publication; returns their latencies, or what went wrong.

@@ -174,3 +174,16 @@ fn parse(buffer: &[u8]) -> Option<(Frame, usize)> {
     };
     Some((frame, at + len))
 }
+
+/// The decimal number right after the first `key` in `message`.
+pub fn number_after(message: &[u8], key: &[u8]) -> Option<u64> {
+    let at = message.windows(key.len()).position(|w| w == key)? + key.len();
+    let digits = message[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    std::str::from_utf8(&message[at..at + digits])
+        .ok()?
+        .parse()
+        .ok()
+}
