@@ -185,6 +185,8 @@ async fn an_app_without_instant_answers_normally_and_logs_why_nothing_was_publis
         .with_ansi(false)
         .finish();
     let _guard = subscriber.set_default();
+    // Callsites first hit by another test's thread, with no subscriber, may have cached "never".
+    tracing::callsite::rebuild_interest_cache();
 
     let app = test::init_service(App::new().service(create_order)).await;
     let request = test::TestRequest::post()
@@ -235,6 +237,8 @@ async fn a_failed_awaited_publish_is_logged_and_the_success_response_is_kept() {
         .with_ansi(false)
         .finish();
     let _guard = subscriber.set_default();
+    // Callsites first hit by another test's thread, with no subscriber, may have cached "never".
+    tracing::callsite::rebuild_interest_cache();
 
     let publisher = Publisher::new(Arc::new(UnreachableBackend), "mysite");
     let app = test::init_service(
