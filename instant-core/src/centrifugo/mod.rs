@@ -13,6 +13,7 @@
 //! requests go round robin over the nodes that answer, with a circuit breaker per node
 //! ([`CentrifugoClient::node_health`]).
 
+mod no_delay;
 mod nodes;
 mod types;
 mod wire;
@@ -29,8 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::nodes::Nodes;
 use self::wire::{
-    batch_body, broadcast_params, can_retry, check_channel, decode, not_running,
-    parse_batch_replies, publish_params, receipt, server_error,
+    Body, batch_body, broadcast_body, check_channel, decode, not_running, parse_batch_replies,
+    publish_body, receipt, server_error,
 };
 use self::worker::{Counters, Detached, Request, Worker};
 use crate::backend::{Backend, BoxFuture, DeliveryStats, NodeHealth, PublishError, PublishReceipt};
@@ -209,11 +210,15 @@ impl CentrifugoClient {
                 "API parameters must be a JSON object".to_owned(),
             ));
         }
+        self.send(method, Body::from_params(method, &params)?).await
+    }
+
+    /// Queues one request for the worker thread and waits for its answer.
+    async fn send(&self, method: &'static str, body: Body) -> Result<Value, PublishError> {
         let (reply, answer) = oneshot::channel();
         let request = Request {
             method,
-            retry: can_retry(method, &params),
-            body: params,
+            body,
             deadline: Instant::now() + self.shared.timeout,
             reply,
         };
@@ -231,7 +236,7 @@ impl CentrifugoClient {
     /// As [`CentrifugoClient::call`], and [`PublishError::BadInput`] for an empty channel name.
     pub async fn publish_event(&self, event: &Event) -> Result<PublishReceipt, PublishError> {
         check_channel(&event.channel)?;
-        let result = self.call("publish", publish_params(event)?).await?;
+        let result = self.send("publish", publish_body(event)?).await?;
         Ok(receipt(&result))
     }
 
@@ -254,7 +259,7 @@ impl CentrifugoClient {
             check_channel(channel)?;
         }
         let result = self
-            .call("broadcast", broadcast_params(&channels, event)?)
+            .send("broadcast", broadcast_body(&channels, event)?)
             .await?;
         let responses = result
             .get("responses")
@@ -279,8 +284,7 @@ impl CentrifugoClient {
         &self,
         events: &[Event],
     ) -> Result<Vec<Result<PublishReceipt, PublishError>>, PublishError> {
-        let body = batch_body(events.iter())?;
-        let result = self.call("batch", body).await?;
+        let result = self.send("batch", batch_body(events.iter())?).await?;
         parse_batch_replies(&result, events.len())
     }
 

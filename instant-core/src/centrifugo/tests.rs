@@ -62,12 +62,21 @@ fn batch_replies_are_matched_to_events() {
 #[test]
 fn data_is_the_event_object_not_a_string() {
     let event = Event::new("site", "news", "hi").with_data(json!({"n": 1}));
-    let params = publish_params(&event).unwrap();
+    let body = publish_body(&event).unwrap();
+    assert!(body.retry, "a keyed publish may be tried again");
+    let params: Value = serde_json::from_slice(&body.bytes).unwrap();
     assert_eq!(params["channel"], "news");
     assert!(params["data"].is_object());
     assert_eq!(params["data"]["data"]["n"], 1);
     assert_eq!(params["data"]["uid"], event.uid);
-    let body = batch_body([event].iter()).unwrap();
+    assert_eq!(params["idempotency_key"], event.uid);
+    assert_eq!(
+        params,
+        json!({"channel": "news", "data": serde_json::to_value(&event).unwrap(), "idempotency_key": event.uid})
+    );
+    let batch = batch_body([event].iter()).unwrap();
+    assert!(batch.retry);
+    let body: Value = serde_json::from_slice(&batch.bytes).unwrap();
     assert_eq!(body["parallel"], false);
     assert!(body["commands"][0]["publish"]["data"].is_object());
 }

@@ -1,6 +1,8 @@
 //! Centrifugo's HTTP API on the wire: request bodies and the reading of answers.
 
-use serde_json::{Value, json};
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::backend::{PublishError, PublishReceipt};
 use crate::event::Event;
@@ -18,30 +20,94 @@ pub(super) fn check_channel(channel: &str) -> Result<(), PublishError> {
     Ok(())
 }
 
-/// The event as the publication's data: a JSON object, never a string holding JSON.
-pub(super) fn event_data(event: &Event) -> Result<Value, PublishError> {
-    serde_json::to_value(event).map_err(|e| PublishError::BadInput(e.to_string()))
+/// The body of one API request, encoded once: a retry on another node sends the same bytes.
+#[derive(Debug, Clone)]
+pub(super) struct Body {
+    pub(super) bytes: Bytes,
+    /// Whether a transient failure may be tried again on another node ([`can_retry`]).
+    pub(super) retry: bool,
+}
+
+impl Body {
+    /// A body built from `params` ([`CentrifugoClient::call`](super::CentrifugoClient::call)).
+    pub(super) fn from_params(method: &str, params: &Value) -> Result<Self, PublishError> {
+        Ok(Self {
+            bytes: encode(params)?,
+            retry: can_retry(method, params),
+        })
+    }
+}
+
+/// JSON bytes straight from a typed value: no `Value` tree is built on the way.
+fn encode(value: &impl Serialize) -> Result<Bytes, PublishError> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| PublishError::BadInput(e.to_string()))
 }
 
 /// A `publish` request. The event's `uid` is its `idempotency_key`: Centrifugo answers a second
 /// publish with the same key on the same channel (within its `idempotent_result_ttl`, five
 /// minutes by default) with the first one's result and does not deliver it again, so a publish
-/// may safely be tried again on another node.
-pub(super) fn publish_params(event: &Event) -> Result<Value, PublishError> {
-    let mut params = json!({ "channel": event.channel, "data": event_data(event)? });
-    if !event.uid.is_empty() {
-        params["idempotency_key"] = json!(event.uid);
-    }
-    Ok(params)
+/// may safely be tried again on another node. The publication's data is the event itself: a JSON
+/// object, never a string holding JSON.
+#[derive(Serialize)]
+struct PublishParams<'a> {
+    channel: &'a str,
+    data: &'a Event,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    idempotency_key: &'a str,
 }
 
-/// A `broadcast` request, keyed by the event's `uid` as [`publish_params`] is.
-pub(super) fn broadcast_params(channels: &[String], event: &Event) -> Result<Value, PublishError> {
-    let mut params = json!({ "channels": channels, "data": event_data(event)? });
-    if !event.uid.is_empty() {
-        params["idempotency_key"] = json!(event.uid);
+impl<'a> PublishParams<'a> {
+    fn of(event: &'a Event) -> Self {
+        Self {
+            channel: &event.channel,
+            data: event,
+            idempotency_key: &event.uid,
+        }
     }
-    Ok(params)
+}
+
+/// A `broadcast` request, keyed by the event's `uid` as a publish is.
+#[derive(Serialize)]
+struct BroadcastParams<'a> {
+    channels: &'a [String],
+    data: &'a Event,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    idempotency_key: &'a str,
+}
+
+/// One command of a batch.
+#[derive(Serialize)]
+struct BatchCommand<'a> {
+    publish: PublishParams<'a>,
+}
+
+/// A batch, applied in order.
+#[derive(Serialize)]
+struct BatchParams<'a> {
+    commands: Vec<BatchCommand<'a>>,
+    parallel: bool,
+}
+
+/// The body of a `publish` of `event`.
+pub(super) fn publish_body(event: &Event) -> Result<Body, PublishError> {
+    Ok(Body {
+        bytes: encode(&PublishParams::of(event))?,
+        retry: !event.uid.is_empty(),
+    })
+}
+
+/// The body of a `broadcast` of `event` to `channels`.
+pub(super) fn broadcast_body(channels: &[String], event: &Event) -> Result<Body, PublishError> {
+    Ok(Body {
+        bytes: encode(&BroadcastParams {
+            channels,
+            data: event,
+            idempotency_key: &event.uid,
+        })?,
+        retry: !event.uid.is_empty(),
+    })
 }
 
 /// Whether a request may be sent again after a transient failure without being applied twice:
@@ -72,16 +138,27 @@ pub(super) fn can_retry(method: &str, params: &Value) -> bool {
     }
 }
 
+/// The body of an ordered batch publishing `events`.
 pub(super) fn batch_body<'a>(
     events: impl Iterator<Item = &'a Event>,
-) -> Result<Value, PublishError> {
+) -> Result<Body, PublishError> {
+    let mut retry = true;
     let commands = events
         .map(|event| {
             check_channel(&event.channel)?;
-            Ok(json!({ "publish": publish_params(event)? }))
+            retry &= !event.uid.is_empty();
+            Ok(BatchCommand {
+                publish: PublishParams::of(event),
+            })
         })
         .collect::<Result<Vec<_>, PublishError>>()?;
-    Ok(json!({ "commands": commands, "parallel": false }))
+    Ok(Body {
+        bytes: encode(&BatchParams {
+            commands,
+            parallel: false,
+        })?,
+        retry,
+    })
 }
 
 pub(super) fn parse_batch_replies(

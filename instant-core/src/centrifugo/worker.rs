@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::nodes::Nodes;
 use super::types::ClientOptions;
-use super::wire::{batch_body, interpret, parse_batch_replies};
+use super::wire::{Body, batch_body, interpret, parse_batch_replies};
 use crate::backend::PublishError;
 use crate::config::Secret;
 use crate::event::Event;
@@ -22,10 +23,8 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// An awaited API call.
 pub(super) struct Request {
     pub(super) method: &'static str,
-    pub(super) body: Value,
+    pub(super) body: Body,
     pub(super) deadline: Instant,
-    /// Whether a transient failure may be tried again on another node ([`super::wire::can_retry`]).
-    pub(super) retry: bool,
     pub(super) reply: oneshot::Sender<Result<Value, PublishError>>,
 }
 
@@ -92,6 +91,7 @@ impl Worker {
             let client = awc::Client::builder()
                 .connector(
                     awc::Connector::new()
+                        .connector(super::no_delay::NoDelayConnector::default())
                         .timeout(self.timeout)
                         .conn_keep_alive(Duration::from_secs(15)),
                 )
@@ -116,13 +116,13 @@ impl Worker {
                 client,
                 first,
                 request.method,
-                &request.body,
+                &request.body.bytes,
                 request.deadline,
             )
             .await;
         self.nodes.record(first, &result);
         let error = match result {
-            Err(error) if request.retry && error.is_transient() => error,
+            Err(error) if request.body.retry && error.is_transient() => error,
             other => return other,
         };
         let Some(second) = self.nodes.pick(&[first]) else {
@@ -132,7 +132,13 @@ impl Worker {
         self.counters.retried.fetch_add(1, Ordering::Relaxed);
         let deadline = Instant::now() + self.timeout;
         let result = self
-            .post(client, second, request.method, &request.body, deadline)
+            .post(
+                client,
+                second,
+                request.method,
+                &request.body.bytes,
+                deadline,
+            )
             .await;
         self.nodes.record(second, &result);
         result
@@ -143,7 +149,7 @@ impl Worker {
         client: &awc::Client,
         node: usize,
         method: &str,
-        body: &Value,
+        body: &Bytes,
         deadline: Instant,
     ) -> Result<Value, PublishError> {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -158,7 +164,7 @@ impl Worker {
                 .insert_header(("X-API-Key", self.api_key.expose_secret()))
                 .insert_header(("X-Centrifugo-Error-Mode", "transport"))
                 .insert_header(("Content-Type", "application/json"))
-                .send_body(body.to_string())
+                .send_body(body.clone())
                 .await
                 .map_err(|e| self.send_error(base, &e))?;
             let bytes = response
@@ -200,7 +206,9 @@ impl Worker {
             let outcome = match (batch_body(pending.iter()), node) {
                 (Ok(body), Some(node)) => {
                     let deadline = Instant::now() + self.timeout;
-                    let sent = self.post(client, node, "batch", &body, deadline).await;
+                    let sent = self
+                        .post(client, node, "batch", &body.bytes, deadline)
+                        .await;
                     self.nodes.record(node, &sent);
                     match sent {
                         Ok(result) => parse_batch_replies(&result, pending.len()),
