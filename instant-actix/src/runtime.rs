@@ -11,7 +11,7 @@ use instant_core::{Channel, ChannelSet, Config, Level, Params, Publisher, Stream
 use serde::Serialize;
 
 use crate::embedded::EmbeddedServer;
-use crate::templates::{Asset, Snippet, escape_json_for_script};
+use crate::templates::{Asset, Snippet, script_json};
 use crate::user::{User, UserResolver, level_of};
 use crate::{forwarded, paths};
 
@@ -371,10 +371,7 @@ impl Runtime {
         let config = self.browser_config(req, user.as_ref(), all_paths).await;
         let has_token =
             !config.token.is_empty() || config.channels.iter().any(|c| c.token.is_some());
-        let json = serde_json::to_string(&config).unwrap_or_else(|_| "{}".to_owned());
-        (
-            self.snippet.render(nonce, &escape_json_for_script(&json)),
-            has_token,
-        )
+        let json = script_json(&config).unwrap_or_else(|_| "{}".to_owned());
+        (self.snippet.render(nonce, &json), has_token)
     }
 }

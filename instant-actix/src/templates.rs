@@ -235,21 +235,65 @@ fn escape_attribute(value: &str) -> String {
 
 /// Escapes JSON for the inside of a `<script>` element: no `<`, `>` or `&` (so no `</script>` or
 /// `<!--`), and no U+2028/U+2029.
-///
-/// The bytes are scanned once and the runs between two escapes are copied whole, so a config
-/// without any of these characters (the usual case) is a single copy.
 pub(crate) fn escape_json_for_script(json: &str) -> String {
-    let bytes = json.as_bytes();
-    let mut out = String::with_capacity(json.len() + 16);
+    let mut out = Vec::with_capacity(json.len() + 16);
+    push_script_safe(&mut out, json);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `value` as JSON for the inside of a `<script>` element ([`escape_json_for_script`]), written in
+/// one pass: only strings can hold the escaped characters, so they are escaped as serde writes
+/// them.
+pub(crate) fn script_json(value: &impl Serialize) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(1024);
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut out, ScriptSafe,
+    ))?;
+    // Serde writes UTF-8 and the escapes are ASCII.
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+/// serde_json's compact format, with [`push_script_safe`] on the characters of strings.
+struct ScriptSafe;
+
+impl serde_json::ser::Formatter for ScriptSafe {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        if fragment.bytes().any(may_need_escape) {
+            let mut escaped = Vec::with_capacity(fragment.len() + 16);
+            push_script_safe(&mut escaped, fragment);
+            writer.write_all(&escaped)
+        } else {
+            writer.write_all(fragment.as_bytes())
+        }
+    }
+}
+
+/// Whether `byte` starts a character that [`push_script_safe`] may escape.
+fn may_need_escape(byte: u8) -> bool {
+    matches!(byte, b'<' | b'>' | b'&' | 0xE2)
+}
+
+/// Appends `text` to `out` with `<`, `>`, `&`, U+2028 and U+2029 as JSON escapes. The runs between
+/// two escapes are copied whole.
+fn push_script_safe(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
     let mut run_start = 0;
     let mut i = 0;
-    while i < bytes.len() {
+    while let Some(offset) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| may_need_escape(b)))
+    {
+        i += offset;
         let escape = match bytes[i] {
             b'<' => Some(("\\u003c", 1)),
             b'>' => Some(("\\u003e", 1)),
             b'&' => Some(("\\u0026", 1)),
             // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
-            0xE2 if bytes.get(i + 1) == Some(&0x80) => match bytes.get(i + 2) {
+            _ if bytes.get(i + 1) == Some(&0x80) => match bytes.get(i + 2) {
                 Some(0xA8) => Some(("\\u2028", 3)),
                 Some(0xA9) => Some(("\\u2029", 3)),
                 _ => None,
@@ -258,18 +302,15 @@ pub(crate) fn escape_json_for_script(json: &str) -> String {
         };
         match escape {
             Some((replacement, width)) => {
-                // `run_start..i` ends before an ASCII byte or a character's first byte, so it is
-                // a whole string slice.
-                out.push_str(json.get(run_start..i).unwrap_or_default());
-                out.push_str(replacement);
+                out.extend_from_slice(&bytes[run_start..i]);
+                out.extend_from_slice(replacement.as_bytes());
                 i += width;
                 run_start = i;
             }
             None => i += 1,
         }
     }
-    out.push_str(json.get(run_start..).unwrap_or_default());
-    out
+    out.extend_from_slice(&bytes[run_start..]);
 }
 
 /// The app's template sources: a directory and single overrides.
@@ -494,6 +535,20 @@ mod tests {
         assert!(!escaped.contains('<') && !escaped.contains('>') && !escaped.contains('&'));
         let back: String = serde_json::from_str(&escaped).unwrap();
         assert_eq!(back, "</script><!-- & \u{2028}");
+    }
+
+    #[test]
+    fn script_json_escapes_strings_as_it_writes_them() {
+        let value =
+            serde_json::json!({"<key>": ["</script>", "a & b", "\u{2028}\u{2029}€", 1, "\"q\""]});
+        let written = script_json(&value).unwrap();
+        assert_eq!(
+            written,
+            escape_json_for_script(&serde_json::to_string(&value).unwrap())
+        );
+        assert!(!written.contains('<') && !written.contains('>') && !written.contains('&'));
+        let back: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]

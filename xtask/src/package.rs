@@ -105,7 +105,8 @@ fn check_dependency_line(root: &Path) -> Result<ExitCode, String> {
         "live",
     )?;
     let workspace = format!(
-        "[workspace]\nmembers = [\"readme-line\", \"renamed\", \"packages/*\"]\nresolver = \"3\"\n\n[patch.crates-io]\n{patch}"
+        "[workspace]\nmembers = [\"readme-line\", \"renamed\", \"packages/*\"]\nresolver = \"3\"\n\n\
+         {PROFILES}\n[patch.crates-io]\n{patch}"
     );
     std::fs::write(scratch.join("Cargo.toml"), workspace)
         .map_err(|e| format!("cannot write the scratch workspace: {e}"))?;
@@ -122,6 +123,11 @@ fn check_dependency_line(root: &Path) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot run cargo build: {e}"))?;
     Ok(exit_code(status.code()))
 }
+
+/// The workspace's debug profile, so that the scratch build reuses the dependencies the tests
+/// compiled instead of building them again with full debug information.
+const PROFILES: &str =
+    "[profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n";
 
 /// Unpacks the newest `<name>-<version>.crate` of `package_dir` into `into`; returns its folder.
 fn unpack(package_dir: &Path, name: &str, into: &Path) -> Result<PathBuf, String> {
