@@ -132,6 +132,9 @@ pub(crate) fn run(plan: &Plan) -> Section {
         unit: Unit::PerSecond,
         measures: vec![a, b],
         ratios: vec![ratio],
-        notes: Vec::new(),
+        notes: crate::findings::EVENT
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
     }
 }

@@ -4,59 +4,98 @@
 
 /// The middleware: the profile, the fixes, what remains.
 pub(crate) const MIDDLEWARE: &[&str] = &[
-    "**Profile** (`perf record` on the server process while `wrk` loaded one page; release \
-     build). Before the fix, the HTML rewriter (lol_html) parsed every byte of every page: on the \
-     10 KB page lol_html's tokenizer and selector matching took 20% of all the server's samples \
-     (kernel included), and the 1 MB page cost 13.8 ms per request (median) against 0.96 ms \
-     without the middleware, the whole page going through the parser after the client was \
-     already in.",
+    "**Profile** (`perf record` on the server process while `wrk` loaded one page; release build). \
+     Before the fix, the HTML rewriter (lol_html) parsed every byte of every page: on the 10 KB \
+     page lol_html's tokenizer and selector matching took 20% of all the server's samples (kernel \
+     included), and the 1 MB page cost 13.8 ms per request (median) against 0.96 ms without the \
+     middleware, the whole page going through the parser after the client was already in.",
     "**Fixes** (`instant-actix/src/body.rs`): (1) the rewriter is fed up to a little past each \
      `</head` candidate; as soon as the client is in, the rewriter is ended (it flushes, \
      unchanged, the bytes it held back) and the rest of the chunk and every later chunk pass \
      through untouched, as slices of the same buffer: the cost no longer grows with the page. A \
      `</head` inside a comment, a script, a style, a title or an attribute only makes a shorter \
-     write; the rewriter still decides, and `instant-actix/tests/inject_streaming.rs` checks \
-     those cases at every chunk cut. (2) The `head` and `body` selectors are parsed once per \
-     process and borrowed by every response's rewriter. Before the fix (a run of this suite with \
-     the previous `body.rs`, on this machine while it was busy, load average about 4–5), the \
-     with/without ratios were: 10 KB page 0.10× (0.06–0.13), 1 MB page 0.08× (0.05–0.09), JSON \
-     1.00× (0.72–1.55). After: the ratios in the table above. lol_html's share of the server's \
-     samples on the 10 KB page fell from 20% \
-     to 9%.",
-    "**What remains on the 10 KB page** (same profile, after the fix), and why the 5% target is \
-     missed there: the inserted snippet is about 9.5 KB (the browser config, then the client \
-     script and its CSS inline), so the 10,337-byte page leaves the server as 19,857 bytes: the \
-     server writes 1.9× the bytes, which alone rules out 5% on a page this small. Per response \
-     the server also renders the snippet (`escape_json_for_script`, which escapes the config \
-     character by character: 3.6% of the samples; serde's JSON of the config: 1.4%), mints two \
-     HMAC-SHA256 tokens (sha2 and base64: about 2%), allocates (malloc and free: about 10%), and \
-     builds a rewriter and parses the head (lol_html: 9%). What would close it, outside the \
-     rewriter: serve the client script and CSS as a cacheable file so that a page carries only \
-     the config (about 700 bytes) and two tags; escape the config with a byte-level fast path. (The \
-     tokens no longer re-key their HMAC per token: see the tokens comparison.)",
+     write; the rewriter still decides, and `instant-actix/tests/inject_streaming.rs` checks those \
+     cases at every chunk cut. (2) The `head` and `body` selectors are parsed once per process and \
+     borrowed by every response's rewriter. Before the fix (a run of this suite with the previous \
+     `body.rs`, on this machine while it was busy, load average about 4–5), the with/without \
+     ratios were: 10 KB page 0.10× (0.06–0.13), 1 MB page 0.08× (0.05–0.09), JSON 1.00× \
+     (0.72–1.55). After: the ratios in the table above. lol_html's share of the server's samples \
+     on the 10 KB page fell from 20% to 9%.",
+    "**What remains on the 10 KB page**, and why the 5% target is missed there. Since the previous \
+     run the page no longer carries the client script and CSS inline: it loads them from \
+     `/instant/static/client.<hash>.{js,css}`, cached as immutable, so the 10 KB page grows by \
+     about 1.1 KB (the config with two tokens, and three tags) instead of 9.5 KB; the config is \
+     escaped for its script element as serde writes it (`script_json`), in one pass. A profile \
+     after these changes (`perf record --call-graph dwarf` on the server while `wrk` loaded the 10 \
+     KB page, release build; the machine was busy with a build, so read shares, not times): the \
+     middleware's own work took about 43% of the server's samples. Building the page's config took \
+     about 23%: resolving the user and the channels, two HMAC-SHA256 tokens (about 5%), \
+     serializing and escaping the config (about 7%), the WebSocket URL and allocations. The HTML \
+     rewriter took about 19%: making it per response 4%, feeding it the head 15% (lol_html's \
+     parser 13%). The rest is actix-web and the kernel, the same with and without. Without the \
+     middleware one request cost about 46 µs of that machine's time, with it about 120 µs. A 5% \
+     budget is about 2 µs per request, less than minting one token, so no middleware that puts \
+     per-user tokens into each page can meet it on a page this small; the 1 MB page, where the \
+     same fixed work is spread over more bytes, meets it. What would cut the rest: a scanner for \
+     the common head (no comment, script, style, template or quoted `</head` before `</head>`) \
+     cheaper than lol_html's full tokenizer, with lol_html kept for every other page.",
     "**JSON**: the pass-through path is a few header checks; its ratio is within the run-to-run \
-     noise of `wrk` on this shared machine (the spread of the with/without ratio is far wider \
-     than 1%), so the 1% target can be neither confirmed nor refuted by this measurement; an \
+     noise of `wrk` on this shared machine (the spread of the with/without ratio is far wider than \
+     1%), so the 1% target can be neither confirmed nor refuted by this measurement; an \
      instruction count (callgrind) of the pass-through would settle it.",
 ];
 
-/// Publishing: what the profile showed; the core client is not changed by this suite.
+/// Publishing: what the profile showed, what changed in the core client, what remains.
 pub(crate) const PUBLISH: &[&str] = &[
-    "**Profile** (`perf record` on the suite's process during the runs): the client's own \
-     thread (`instant-centrifugo…`) took about 5% of the samples, the suite's thread 9%, Python \
-     the rest; so instant's gap to the floor is waiting, not CPU on its side. Where it most \
-     likely goes, to be confirmed by a profile of the core client (not changed here): every \
-     awaited publish crosses two threads (the caller's runtime → the client's awc thread → \
-     back through a oneshot), which on a busy 2-core machine costs a wake-up each way; the \
-     batch body is built as a `serde_json::Value` tree (`to_value` per event, then `json!`) and \
-     the replies parsed into one, where the floor posts prepared bytes; and awc is not hyper. \
-     The batch gap (25–40 ms per 1,000 events over the prepared body) is larger than building \
-     and serializing 1,000 events costs (about 2 µs each), which points at the transport: \
-     whether awc sets `TCP_NODELAY` on its connections is the first thing to check (a large \
-     body written after its headers can wait for a delayed ACK).",
-    "django-instant's figures include a new TCP connection per event (it makes a new `cent` \
-     client per call); `cent` 5.2 with one client keeps its connection alive, and its \
-     remaining cost is Python's.",
+    "**Profile** (`perf record` on the suite's process during a run of this comparison): the \
+     client's own thread (`instant-centrifugo…`) took about 4% of the samples, mostly in the \
+     kernel's TCP path, the suite's thread about 5%, Python and Centrifugo the rest: instant's gap \
+     to the floor is waiting, not CPU on its side. Timing the batch path piece by piece (1,000 \
+     events, a 364 KB body, on a busy machine): building the events 2–3 ms; building the body as a \
+     `serde_json::Value` tree (`to_value` per event, then `json!`) and serializing it 20–25 ms, \
+     most of it allocating and freeing the tree's maps; the POST itself close to the floor's.",
+    "**Fixes** (`instant-core/src/centrifugo/`): (1) `no_delay.rs`: the client's connections set \
+     `TCP_NODELAY`, which awc's connector does not, so the last, short segment of a body larger \
+     than one segment no longer waits for Centrifugo's delayed acknowledgement of the previous \
+     one. In two runs of this comparison back to back (3 repetitions each, this change alone, the \
+     machine busy with a build), one batch of 1,000 events went from 107 ms to 61 ms (medians), \
+     fire-and-forget from 124 ms to 43 ms, 64 in flight from 268 ms to 106 ms. (2) `wire.rs`: \
+     publish, broadcast and batch bodies are serialized from borrowed typed structs straight into \
+     bytes, once (a retry on another node sends the same bytes); no `Value` tree is built. (3) \
+     Event ids come from uuid's thread-local generator (`fast-rng`) instead of a `getrandom` \
+     system call per event. In the previous full run of this suite, before these fixes, instant \
+     awaited took 1.5–2.5× the floor's time and its batch reached 40–45% of Centrifugo's ceiling; \
+     the tables above are after them.",
+    "**What remains**: an awaited publish still crosses two threads. awc's client is not `Send`, \
+     so it lives on the client's own thread with an actix-rt system of its own; every call goes \
+     from the caller's runtime to that thread through a queue and comes back through a oneshot \
+     channel, a wake-up each way, which is most of the 1.2–1.4× left against the floor's hyper \
+     client running on the caller's own runtime. Closing it would take an HTTP client that runs on \
+     the caller's runtime (a `Send` client, or one awc client per actix-rt thread for callers on \
+     actix-web's workers). At 1,000 events the batch's fixed costs (the hop, reading 1,000 replies \
+     into a `Value`) weigh more than at 10,000, where batch and fire-and-forget reach 0.7–0.8× of \
+     the ceiling.",
+    "django-instant's figures include a new TCP connection per event (it makes a new `cent` client \
+     per call); `cent` 5.2 with one client keeps its connection alive, and its remaining cost is \
+     Python's.",
+];
+
+/// `#[instant::event]`: what a request with the attribute costs, and why.
+pub(crate) const EVENT: &[&str] = &[
+    "**Profile** (`perf record --call-graph dwarf` on the suite's process during this comparison, \
+     release build): with the attribute, a request costs about 2 µs more (the table above), and \
+     that is the event it publishes: `publish_event` took about 3.7% of the process's samples, \
+     about 7% of the variant with the attribute. In it: making the event (its id and time, 0.6%), \
+     reading the handler's JSON into the event's data (0.5%), serializing the event (1%), the \
+     embedded server's publish (1.3%: the publication frame encoded once and kept in the channel's \
+     history), and freeing the JSON values. The attribute adds nothing else per request. Since the \
+     previous full run of this suite (0.81×), event ids come from uuid's thread-local generator \
+     instead of a `getrandom` system call per event.",
+    "**Why the 3% target is missed, and what would close it**: 3% of this handler's 17.6 µs is \
+     about 0.5 µs, less than making and serializing one event; a handler that does real work (a \
+     database query, a template) leaves the same 2 µs well under 3%. What would cut them: \
+     serializing the handler's data straight into the publication's bytes, instead of into a \
+     `serde_json::Value` first and then, inside the event, into JSON again.",
 ];
 
 /// Tokens: what changed in minting.
@@ -108,24 +147,27 @@ pub(crate) const SERVERS_BURST: &[&str] = &[
 /// The embedded server's latency beside Centrifugo's.
 pub(crate) const SERVERS_LATENCY: &[&str] = &[
     "**Profile** (`perf record -g -p <pid>` on the embedded server's process for 4 s of the \
-     latency phase, release build, 999 Hz): 1,580 samples in 4 s, about 0.4 of one core, so \
-     at 100 publications per second to 1,000 subscribers (100,000 deliveries per second) the \
-     server's CPU is not what sets the latency. 55% of its samples are in the kernel's TCP send \
-     path: one `sendto` per subscriber per publication (`tcp_sendmsg_locked`, \
-     `__tcp_transmit_skb`, the loopback's receive softirq run on the sender's stack); the rest \
-     is the outbox (`ClientHandle::send`: 3.9%), actix-ws's body stream (2.5%), tokio's mpsc \
-     queues and wake-ups (about 8%). The latencies of both servers (tens of milliseconds at the \
-     median) come mostly from the shared machine: the load generator parses 100,000 WebSocket \
-     messages per second on the same 2 cores, beside the server under test and whatever else \
-     runs (see the load averages at the top), so the p99 moves a lot from run to run; read the \
-     run-by-run ratio.",
-    "**What would help the embedded server** (in `instant-actix/src/embedded/`, not changed by \
-     this suite): coalesce writes. When a connection's writer wakes up with several \
-     publications queued, put them in one WebSocket frame, newline-separated as Centrifugo's \
-     JSON protocol allows (Centrifugo merged about 3 per frame in the burst above; the embedded \
-     server sends 1 per frame), and write them in one syscall. That cuts the kernel's share \
-     (the largest one) and the clients' wake-ups whenever publications come faster than one \
-     connection drains them, which is when latency grows.",
+     latency phase, release build, 999 Hz): 1,580 samples in 4 s, about 0.4 of one core, so at 100 \
+     publications per second to 1,000 subscribers (100,000 deliveries per second) the server's CPU \
+     is not what sets the latency. 55% of its samples are in the kernel's TCP send path: one \
+     `sendto` per subscriber per publication (`tcp_sendmsg_locked`, `__tcp_transmit_skb`, the \
+     loopback's receive softirq run on the sender's stack); the rest is the outbox \
+     (`ClientHandle::send`: 3.9%), actix-ws's body stream (2.5%), tokio's mpsc queues and wake-ups \
+     (about 8%). The latencies of both servers (tens of milliseconds at the median) come mostly \
+     from the shared machine: the load generator parses 100,000 WebSocket messages per second on \
+     the same 2 cores, beside the server under test and whatever else runs (see the load averages \
+     at the top), so the p99 moves a lot from run to run; read the run-by-run ratio.",
+    "**Since the previous run**: a connection's writer puts every reply and publication it finds \
+     queued into one WebSocket frame (newline-separated, up to 64 KiB) and writes it at once; the \
+     burst shows it (the publications per frame in 2a). The latency target is still missed. At 100 \
+     publications per second a connection rarely has more than one publication queued, so \
+     coalescing changes little here, and the profile above still holds: the server uses about 0.4 \
+     of a core. The p99 difference (about 15 ms) is in when the 1,000 connections' writers get a \
+     core on a machine whose two cores the load generator also needs: the hub queues a publication \
+     to the 1,000 connections in turn, then each connection's writer task waits for its worker \
+     thread to run it. Not closed. The next thing to try is writing at once from the fan-out to \
+     connections whose writer is idle, which saves one wake-up per delivery, measured on a machine \
+     where the load generator has cores of its own.",
 ];
 
 /// The embedded server's memory per connection beside Centrifugo's.
