@@ -398,6 +398,15 @@ impl RealtimeBuilder {
                     .then(|| (channel.name().to_owned(), options.presence_for_anonymous))
             })
             .collect();
+        let history = channels
+            .iter()
+            .filter(|channel| {
+                embedded_options
+                    .channel_options(channel.name())
+                    .has_history()
+            })
+            .map(|channel| channel.name().to_owned())
+            .collect();
         let rendered = templates::render(&templates, &config, &channels, &centrifuge_js)?;
         let centrifuge_file = match &centrifuge_js {
             CentrifugeJs::File(path) => Some(Bytes::from(
@@ -445,6 +454,7 @@ impl RealtimeBuilder {
             memory_limit: self.memory_limit,
             embedded,
             presence,
+            history,
             metrics_access: self.metrics_access,
             config,
         };

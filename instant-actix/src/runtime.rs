@@ -95,6 +95,8 @@ pub(crate) struct Runtime {
     /// The channels (fixed names and patterns) with presence on, and whether anonymous
     /// subscribers see it too (`presence_for_anonymous`).
     pub(crate) presence: std::collections::HashMap<String, bool>,
+    /// The channels (fixed names and patterns) that keep a history, so have a stream position.
+    pub(crate) history: std::collections::HashSet<String>,
     /// Who may read the metrics route; `None`: the route is off.
     pub(crate) metrics_access: Option<crate::metrics_route::MetricsAccess>,
 }
@@ -295,7 +297,12 @@ impl Runtime {
             futures_util::future::join_all(names.iter().map(|name| self.authorize(user, name)))
                 .await;
         let mut channels = Vec::with_capacity(names.len());
+        // Whether each of `channels` keeps a history, so has a position worth asking for.
+        let mut with_history = Vec::with_capacity(names.len());
         for (index, (name, decision)) in names.iter().zip(decisions).enumerate() {
+            if let Ok((channel, _)) = &decision {
+                with_history.push(self.history.contains(channel.name()));
+            }
             match decision {
                 Ok((channel, params)) => channels.push(BrowserChannel {
                     name: name.clone(),
@@ -331,16 +338,23 @@ impl Runtime {
                 ),
             }
         }
-        // Where each stream stands now (concurrently; `None` for channels without history).
-        let backend = self.publisher.backend();
-        let positions = futures_util::future::join_all(
-            channels
-                .iter()
-                .map(|channel| backend.stream_position(&channel.name)),
-        )
-        .await;
-        for (channel, since) in channels.iter_mut().zip(positions) {
-            channel.since = since;
+        // Where each stream with a history stands now, asked of the backend in one go.
+        let asked: Vec<&str> = channels
+            .iter()
+            .zip(&with_history)
+            .filter(|(_, history)| **history)
+            .map(|(channel, _)| channel.name.as_str())
+            .collect();
+        let mut positions = if asked.is_empty() {
+            Vec::new()
+        } else {
+            self.publisher.backend().stream_positions(&asked).await
+        }
+        .into_iter();
+        for (channel, history) in channels.iter_mut().zip(with_history) {
+            if history {
+                channel.since = positions.next().flatten();
+            }
         }
         BrowserConfig {
             ws_url: self.ws_url(req),

@@ -391,3 +391,43 @@ async fn the_embedded_server_subscribes_to_pattern_channels_with_the_minted_toke
     assert!(ParamValue::new("a_b").is_err());
     drop(handle.stop(false));
 }
+
+#[actix_rt::test]
+async fn only_channels_that_keep_a_history_carry_a_render_time_position() {
+    let mut no_history = instant_actix::ChannelOptions::default();
+    no_history.history_size = 0;
+    let realtime = Realtime::builder()
+        .config(config())
+        .channels(patterns())
+        .users(header_user)
+        .embedded_options(EmbeddedOptions::default().channel("$order_{id}", no_history))
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        App::new()
+            .wrap(InstantMiddleware)
+            .configure(realtime.routes())
+            .route("/page", web::get().to(page)),
+    )
+    .await;
+    let req = request(Some("s1:staff"))
+        .uri("/page?join=$order_7,$board_a_1")
+        .to_request();
+    let body = test::call_and_read_body(&app, req).await;
+    let config = injected_config(std::str::from_utf8(&body).unwrap()).unwrap();
+    let channel = |name: &str| {
+        config["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is on the page: {config}"))
+            .clone()
+    };
+    assert!(
+        channel("$order_7").get("since").is_none(),
+        "history is off for the order pattern"
+    );
+    assert_eq!(channel("$board_a_1")["since"]["offset"], 0);
+    assert_eq!(channel("$inbox")["since"]["offset"], 0);
+}

@@ -211,6 +211,22 @@ pub trait Backend: Send + Sync + 'static {
         Box::pin(std::future::ready(None))
     }
 
+    /// The positions of several streams, in the order given: what a page joining these channels
+    /// subscribes from. The default asks [`Backend::stream_position`] for each in turn; a backend
+    /// that asks over the network answers them in one request.
+    fn stream_positions<'a>(
+        &'a self,
+        channels: &'a [&'a str],
+    ) -> BoxFuture<'a, Vec<Option<StreamPosition>>> {
+        Box::pin(async move {
+            let mut positions = Vec::with_capacity(channels.len());
+            for channel in channels {
+                positions.push(self.stream_position(channel).await);
+            }
+            positions
+        })
+    }
+
     /// The clients subscribed to `channel`, one entry per connection (the channel needs presence
     /// turned on). The default: error 108, not available.
     ///

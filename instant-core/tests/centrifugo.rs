@@ -105,6 +105,41 @@ async fn batch_broadcast_presence_history_and_info_work() {
     assert!(!info.nodes[0].uid.is_empty());
 }
 
+#[tokio::test]
+async fn stream_positions_come_in_one_batch_and_match_the_single_answers() {
+    let mut options = CentrifugoOptions::default();
+    options.namespaces = vec![json!({"name": "live", "history_size": 0})];
+    let server = Centrifugo::start(options);
+    let centrifugo = CentrifugoClient::new(&server.config()).unwrap();
+    for n in 0..3 {
+        centrifugo
+            .publish_event(&Event::new("s", "orders", format!("order {n}")))
+            .await
+            .unwrap();
+    }
+    centrifugo
+        .publish_event(&Event::new("s", "stock", "restocked"))
+        .await
+        .unwrap();
+
+    let channels = ["orders", "live:board", "stock"];
+    let positions = centrifugo.stream_positions(&channels).await;
+    assert_eq!(positions.len(), 3);
+    let orders = positions[0].clone().expect("orders keeps a history");
+    assert_eq!(orders.offset, 3);
+    assert!(!orders.epoch.is_empty());
+    assert_eq!(positions[1], None, "the live namespace keeps no history");
+    assert_eq!(positions[2].as_ref().map(|p| p.offset), Some(1));
+    for (channel, batched) in channels.iter().zip(&positions) {
+        assert_eq!(
+            &centrifugo.stream_position(channel).await,
+            batched,
+            "{channel}"
+        );
+    }
+    assert!(centrifugo.stream_positions(&[]).await.is_empty());
+}
+
 #[actix_rt::test]
 async fn centrifugo_error_codes_are_typed() {
     let server = Centrifugo::start(CentrifugoOptions::default().presence(false));

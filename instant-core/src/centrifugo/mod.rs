@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use self::nodes::Nodes;
 use self::wire::{
     Body, batch_body, broadcast_body, check_channel, decode, not_running, parse_batch_replies,
-    publish_body, receipt, server_error,
+    publish_body, receipt, server_error, stream_positions_of,
 };
 use self::worker::{Counters, Detached, Request, Worker};
 use crate::backend::{Backend, BoxFuture, DeliveryStats, NodeHealth, PublishError, PublishReceipt};
@@ -409,6 +409,33 @@ impl Backend for CentrifugoClient {
                 Err(error) => {
                     tracing::debug!(channel, %error, "instant: no stream position");
                     None
+                }
+            }
+        })
+    }
+
+    /// One `batch` of `history` calls with limit 0: the positions of every channel a page joins,
+    /// in one request to Centrifugo instead of one per channel.
+    fn stream_positions<'a>(
+        &'a self,
+        channels: &'a [&'a str],
+    ) -> BoxFuture<'a, Vec<Option<crate::StreamPosition>>> {
+        Box::pin(async move {
+            match channels {
+                [] => Vec::new(),
+                [channel] => vec![self.stream_position(channel).await],
+                _ => {
+                    let commands: Vec<Value> = channels
+                        .iter()
+                        .map(|channel| json!({"history": {"channel": channel, "limit": 0}}))
+                        .collect();
+                    match self.call("batch", json!({ "commands": commands })).await {
+                        Ok(result) => stream_positions_of(&result, channels.len()),
+                        Err(error) => {
+                            tracing::debug!(%error, "instant: no stream positions");
+                            vec![None; channels.len()]
+                        }
+                    }
                 }
             }
         })

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::backend::{PublishError, PublishReceipt};
+use crate::backend::{PublishError, PublishReceipt, StreamPosition};
 use crate::event::Event;
 
 pub(super) fn not_running() -> PublishError {
@@ -184,6 +184,27 @@ pub(super) fn parse_batch_replies(
             None => Ok(receipt(reply.get("publish").unwrap_or(reply))),
         })
         .collect())
+}
+
+/// The stream positions in the replies of a batch of `history` calls; `None` for a channel
+/// whose reply is an error (no history, unknown namespace) or has no epoch.
+pub(super) fn stream_positions_of(result: &Value, expected: usize) -> Vec<Option<StreamPosition>> {
+    let replies = result
+        .get("replies")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    (0..expected)
+        .map(|index| {
+            let history = replies.get(index)?.get("history")?;
+            let epoch = history.get("epoch").and_then(Value::as_str)?;
+            (!epoch.is_empty()).then(|| {
+                StreamPosition::new(
+                    history.get("offset").and_then(Value::as_u64).unwrap_or(0),
+                    epoch,
+                )
+            })
+        })
+        .collect()
 }
 
 pub(super) fn receipt(result: &Value) -> PublishReceipt {
