@@ -304,6 +304,24 @@ fn data(n: u64, t: u64) -> serde_json::Value {
 }
 
 /// Posts one server API call; panics on anything but a clean answer.
+/// Waits until the server's API answers an `info` call.
+async fn api_ready(http: &HyperClient<HttpConnector, Full<Bytes>>, server: &Running) {
+    for _ in 0..50 {
+        let request = hyper::Request::post(format!("{}/info", server.api()))
+            .header("content-type", "application/json")
+            .header("x-api-key", server.api_key())
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .expect("a request");
+        if let Ok(response) = http.request(request).await
+            && response.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{} does not answer `info`", server.api());
+}
+
 async fn post(
     http: &HyperClient<HttpConnector, Full<Bytes>>,
     server: &Running,
@@ -315,7 +333,13 @@ async fn post(
         .header("x-api-key", server.api_key())
         .body(Full::new(body))
         .expect("a request");
-    let response = http.request(request).await.expect("the server answers");
+    let response = http.request(request).await.unwrap_or_else(|e| {
+        panic!(
+            "{} does not answer {method} (process alive: {}): {e:?}",
+            server.api(),
+            std::path::Path::new(&format!("/proc/{}", server.pid())).exists()
+        )
+    });
     let status = response.status();
     let answer = response
         .into_body()
@@ -330,33 +354,81 @@ async fn post(
     );
 }
 
+/// One crowd of subscribers: how many, and how many publications per second its latency phase
+/// sends.
+#[derive(Clone, Copy)]
+struct Crowdsize {
+    subscribers: usize,
+    rate: u64,
+}
+
+impl Crowdsize {
+    /// The size column of the latency tables.
+    fn latency_label(self, secs: u64) -> String {
+        format!(
+            "{}/s for {secs} s to {} subscribers",
+            self.rate, self.subscribers
+        )
+    }
+}
+
 /// The sizes of one run.
 struct Sizes {
-    subscribers: usize,
+    crowds: Vec<Crowdsize>,
     burst: u64,
     latency_secs: u64,
     memory: Vec<usize>,
 }
 
-/// One repetition's figures for one server.
-struct Figures {
+/// One repetition's figures for one server and one crowd.
+struct CrowdFigures {
     burst_secs: f64,
     /// Publications per WebSocket frame during the burst.
     per_frame: f64,
     p50: f64,
     p99: f64,
+}
+
+/// One repetition's figures for one server.
+struct Figures {
+    /// In the order of [`Sizes::crowds`].
+    crowds: Vec<CrowdFigures>,
     per_connection: Vec<f64>,
 }
 
-async fn measure(
+/// Memory per idle subscribed connection: a fresh server per size.
+async fn measure_memory(target: Target, sizes: &Sizes, epoch: Instant) -> Vec<f64> {
+    let mut per_connection = Vec::new();
+    for &n in &sizes.memory {
+        let server = Running::start(target);
+        // One client first, so that the channel and the lazily built state exist at baseline.
+        let first = Crowd::connect(&server.ws_url(), 1, epoch).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let baseline = server.rss();
+        let crowd = Crowd::connect(&server.ws_url(), n, epoch).await;
+        // Let the server finish each session's set-up, and a garbage collector run.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let loaded = server.rss();
+        per_connection.push((loaded.saturating_sub(baseline)) as f64 / n as f64);
+        drop(crowd);
+        drop(first);
+        drop(server);
+    }
+    per_connection
+}
+
+/// Burst fan-out and latency: a fresh server, `size.subscribers` clients.
+async fn measure_crowd(
     target: Target,
     sizes: &Sizes,
-    http: &HyperClient<HttpConnector, Full<Bytes>>,
+    size: Crowdsize,
     epoch: Instant,
-) -> Figures {
-    // Burst fan-out and latency: one server, `subscribers` clients.
+) -> CrowdFigures {
     let server = Running::start(target);
-    let mut crowd = Crowd::connect(&server.ws_url(), sizes.subscribers, epoch).await;
+    // A client of its own per server: no kept-alive connection outlives the server it went to.
+    let http = &HyperClient::builder(TokioExecutor::new()).build_http();
+    api_ready(http, &server).await;
+    let mut crowd = Crowd::connect(&server.ws_url(), size.subscribers, epoch).await;
     let batch = |k: u64| {
         Bytes::from(
             json!({
@@ -380,13 +452,13 @@ async fn measure(
     crowd.wait(goal).await;
     let burst_secs = start.elapsed().as_secs_f64();
     let burst_frames = crowd.shared.frames.load(Ordering::Acquire) - frames_before;
-    let per_frame = (sizes.burst * sizes.subscribers as u64) as f64 / burst_frames.max(1) as f64;
+    let per_frame = (sizes.burst * size.subscribers as u64) as f64 / burst_frames.max(1) as f64;
 
-    // Latency: 100 publications per second, one API call each.
+    // Latency: `size.rate` publications per second, one API call each.
     crowd.shared.recording.store(true, Ordering::Release);
-    let count = sizes.latency_secs * 100;
+    let count = sizes.latency_secs * size.rate;
     let goal = crowd.expect(count);
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / size.rate.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for n in 0..count {
         tick.tick().await;
@@ -405,30 +477,11 @@ async fn measure(
     let (p50, p99) = (quantile(0.50), quantile(0.99));
     drop(crowd);
     drop(server);
-
-    // Memory per idle subscribed connection: a fresh server per size.
-    let mut per_connection = Vec::new();
-    for &n in &sizes.memory {
-        let server = Running::start(target);
-        // One client first, so that the channel and the lazily built state exist at baseline.
-        let first = Crowd::connect(&server.ws_url(), 1, epoch).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let baseline = server.rss();
-        let crowd = Crowd::connect(&server.ws_url(), n, epoch).await;
-        // Let the server finish each session's set-up, and a garbage collector run.
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let loaded = server.rss();
-        per_connection.push((loaded.saturating_sub(baseline)) as f64 / n as f64);
-        drop(crowd);
-        drop(first);
-        drop(server);
-    }
-    Figures {
+    CrowdFigures {
         burst_secs,
         per_frame,
         p50,
         p99,
-        per_connection,
     }
 }
 
@@ -436,55 +489,84 @@ async fn measure(
 pub(crate) fn run(plan: &Plan) -> Vec<Section> {
     let sizes = if plan.smoke {
         Sizes {
-            subscribers: 50,
+            crowds: vec![Crowdsize {
+                subscribers: 50,
+                rate: 100,
+            }],
             burst: 10,
             latency_secs: 1,
             memory: vec![50],
         }
     } else {
         Sizes {
-            subscribers: 1_000,
+            // 10,000 subscribers (at 10 publications per second, the same 100,000 deliveries per
+            // second) is not in the list: see `findings::SERVERS_BURST`.
+            crowds: vec![Crowdsize {
+                subscribers: 1_000,
+                rate: 100,
+            }],
             burst: 100,
             latency_secs: 5,
             memory: vec![1_000, 10_000],
         }
     };
+    let crowd_list = sizes
+        .crowds
+        .iter()
+        .map(|c| c.subscribers.to_string())
+        .collect::<Vec<_>>()
+        .join(" and ");
     println!(
-        "compare: embedded server vs Centrifugo, {} subscribers, burst of {}, {} s of latency, \
-         memory at {:?} connections, {} repetitions",
-        sizes.subscribers, sizes.burst, sizes.latency_secs, sizes.memory, plan.reps
+        "compare: embedded server vs Centrifugo, {crowd_list} subscribers, burst of {}, {} s of \
+         latency, memory at {:?} connections, {} repetitions",
+        sizes.burst, sizes.latency_secs, sizes.memory, plan.reps
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let http = HyperClient::builder(TokioExecutor::new()).build_http();
     let epoch = Instant::now();
     let mut figures: Vec<Vec<Figures>> = vec![Vec::new(), Vec::new()];
     for rep in 0..plan.reps {
+        // Each crowd on both servers in turn, then the memory of both.
+        let mut crowds: [Vec<CrowdFigures>; 2] = [Vec::new(), Vec::new()];
+        for &size in &sizes.crowds {
+            for (i, target) in Target::ALL.into_iter().enumerate() {
+                let c = runtime.block_on(measure_crowd(target, &sizes, size, epoch));
+                println!(
+                    "compare: servers rep={} {}, {} subscribers: burst {} ({:.1} publications per \
+                     frame), p50 {}, p99 {}",
+                    rep + 1,
+                    target.label(),
+                    size.subscribers,
+                    crate::report::seconds(c.burst_secs),
+                    c.per_frame,
+                    crate::report::seconds(c.p50),
+                    crate::report::seconds(c.p99),
+                );
+                crowds[i].push(c);
+            }
+        }
         for (i, target) in Target::ALL.into_iter().enumerate() {
-            let f = runtime.block_on(measure(target, &sizes, &http, epoch));
+            let per_connection = runtime.block_on(measure_memory(target, &sizes, epoch));
             println!(
-                "compare: servers rep={} {}: burst {} ({:.1} publications per frame), p50 {}, p99 {}, \
-                 per connection {:?}",
+                "compare: servers rep={} {}: per connection {:?}",
                 rep + 1,
                 target.label(),
-                crate::report::seconds(f.burst_secs),
-                f.per_frame,
-                crate::report::seconds(f.p50),
-                crate::report::seconds(f.p99),
-                f.per_connection
+                per_connection
                     .iter()
                     .map(|b| crate::report::bytes(*b))
                     .collect::<Vec<_>>()
             );
-            figures[i].push(f);
+            figures[i].push(Figures {
+                crowds: std::mem::take(&mut crowds[i]),
+                per_connection,
+            });
         }
     }
     drop(runtime);
 
-    let deliveries = (sizes.burst * sizes.subscribers as u64) as f64;
     let series = |t: Target, size: String, work: f64, get: &dyn Fn(&Figures) -> f64| Measure {
         label: t.label().to_owned(),
         size,
@@ -492,59 +574,58 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
         work,
     };
     use Target::{Centrifugo as C, Embedded as E};
-    let burst_size = format!(
-        "{} publications × {} subscribers",
-        sizes.burst, sizes.subscribers
-    );
-    let burst = [E, C].map(|t| series(t, burst_size.clone(), deliveries, &|f| f.burst_secs));
-    let burst_ratios = vec![
-        Ratio::of(
+    let mut burst = Vec::new();
+    let mut burst_ratios = Vec::new();
+    let mut latency_measures: Vec<Measure> = Vec::new();
+    let mut latency_ratios = Vec::new();
+    for (i, size) in sizes.crowds.iter().enumerate() {
+        let deliveries = (sizes.burst * size.subscribers as u64) as f64;
+        let burst_size = format!(
+            "{} publications × {} subscribers",
+            sizes.burst, size.subscribers
+        );
+        let [e, c] = [E, C].map(|t| {
+            series(t, burst_size.clone(), deliveries, &|f| {
+                f.crowds[i].burst_secs
+            })
+        });
+        burst_ratios.push(Ratio::of(
             "embedded / Centrifugo (deliveries per second)",
-            &burst[1],
-            &burst[0],
+            &c,
+            &e,
             Some(("≥ 1.0×", |r| r >= 1.0)),
-        ),
-        Ratio::of(
+        ));
+        burst_ratios.push(Ratio::of(
             "embedded / Centrifugo (deliveries per second), stretch",
-            &burst[1],
-            &burst[0],
+            &c,
+            &e,
             Some(("≥ 1.2×", |r| r >= 1.2)),
-        ),
-    ];
-    let latency_size = format!(
-        "100/s for {} s to {} subscribers",
-        sizes.latency_secs, sizes.subscribers
-    );
-    let p50 = [E, C].map(|t| series(t, latency_size.clone(), 0.0, &|f| f.p50));
-    let p99 = [E, C].map(|t| series(t, latency_size.clone(), 0.0, &|f| f.p99));
-    let [p50_e, p50_c] = p50;
-    let [p99_e, p99_c] = p99;
-    let latency_measures: Vec<Measure> = [
-        (p50_e, "p50"),
-        (p50_c, "p50"),
-        (p99_e, "p99"),
-        (p99_c, "p99"),
-    ]
-    .into_iter()
-    .map(|(mut m, q)| {
-        m.label = format!("{}, {q}", m.label);
-        m
-    })
-    .collect();
-    let latency_ratios = vec![
-        Ratio::of(
+        ));
+        burst.extend([e, c]);
+
+        let latency_size = size.latency_label(sizes.latency_secs);
+        let quantile = |t: Target, q: &str, get: fn(&CrowdFigures) -> f64| {
+            let mut m = series(t, latency_size.clone(), 0.0, &|f| get(&f.crowds[i]));
+            m.label = format!("{}, {q}", m.label);
+            m
+        };
+        let p50 = [E, C].map(|t| quantile(t, "p50", |c| c.p50));
+        let p99 = [E, C].map(|t| quantile(t, "p99", |c| c.p99));
+        latency_ratios.push(Ratio::of(
             "embedded / Centrifugo, p50 (time)",
-            &latency_measures[0],
-            &latency_measures[1],
+            &p50[0],
+            &p50[1],
             None,
-        ),
-        Ratio::of(
+        ));
+        latency_ratios.push(Ratio::of(
             "embedded / Centrifugo, p99 (time)",
-            &latency_measures[2],
-            &latency_measures[3],
+            &p99[0],
+            &p99[1],
             Some(("≤ 1.0×", |r| r <= 1.0)),
-        ),
-    ];
+        ));
+        latency_measures.extend(p50);
+        latency_measures.extend(p99);
+    }
     let mut memory_measures = Vec::new();
     let mut memory_ratios = Vec::new();
     for (i, n) in sizes.memory.iter().enumerate() {
@@ -581,22 +662,26 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
             crate::locked_version(&plan.root, "tokio-tungstenite")
         ),
     ];
-    let per_frame = |t: Target| {
+    let per_frame = |t: Target, i: usize| {
         crate::report::median(
             &figures[t as usize]
                 .iter()
-                .map(|f| f.per_frame)
+                .map(|f| f.crowds[i].per_frame)
                 .collect::<Vec<_>>(),
         )
     };
     let mut burst_setup = setup;
-    burst_setup.push(format!(
-        "Publications per WebSocket frame during the burst (median over the runs): embedded \
-         server {:.1}, Centrifugo {:.1} (both may put several newline-separated replies in one \
-         frame; fewer frames cost the clients, and the server, less)",
-        per_frame(E),
-        per_frame(C)
-    ));
+    for (i, size) in sizes.crowds.iter().enumerate() {
+        burst_setup.push(format!(
+            "Publications per WebSocket frame during the burst to {} subscribers (median over \
+             the runs): embedded server {:.1}, Centrifugo {:.1} (both may put several \
+             newline-separated replies in one frame; fewer frames cost the clients, and the \
+             server, less)",
+            size.subscribers,
+            per_frame(E, i),
+            per_frame(C, i)
+        ));
+    }
     let intro = "The same load against both servers, each in a process of its own on loopback, \
                  the two in turn within every repetition (each repetition starts fresh servers). \
                  The load generator shares the machine's 2 cores with the server under test.";
@@ -608,15 +693,16 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
                 intro.to_owned(),
                 format!(
                     "{} publications of about 300 bytes of JSON in one `batch` API call to a \
-                     channel with {} subscribers; the figure is the time from sending the call \
-                     until every subscriber has received every publication, and the rate is \
-                     deliveries (publications × subscribers) per second.",
-                    sizes.burst, sizes.subscribers
+                     channel with {crowd_list} subscribers (a fresh server for each crowd); the \
+                     figure is the time from sending the call until every subscriber has \
+                     received every publication, and the rate is deliveries (publications × \
+                     subscribers) per second.",
+                    sizes.burst
                 ),
             ],
             setup: burst_setup,
             unit: Unit::Seconds,
-            measures: burst.to_vec(),
+            measures: burst,
             ratios: burst_ratios,
             notes: crate::findings::SERVERS_BURST
                 .iter()
@@ -627,12 +713,19 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
             title: "2b. Embedded server and Centrifugo v6: publish-to-receive latency".to_owned(),
             chart: "servers-latency.svg".to_owned(),
             intro: vec![format!(
-                "100 publications per second, one `publish` API call each, for {} s, to {} \
-                 subscribers; each publication carries the time it was sent, and every delivery's \
-                 latency (receipt minus send, on the load generator's clock) is recorded. The \
-                 figures are the median (p50) and 99th percentile (p99) of all deliveries of one \
-                 run; the table gives the median and spread of those over the runs.",
-                sizes.latency_secs, sizes.subscribers
+                "Publications at a fixed rate, one `publish` API call each, for {} s: {}. Each \
+                 publication carries the time it was \
+                 sent, and every delivery's latency (receipt minus send, on the load generator's \
+                 clock) is recorded. The figures are the median (p50) and 99th percentile (p99) \
+                 of all deliveries of one run; the table gives the median and spread of those \
+                 over the runs.",
+                sizes.latency_secs,
+                sizes
+                    .crowds
+                    .iter()
+                    .map(|c| format!("{} per second to {} subscribers", c.rate, c.subscribers))
+                    .collect::<Vec<_>>()
+                    .join(", then ")
             )],
             setup: Vec::new(),
             unit: Unit::Seconds,
