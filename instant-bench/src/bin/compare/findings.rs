@@ -149,8 +149,8 @@ pub(crate) const SERVERS_BURST: &[&str] = &[
      was not found, so the suite keeps 1,000 subscribers for these two sections (memory is \
      measured at 10,000 on both servers). In the same attempts the embedded server delivered 100 \
      publications to 10,000 subscribers in 1.1–1.7 s (0.6–0.9 million deliveries per second), \
-     with a p50 of 0.3–0.4 s and a p99 of 0.6–1.6 s at 10 publications per second: the load \
-     generator then reads a million messages per publication burst on the same 2 cores.",
+     with a p50 of 0.3–0.4 s and a p99 of 0.6–1.6 s at 10 publications per second (each one \
+     10,000 messages for the load generator to read, on the same 2 cores).",
 ];
 
 /// The embedded server's latency beside Centrifugo's.
