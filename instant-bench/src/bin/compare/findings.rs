@@ -32,17 +32,19 @@ pub(crate) const MIDDLEWARE: &[&str] = &[
      about 23%: resolving the user and the channels, two HMAC-SHA256 tokens (about 5%), \
      serializing and escaping the config (about 7%), the WebSocket URL and allocations. The HTML \
      rewriter took about 19%: making it per response 4%, feeding it the head 15% (lol_html's \
-     parser 13%). The rest is actix-web and the kernel, the same with and without. Without the \
-     middleware one request cost about 46 µs of that machine's time, with it about 120 µs. A 5% \
-     budget is about 2 µs per request, less than minting one token, so no middleware that puts \
-     per-user tokens into each page can meet it on a page this small; the 1 MB page, where the \
-     same fixed work is spread over more bytes, meets it. What would cut the rest: a scanner for \
-     the common head (no comment, script, style, template or quoted `</head` before `</head>`) \
-     cheaper than lol_html's full tokenizer, with lol_html kept for every other page.",
+     parser 13%). The rest is actix-web and the kernel, the same with and without. In the table \
+     above one request costs 24 µs without the middleware and 58 µs with it. A 5% budget is about \
+     1.2 µs per request, less than minting one token, so no middleware that puts per-user tokens \
+     into each page can meet it on a page this small; the 1 MB page, where the same fixed work is \
+     spread over a hundred times the bytes, is at the target's edge (0.94× here, 0.99× in the run \
+     before). What would cut the rest: a scanner for the common head (no comment, script, style, \
+     template or quoted `</head` before `</head>`) cheaper than lol_html's full tokenizer, with \
+     lol_html kept for every other page.",
     "**JSON**: the pass-through path is a few header checks; its ratio is within the run-to-run \
      noise of `wrk` on this shared machine (the spread of the with/without ratio is far wider than \
      1%), so the 1% target can be neither confirmed nor refuted by this measurement; an \
-     instruction count (callgrind) of the pass-through would settle it.",
+     instruction count (callgrind) of the pass-through would settle it. Two full runs of this \
+     suite a few minutes apart gave 0.98× and 0.85× (the table above).",
 ];
 
 /// Publishing: what the profile showed, what changed in the core client, what remains.
@@ -69,7 +71,7 @@ pub(crate) const PUBLISH: &[&str] = &[
     "**What remains**: an awaited publish still crosses two threads. awc's client is not `Send`, \
      so it lives on the client's own thread with an actix-rt system of its own; every call goes \
      from the caller's runtime to that thread through a queue and comes back through a oneshot \
-     channel, a wake-up each way, which is most of the 1.2–1.4× left against the floor's hyper \
+     channel, a wake-up each way, which is most of the 1.3–1.6× left against the floor's hyper \
      client running on the caller's own runtime. Closing it would take an HTTP client that runs on \
      the caller's runtime (a `Send` client, or one awc client per actix-rt thread for callers on \
      actix-web's workers). At 1,000 events the batch's fixed costs (the hop, reading 1,000 replies \
@@ -83,16 +85,17 @@ pub(crate) const PUBLISH: &[&str] = &[
 /// `#[instant::event]`: what a request with the attribute costs, and why.
 pub(crate) const EVENT: &[&str] = &[
     "**Profile** (`perf record --call-graph dwarf` on the suite's process during this comparison, \
-     release build): with the attribute, a request costs about 2 µs more (the table above), and \
-     that is the event it publishes: `publish_event` took about 3.7% of the process's samples, \
-     about 7% of the variant with the attribute. In it: making the event (its id and time, 0.6%), \
-     reading the handler's JSON into the event's data (0.5%), serializing the event (1%), the \
-     embedded server's publish (1.3%: the publication frame encoded once and kept in the channel's \
-     history), and freeing the JSON values. The attribute adds nothing else per request. Since the \
-     previous full run of this suite (0.81×), event ids come from uuid's thread-local generator \
-     instead of a `getrandom` system call per event.",
-    "**Why the 3% target is missed, and what would close it**: 3% of this handler's 17.6 µs is \
-     about 0.5 µs, less than making and serializing one event; a handler that does real work (a \
+     release build): with the attribute, a request costs 2–3.5 µs more (18.6 µs against 22.1 µs in \
+     the table above, 17.6 µs against 19.6 µs in the run before), and that is the event it \
+     publishes: `publish_event` took about 3.7% of the process's samples, about 7% of the variant \
+     with the attribute. In it: making the event (its id and time, 0.6%), reading the handler's \
+     JSON into the event's data (0.5%), serializing the event (1%), the embedded server's publish \
+     (1.3%: the publication frame encoded once and kept in the channel's history), and freeing the \
+     JSON values. The attribute adds nothing else per request. Since the full run before these \
+     changes (0.81×; 0.92× in the run before this one), event ids come from uuid's thread-local \
+     generator instead of a `getrandom` system call per event.",
+    "**Why the 3% target is missed, and what would close it**: 3% of this handler's 18 µs is about \
+     0.55 µs, less than making and serializing one event; a handler that does real work (a \
      database query, a template) leaves the same 2 µs well under 3%. What would cut them: \
      serializing the handler's data straight into the publication's bytes, instead of into a \
      `serde_json::Value` first and then, inside the event, into JSON again.",
@@ -171,12 +174,12 @@ pub(crate) const SERVERS_LATENCY: &[&str] = &[
      burst shows it (the publications per frame in 2a). The latency target is still missed. At 100 \
      publications per second a connection rarely has more than one publication queued, so \
      coalescing changes little here, and the profile above still holds: the server uses about 0.4 \
-     of a core. The p99 difference (about 15 ms) is in when the 1,000 connections' writers get a \
-     core on a machine whose two cores the load generator also needs: the hub queues a publication \
-     to the 1,000 connections in turn, then each connection's writer task waits for its worker \
-     thread to run it. Not closed. The next thing to try is writing at once from the fan-out to \
-     connections whose writer is idle, which saves one wake-up per delivery, measured on a machine \
-     where the load generator has cores of its own.",
+     of a core. The p99 difference (13–15 ms in the last two runs) is in when the 1,000 \
+     connections' writers get a core on a machine whose two cores the load generator also needs: \
+     the hub queues a publication to the 1,000 connections in turn, then each connection's writer \
+     task waits for its worker thread to run it. Not closed. The next thing to try is writing at \
+     once from the fan-out to connections whose writer is idle, which saves one wake-up per \
+     delivery, measured on a machine where the load generator has cores of its own.",
 ];
 
 /// The embedded server's memory per connection beside Centrifugo's.
