@@ -162,6 +162,33 @@ async fn a_page_joins_the_pattern_channels_its_handler_names_when_allowed() {
     assert_eq!(config["channels"].as_array().unwrap().len(), 1, "{config}");
 }
 
+/// The page a staff member gets when its handler joins `$order_7` and `$board_a_1`, with the
+/// client's script and style sheet inlined.
+async fn staff_page_joining_two_patterns(realtime: &Realtime) -> String {
+    let app = test::init_service(
+        App::new()
+            .wrap(InstantMiddleware)
+            .configure(realtime.routes())
+            .route("/page", web::get().to(page)),
+    )
+    .await;
+    let req = request(Some("s1:staff"))
+        .uri("/page?join=$order_7,$board_a_1")
+        .to_request();
+    let body = test::call_and_read_body(&app, req).await;
+    common::with_client_files(&app, std::str::from_utf8(&body).unwrap()).await
+}
+
+/// The entry of the channel `name` in a page's config.
+fn page_channel<'a>(config: &'a Value, name: &str) -> &'a Value {
+    config["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is on the page: {config}"))
+}
+
 #[actix_rt::test]
 async fn a_patterns_handler_template_serves_its_channels_with_their_parameters() {
     // The templates' override mechanism: a handler named by the pattern.
@@ -175,19 +202,7 @@ async fn a_patterns_handler_template_serves_its_channels_with_their_parameters()
         )
         .build()
         .unwrap();
-    let app = test::init_service(
-        App::new()
-            .wrap(InstantMiddleware)
-            .configure(realtime.routes())
-            .route("/page", web::get().to(page)),
-    )
-    .await;
-    let req = request(Some("s1:staff"))
-        .uri("/page?join=$order_7,$board_a_1")
-        .to_request();
-    let body = test::call_and_read_body(&app, req).await;
-    let page = std::str::from_utf8(&body).unwrap();
-    let html = &common::with_client_files(&app, page).await;
+    let html = &staff_page_joining_two_patterns(&realtime).await;
     assert!(
         html.contains(
             "\"$order_{id}\": function (event_class, channel, message, data, site, uid, timestamp, params) {\n/* every order of testsite: $order_{id} */ seen.push(params.id);"
@@ -196,31 +211,16 @@ async fn a_patterns_handler_template_serves_its_channels_with_their_parameters()
     );
     // The client finds it by the channel's pattern, and hands it the parameters.
     let config = injected_config(html).unwrap();
-    let order = config["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "$order_7")
-        .unwrap();
+    let order = page_channel(&config, "$order_7");
     assert_eq!(order["pattern"], "$order_{id}");
     assert_eq!(order["params"], json!({ "id": "7" }));
-    let board = config["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "$board_a_1")
-        .unwrap();
+    let board = page_channel(&config, "$board_a_1");
     assert_eq!(board["params"], json!({ "team": "a", "board": "1" }));
     // The embedded server keeps history by default: the render-time position is there.
     assert_eq!(order["since"]["offset"], 0, "{order}");
     assert!(html.contains("own(joined.pattern) ? handlers[joined.pattern] : defaultHandler"));
     // A fixed channel has neither.
-    let inbox = config["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "$inbox")
-        .unwrap();
+    let inbox = page_channel(&config, "$inbox");
     assert!(inbox.get("pattern").is_none() && inbox.get("params").is_none());
 }
 
@@ -403,27 +403,9 @@ async fn only_channels_that_keep_a_history_carry_a_render_time_position() {
         .embedded_options(EmbeddedOptions::default().channel("$order_{id}", no_history))
         .build()
         .unwrap();
-    let app = test::init_service(
-        App::new()
-            .wrap(InstantMiddleware)
-            .configure(realtime.routes())
-            .route("/page", web::get().to(page)),
-    )
-    .await;
-    let req = request(Some("s1:staff"))
-        .uri("/page?join=$order_7,$board_a_1")
-        .to_request();
-    let body = test::call_and_read_body(&app, req).await;
-    let config = injected_config(std::str::from_utf8(&body).unwrap()).unwrap();
-    let channel = |name: &str| {
-        config["channels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap_or_else(|| panic!("{name} is on the page: {config}"))
-            .clone()
-    };
+    let html = staff_page_joining_two_patterns(&realtime).await;
+    let config = injected_config(&html).unwrap();
+    let channel = |name: &str| page_channel(&config, name);
     assert!(
         channel("$order_7").get("since").is_none(),
         "history is off for the order pattern"

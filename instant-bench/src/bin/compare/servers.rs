@@ -303,15 +303,19 @@ fn data(n: u64, t: u64) -> serde_json::Value {
     })
 }
 
-/// Posts one server API call; panics on anything but a clean answer.
+/// A call of the server API `method` with `body`.
+fn api_request(server: &Running, method: &str, body: Bytes) -> hyper::Request<Full<Bytes>> {
+    hyper::Request::post(format!("{}/{method}", server.api()))
+        .header("content-type", "application/json")
+        .header("x-api-key", server.api_key())
+        .body(Full::new(body))
+        .expect("a request")
+}
+
 /// Waits until the server's API answers an `info` call.
 async fn api_ready(http: &HyperClient<HttpConnector, Full<Bytes>>, server: &Running) {
     for _ in 0..50 {
-        let request = hyper::Request::post(format!("{}/info", server.api()))
-            .header("content-type", "application/json")
-            .header("x-api-key", server.api_key())
-            .body(Full::new(Bytes::from_static(b"{}")))
-            .expect("a request");
+        let request = api_request(server, "info", Bytes::from_static(b"{}"));
         if let Ok(response) = http.request(request).await
             && response.status().is_success()
         {
@@ -322,24 +326,23 @@ async fn api_ready(http: &HyperClient<HttpConnector, Full<Bytes>>, server: &Runn
     panic!("{} does not answer `info`", server.api());
 }
 
+/// Posts one server API call; panics on anything but a clean answer.
 async fn post(
     http: &HyperClient<HttpConnector, Full<Bytes>>,
     server: &Running,
     method: &str,
     body: Bytes,
 ) {
-    let request = hyper::Request::post(format!("{}/{method}", server.api()))
-        .header("content-type", "application/json")
-        .header("x-api-key", server.api_key())
-        .body(Full::new(body))
-        .expect("a request");
-    let response = http.request(request).await.unwrap_or_else(|e| {
-        panic!(
-            "{} does not answer {method} (process alive: {}): {e:?}",
-            server.api(),
-            std::path::Path::new(&format!("/proc/{}", server.pid())).exists()
-        )
-    });
+    let response = http
+        .request(api_request(server, method, body))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} does not answer {method} (process alive: {}): {e:?}",
+                server.api(),
+                std::path::Path::new(&format!("/proc/{}", server.pid())).exists()
+            )
+        });
     let status = response.status();
     let answer = response
         .into_body()
