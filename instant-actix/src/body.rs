@@ -17,6 +17,8 @@ use lol_html::{
 };
 use pin_project_lite::pin_project;
 
+use crate::head_end;
+
 /// The rewriter's output, shared between the rewriter (which writes) and the body (which drains).
 #[derive(Debug, Clone, Default)]
 struct SharedSink(Rc<RefCell<BytesMut>>);
@@ -59,54 +61,28 @@ fn next_cut(chunk: &[u8], at: usize) -> usize {
 static HEAD: LazyLock<Selector> = LazyLock::new(|| "head".parse().expect("a valid selector"));
 static BODY: LazyLock<Selector> = LazyLock::new(|| "body".parse().expect("a valid selector"));
 
-/// Where the body is in its life.
-enum State {
-    /// Chunks go through the HTML rewriter until the snippet is in.
-    Rewriting(Box<HtmlRewriter<'static, SharedSink>>),
-    /// The snippet is in, or the rewriter gave up (memory cap, odd markup) after flushing its
-    /// unparsed input as-is: later bytes are forwarded untouched, so the page is never truncated.
-    Passthrough,
-    /// The inner body has ended (or failed).
-    Done,
+/// The HTML rewriter of one page, until the snippet is in.
+struct Rewriting {
+    rewriter: HtmlRewriter<'static, SharedSink>,
+    // Set by the rewriter's handlers when the snippet is in.
+    injected: Rc<Cell<bool>>,
 }
 
-pin_project! {
-    /// A response body that inserts a snippet once: before `</head>`, else before `</body>`, else at
-    /// the end of the document. It streams chunk by chunk; only the bytes of a tag that spans two
-    /// chunks are held back. Once the snippet is in, the rest of the page is not parsed: it passes
-    /// through as the inner body produced it.
-    #[doc(hidden)]
-    pub struct InjectBody<B> {
-        #[pin]
-        inner: B,
-        state: State,
-        out: SharedSink,
-        // Set by the rewriter's handlers when the snippet is in.
-        injected: Rc<Cell<bool>>,
-        // The part of the current chunk after the snippet, sent once `out` is drained.
-        rest: Option<Bytes>,
-    }
+/// What feeding a chunk to the rewriter came to.
+enum Fed {
+    /// The snippet is not in yet: the rewriter wants more of the page.
+    More,
+    /// The snippet is in (or the rewriter gave up, having flushed what it held unmodified): the
+    /// chunk's bytes from this offset on are to be passed on untouched.
+    Finished(usize),
 }
 
-impl<B> std::fmt::Debug for InjectBody<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match self.state {
-            State::Rewriting(_) => "rewriting",
-            State::Passthrough => "passthrough",
-            State::Done => "done",
-        };
-        f.debug_struct("InjectBody")
-            .field("state", &state)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<B> InjectBody<B> {
-    /// Wraps `inner`, inserting `snippet`; the rewriter may buffer at most about `memory_limit`
-    /// bytes before it bails out to pass-through.
-    pub(crate) fn new(inner: B, snippet: &str, memory_limit: usize) -> Self {
-        let snippet: Rc<str> = Rc::from(snippet);
-        let out = SharedSink::default();
+impl Rewriting {
+    /// A rewriter inserting `snippet` into what it is fed, writing to `out`; it may buffer at most
+    /// about `memory_limit` bytes before it bails out to pass-through.
+    fn new(snippet: &Bytes, memory_limit: usize, out: SharedSink) -> Self {
+        // lol_html takes the snippet as text; it came from a `String`.
+        let snippet: Rc<str> = Rc::from(std::str::from_utf8(snippet).unwrap_or_default());
         let injected = Rc::new(Cell::new(false));
         // `</head>` first, then `</body>`, then the document end: the first one reached wins.
         let before_end_tag = |selector: &'static Selector| {
@@ -158,12 +134,146 @@ impl<B> InjectBody<B> {
                     .with_max_allowed_memory_usage(memory_limit)
                     .with_graceful_bail_out_on_memory_limit_exceeded(true),
             );
-        let rewriter = HtmlRewriter::new(settings, out.clone());
         Self {
-            inner,
-            state: State::Rewriting(Box::new(rewriter)),
-            out,
+            rewriter: HtmlRewriter::new(settings, out),
             injected,
+        }
+    }
+
+    /// Feeds `chunk`, a little past each `</head` candidate at a time; once the snippet is in,
+    /// the rewriter is ended (it flushes, unchanged, the bytes it held back) and nothing more of
+    /// the page is parsed.
+    fn feed(&mut self, chunk: &[u8]) -> Fed {
+        let mut at = 0;
+        while at < chunk.len() {
+            let end = next_cut(chunk, at);
+            let written = self.rewriter.write(&chunk[at..end]);
+            at = end;
+            if let Err(error) = written {
+                // The rewriter is poisoned but has flushed what it held, unmodified.
+                tracing::warn!(%error, "instant: HTML rewriting stopped; the rest of the page passes through unchanged");
+                return Fed::Finished(at);
+            }
+            if self.injected.get() {
+                return Fed::Finished(at);
+            }
+        }
+        Fed::More
+    }
+
+    /// Ends the page: flushes what the rewriter holds (and inserts the snippet at the document's
+    /// end if it is not in yet).
+    fn end(self) {
+        if let Err(error) = self.rewriter.end() {
+            tracing::warn!(%error, "instant: HTML rewriting failed at the end of the page");
+        }
+    }
+}
+
+/// Where the body is in its life.
+enum State {
+    /// A page that was whole in memory, with the snippet in: its parts (slices of the page and
+    /// the snippet), last first.
+    Whole(Vec<Bytes>),
+    /// Chunks go through the HTML rewriter until the snippet is in.
+    Rewriting(Box<Rewriting>),
+    /// The snippet is in, or the rewriter gave up (memory cap, odd markup) after flushing its
+    /// unparsed input as-is: later bytes are forwarded untouched, so the page is never truncated.
+    Passthrough,
+    /// The inner body has ended (or failed).
+    Done,
+}
+
+pin_project! {
+    /// A response body that inserts a snippet once: before `</head>`, else before `</body>`, else at
+    /// the end of the document.
+    ///
+    /// A page whole in memory (a `Bytes` or `String` body, as most handlers answer) keeps its
+    /// length: where its head is plain markup ([`head_end`](crate::head_end)) the snippet is put
+    /// before `</head>` without the HTML rewriter; otherwise the rewriter reads it up to the
+    /// insertion point. A streamed page streams chunk by chunk; only the bytes of a tag that spans
+    /// two chunks are held back. Once the snippet is in, the rest of the page is not parsed: it
+    /// passes through as the inner body produced it, as slices of the same buffers.
+    #[doc(hidden)]
+    pub struct InjectBody<B> {
+        #[pin]
+        inner: Option<B>,
+        state: State,
+        // The length of a whole page with the snippet in.
+        whole_len: u64,
+        out: SharedSink,
+        // The part of the current chunk after the snippet, sent once `out` is drained.
+        rest: Option<Bytes>,
+    }
+}
+
+impl<B> std::fmt::Debug for InjectBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Whole(_) => "whole",
+            State::Rewriting(_) => "rewriting",
+            State::Passthrough => "passthrough",
+            State::Done => "done",
+        };
+        f.debug_struct("InjectBody")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: MessageBody> InjectBody<B> {
+    /// Wraps `inner`, inserting `snippet`; the rewriter may buffer at most about `memory_limit`
+    /// bytes before it bails out to pass-through.
+    pub(crate) fn new(inner: B, snippet: String, memory_limit: usize) -> Self {
+        let snippet = Bytes::from(snippet);
+        let out = SharedSink::default();
+        let inner = if matches!(inner.size(), BodySize::Sized(_)) {
+            match inner.try_into_bytes() {
+                Ok(page) => return Self::whole(&page, snippet, memory_limit),
+                Err(inner) => inner,
+            }
+        } else {
+            inner
+        };
+        let rewriting = Rewriting::new(&snippet, memory_limit, out.clone());
+        Self {
+            inner: Some(inner),
+            state: State::Rewriting(Box::new(rewriting)),
+            whole_len: 0,
+            out,
+            rest: None,
+        }
+    }
+
+    /// A page whole in memory, with the snippet put in at once.
+    fn whole(page: &Bytes, snippet: Bytes, memory_limit: usize) -> Self {
+        let parts = if let Some(at) = head_end::insertion_point(page) {
+            vec![page.slice(at..), snippet, page.slice(..at)]
+        } else {
+            let out = SharedSink::default();
+            let mut rewriting = Rewriting::new(&snippet, memory_limit, out.clone());
+            let rest = match rewriting.feed(page) {
+                Fed::Finished(at) => {
+                    // Ended only when the snippet is in: a rewriter that gave up is poisoned.
+                    if rewriting.injected.get() {
+                        rewriting.end();
+                    }
+                    at
+                }
+                Fed::More => {
+                    rewriting.end();
+                    page.len()
+                }
+            };
+            let head = out.0.borrow_mut().split().freeze();
+            vec![page.slice(rest..), head]
+        };
+        let whole_len = parts.iter().map(|p| p.len() as u64).sum();
+        Self {
+            inner: None,
+            state: State::Whole(parts),
+            whole_len,
+            out: SharedSink::default(),
             rest: None,
         }
     }
@@ -176,7 +286,10 @@ where
     type Error = Box<dyn StdError>;
 
     fn size(&self) -> BodySize {
-        BodySize::Stream
+        match self.state {
+            State::Whole(_) => BodySize::Sized(self.whole_len),
+            _ => BodySize::Stream,
+        }
     }
 
     fn poll_next(
@@ -185,6 +298,16 @@ where
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let mut this = self.project();
         loop {
+            if let State::Whole(parts) = this.state {
+                return match parts.pop() {
+                    Some(part) if part.is_empty() => continue,
+                    Some(part) => Poll::Ready(Some(Ok(part))),
+                    None => {
+                        *this.state = State::Done;
+                        Poll::Ready(None)
+                    }
+                };
+            }
             {
                 let mut out = this.out.0.borrow_mut();
                 if !out.is_empty() {
@@ -194,51 +317,38 @@ where
             if let Some(rest) = this.rest.take() {
                 return Poll::Ready(Some(Ok(rest)));
             }
+            let Some(inner) = this.inner.as_mut().as_pin_mut() else {
+                return Poll::Ready(None);
+            };
             if matches!(this.state, State::Done) {
                 return Poll::Ready(None);
             }
-            match ready!(this.inner.as_mut().poll_next(cx)) {
+            match ready!(inner.poll_next(cx)) {
                 Some(Ok(chunk)) => match this.state {
-                    State::Rewriting(rewriter) => {
-                        let mut at = 0;
-                        while at < chunk.len() {
-                            let end = next_cut(&chunk, at);
-                            let written = rewriter.write(&chunk[at..end]);
-                            at = end;
-                            if let Err(error) = written {
-                                // The rewriter is poisoned but has flushed what it held, unmodified.
-                                tracing::warn!(%error, "instant: HTML rewriting stopped; the rest of the page passes through unchanged");
-                                *this.state = State::Passthrough;
-                                break;
+                    State::Rewriting(rewriting) => {
+                        if let Fed::Finished(at) = rewriting.feed(&chunk) {
+                            if let State::Rewriting(rewriting) =
+                                std::mem::replace(this.state, State::Passthrough)
+                                && rewriting.injected.get()
+                            {
+                                rewriting.end();
                             }
-                            if this.injected.get() {
-                                // The snippet is in: the rewriter flushes the bytes it held back,
-                                // as they are, and parses nothing more.
-                                if let State::Rewriting(rewriter) =
-                                    std::mem::replace(this.state, State::Passthrough)
-                                    && let Err(error) = rewriter.end()
-                                {
-                                    tracing::warn!(%error, "instant: HTML rewriting failed after the snippet");
-                                }
-                                break;
+                            if at < chunk.len() {
+                                *this.rest = Some(chunk.slice(at..));
                             }
-                        }
-                        if at < chunk.len() {
-                            *this.rest = Some(chunk.slice(at..));
                         }
                     }
                     State::Passthrough => return Poll::Ready(Some(Ok(chunk))),
-                    State::Done => return Poll::Ready(None),
+                    State::Whole(_) | State::Done => return Poll::Ready(None),
                 },
                 Some(Err(error)) => {
                     *this.state = State::Done;
                     return Poll::Ready(Some(Err(error.into())));
                 }
                 None => {
-                    if let State::Rewriting(rewriter) = std::mem::replace(this.state, State::Done)
-                        && let Err(error) = rewriter.end()
+                    if let State::Rewriting(rewriting) = std::mem::replace(this.state, State::Done)
                     {
-                        tracing::warn!(%error, "instant: HTML rewriting failed at the end of the page");
+                        rewriting.end();
                     }
                 }
             }
@@ -259,8 +369,41 @@ mod tests {
             .map(|c| Ok(Bytes::copy_from_slice(c.as_bytes())))
             .collect();
         let body = BodyStream::new(stream::iter(chunks));
-        let body = InjectBody::new(body, "<!--X-->", limit);
+        let body = InjectBody::new(body, "<!--X-->".to_owned(), limit);
         String::from_utf8(to_bytes(body).await.unwrap().to_vec()).unwrap()
+    }
+
+    /// The page as one `Bytes` body (the path most handlers take): its size, then its bytes.
+    async fn rewrite_whole(page: &str) -> (BodySize, String) {
+        let body = InjectBody::new(
+            Bytes::copy_from_slice(page.as_bytes()),
+            "<!--X-->".to_owned(),
+            1 << 20,
+        );
+        let size = body.size();
+        let out = String::from_utf8(to_bytes(body).await.unwrap().to_vec()).unwrap();
+        (size, out)
+    }
+
+    #[actix_rt::test]
+    async fn a_whole_page_gets_what_a_streamed_one_gets_and_keeps_a_length() {
+        for page in [
+            "<!doctype html><html><head><title>t</title></head><body>b</body></html>",
+            "<html><head><meta content=\"</head>\"><script>'</head>'</script></head><body>",
+            "<html><head><!-- </head> --><noscript></head></noscript></head><body>",
+            "<head><template></head></template></head><body></body>",
+            "<head><script><!--<script></head></script>--></script></head><p>x</p>",
+            "<head/><meta></head>",
+            "<p>a</p><body>b</body>",
+            "<p>no end at all",
+            "",
+            "<html><head><title>cut short</title",
+        ] {
+            let (size, whole) = rewrite_whole(page).await;
+            let streamed = rewrite(&[page], 1 << 20).await;
+            assert_eq!(whole, streamed, "{page:?}");
+            assert_eq!(size, BodySize::Sized(whole.len() as u64), "{page:?}");
+        }
     }
 
     #[test]
@@ -320,7 +463,11 @@ mod tests {
         let stream = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         });
-        let body = InjectBody::new(BodyStream::new(stream.boxed_local()), "<!--X-->", 1 << 20);
+        let body = InjectBody::new(
+            BodyStream::new(stream.boxed_local()),
+            "<!--X-->".to_owned(),
+            1 << 20,
+        );
         let mut body = std::pin::pin!(body);
         tx.send(Ok(Bytes::from_static(
             b"<html><head><title>t</title></head><body><p>first",
@@ -352,7 +499,11 @@ mod tests {
         let chunks: Vec<Result<Bytes, Infallible>> = vec![Ok(Bytes::from_static(
             b"<html><head><meta charset=\"iso-8859-1\"></head><body>caf\xe9</body></html>",
         ))];
-        let body = InjectBody::new(BodyStream::new(stream::iter(chunks)), "<!--X-->", 1 << 20);
+        let body = InjectBody::new(
+            BodyStream::new(stream::iter(chunks)),
+            "<!--X-->".to_owned(),
+            1 << 20,
+        );
         let out = to_bytes(body).await.unwrap();
         assert_eq!(
             out.as_ref(),

@@ -3,6 +3,7 @@
 //! by whoever sends the request, so they are believed only from the reverse proxies named in the
 //! `trusted_proxies` setting; from anyone else the request's own `Host` and peer address count.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use actix_web::HttpRequest;
@@ -27,28 +28,30 @@ fn canonical(ip: IpAddr) -> IpAddr {
 /// The host (with port) the request was sent to: from a trusted proxy, what actix-web's
 /// `connection_info` reads (forwarded headers first); from anyone else, the `Host` header (or the
 /// request URI's authority, for HTTP/2), else the server's configured host.
-pub(crate) fn host(req: &HttpRequest, trusted: &[IpAddr]) -> String {
+pub(crate) fn host<'a>(req: &'a HttpRequest, trusted: &[IpAddr]) -> Cow<'a, str> {
     if from_trusted_proxy(req, trusted) {
-        return req.connection_info().host().to_owned();
+        return Cow::Owned(req.connection_info().host().to_owned());
     }
     req.headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
-        .unwrap_or_else(|| req.app_config().host().to_owned())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .map_or_else(
+            || Cow::Owned(req.app_config().host().to_owned()),
+            Cow::Borrowed,
+        )
 }
 
 /// `https` or `http`: from a trusted proxy, what it forwards; else whether this server's
 /// connection is secure.
-pub(crate) fn scheme(req: &HttpRequest, trusted: &[IpAddr]) -> String {
+pub(crate) fn scheme<'a>(req: &'a HttpRequest, trusted: &[IpAddr]) -> Cow<'a, str> {
     if from_trusted_proxy(req, trusted) {
-        return req.connection_info().scheme().to_owned();
+        return Cow::Owned(req.connection_info().scheme().to_owned());
     }
     match req.uri().scheme_str() {
-        Some(scheme) => scheme.to_owned(),
-        None if req.app_config().secure() => "https".to_owned(),
-        None => "http".to_owned(),
+        Some(scheme) => Cow::Borrowed(scheme),
+        None if req.app_config().secure() => Cow::Borrowed("https"),
+        None => Cow::Borrowed("http"),
     }
 }
 

@@ -78,6 +78,7 @@ mod error;
 #[doc(hidden)]
 pub mod event;
 mod forwarded;
+mod head_end;
 pub mod markers;
 mod metrics_route;
 mod middleware;

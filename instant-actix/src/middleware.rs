@@ -136,7 +136,7 @@ where
                 if has_token {
                     mark_private(&mut head.headers);
                 }
-                EitherBody::left(InjectBody::new(body, &snippet, limit))
+                EitherBody::left(InjectBody::new(body, snippet, limit))
             }))
         })
     }
@@ -174,13 +174,17 @@ fn injectable<B: MessageBody>(res: &ServiceResponse<B>) -> bool {
     )
 }
 
+/// The shared-cache directives, named once (a name given as text is parsed on every call).
+const CDN_CACHE_CONTROL: header::HeaderName = header::HeaderName::from_static("cdn-cache-control");
+const SURROGATE_CONTROL: header::HeaderName = header::HeaderName::from_static("surrogate-control");
+
 /// A page that carries a user's tokens must not be stored by any cache: `Cache-Control: no-store`
 /// replaces whatever the app set, and the shared-cache directives (`CDN-Cache-Control`,
 /// `Surrogate-Control`) go.
 fn mark_private(headers: &mut actix_web::http::header::HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.remove("cdn-cache-control");
-    headers.remove("surrogate-control");
+    headers.remove(CDN_CACHE_CONTROL);
+    headers.remove(SURROGATE_CONTROL);
 }
 
 /// Makes the page answering `req` join a concrete channel, such as one made from a pattern

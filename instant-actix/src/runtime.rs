@@ -242,15 +242,17 @@ impl Runtime {
         }
         let trusted = self.config.trusted_proxies();
         let scheme = if forwarded::scheme(req, trusted) == "https" {
-            "wss"
+            "wss://"
         } else {
-            "ws"
+            "ws://"
         };
-        format!(
-            "{scheme}://{}{}",
-            forwarded::host(req, trusted),
-            paths::WEBSOCKET_PATH
-        )
+        let host = forwarded::host(req, trusted);
+        let mut url =
+            String::with_capacity(scheme.len() + host.len() + paths::WEBSOCKET_PATH.len());
+        url.push_str(scheme);
+        url.push_str(&host);
+        url.push_str(paths::WEBSOCKET_PATH);
+        url
     }
 
     /// The browser config of `user` on the page at `path`: the fixed channels of the path, then

@@ -274,17 +274,23 @@ async fn skip_rules_leave_the_page_untouched() {
 }
 
 #[actix_rt::test]
-async fn content_length_is_dropped_and_the_body_streams() {
+async fn a_whole_page_gets_its_new_length_and_a_streamed_one_streams() {
     let app = app!();
+    // The app's own Content-Length counts the page without the snippet: it goes, and the body,
+    // whole in memory, reports the length with the snippet in.
     let res = test::call_service(
         &app,
         test::TestRequest::get().uri("/with-length").to_request(),
     )
     .await;
     assert!(res.headers().get(header::CONTENT_LENGTH).is_none());
-    assert_eq!(res.response().body().size(), BodySize::Stream);
+    let size = res.response().body().size();
     let body = test::read_body(res).await;
     assert!(body.len() > PAGE.len());
+    assert_eq!(size, BodySize::Sized(body.len() as u64));
+    // A streamed page streams on.
+    let res = test::call_service(&app, test::TestRequest::get().uri("/split").to_request()).await;
+    assert_eq!(res.response().body().size(), BodySize::Stream);
     // A skipped page keeps its length.
     let res = test::call_service(&app, test::TestRequest::get().uri("/binary").to_request()).await;
     assert_eq!(res.response().body().size(), BodySize::Sized(10));
@@ -358,7 +364,7 @@ async fn json_in_the_config_cannot_close_the_script() {
 }
 
 #[actix_rt::test]
-async fn on_the_wire_the_page_is_chunked_without_a_stale_length() {
+async fn on_the_wire_a_page_has_the_length_of_what_is_sent() {
     let realtime = realtime();
     let server = actix_web::HttpServer::new(move || {
         App::new()
@@ -379,15 +385,31 @@ async fn on_the_wire_the_page_is_chunked_without_a_stale_length() {
         .send()
         .await
         .unwrap();
+    assert!(res.headers().get(header::TRANSFER_ENCODING).is_none());
+    let length: usize = res
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = res.body().await.unwrap();
+    assert_eq!(body.len(), length);
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(count(&body, "id=\"instant-config\""), 1);
+    assert!(body.ends_with("</head><body><p>hello</p></body></html>"));
+    // A streamed page goes chunked, with no length.
+    let res = client
+        .get(format!("http://{addr}/split"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         res.headers().get(header::TRANSFER_ENCODING).unwrap(),
         "chunked"
     );
     assert!(res.headers().get(header::CONTENT_LENGTH).is_none());
-    let body = res.body().await.unwrap();
-    let body = String::from_utf8(body.to_vec()).unwrap();
-    assert_eq!(count(&body, "id=\"instant-config\""), 1);
-    assert!(body.ends_with("</head><body><p>hello</p></body></html>"));
     let mut res = client
         .get(format!("http://{addr}/binary"))
         .send()

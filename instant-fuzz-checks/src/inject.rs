@@ -32,6 +32,16 @@ fn realtime() -> &'static Realtime {
 /// Serves `chunks` as a streamed `text/html` page through the middleware; returns the status and
 /// the body the browser gets.
 pub fn serve(chunks: Vec<Vec<u8>>) -> (u16, Vec<u8>) {
+    serve_as(chunks, false)
+}
+
+/// Serves `page` as one `text/html` body of known length (what most handlers answer), the path
+/// on which the middleware may find the head's end without the HTML rewriter.
+pub fn serve_whole(page: Vec<u8>) -> (u16, Vec<u8>) {
+    serve_as(vec![page], true)
+}
+
+fn serve_as(chunks: Vec<Vec<u8>>, whole: bool) -> (u16, Vec<u8>) {
     let realtime = realtime().clone();
     crate::block_on(async move {
         let app = test::init_service(
@@ -41,6 +51,7 @@ pub fn serve(chunks: Vec<Vec<u8>>) -> (u16, Vec<u8>) {
                 .route(
                     "/page",
                     web::get().to(move || {
+                        let page = Bytes::from(chunks.concat());
                         let stream = futures_util::stream::iter(
                             chunks
                                 .clone()
@@ -48,9 +59,13 @@ pub fn serve(chunks: Vec<Vec<u8>>) -> (u16, Vec<u8>) {
                                 .map(|c| Ok::<_, Infallible>(Bytes::from(c))),
                         );
                         async move {
-                            HttpResponse::Ok()
-                                .content_type("text/html; charset=utf-8")
-                                .streaming(stream)
+                            let mut answer = HttpResponse::Ok();
+                            answer.content_type("text/html; charset=utf-8");
+                            if whole {
+                                answer.body(page)
+                            } else {
+                                answer.streaming(stream)
+                            }
                         }
                     }),
                 ),
@@ -97,10 +112,13 @@ pub fn snippet() -> &'static [u8] {
 }
 
 /// Serves the fuzz input (chunks split at `0xFF` bytes) and checks that the page comes back
-/// unchanged or with exactly one snippet inserted somewhere.
+/// unchanged or with exactly one snippet inserted somewhere, and that the same page served whole
+/// comes back exactly as the streamed one (the whole page may skip the HTML rewriter; the
+/// rewriter reads every streamed one).
 ///
 /// # Panics
-/// When the answer is not 200, or the body is neither the page nor the page plus one snippet.
+/// When the answer is not 200, the body is neither the page nor the page plus one snippet, or the
+/// whole and the streamed page differ.
 pub fn check(data: &[u8]) {
     let snippet = snippet();
     let chunks = split_chunks(data);
@@ -111,6 +129,17 @@ pub fn check(data: &[u8]) {
         200,
         "status {status} for {:?}",
         String::from_utf8_lossy(&page)
+    );
+    let (status, whole) = serve_whole(page.clone());
+    assert_eq!(status, 200);
+    // An empty body of known length is left alone (an empty stream gets the snippet).
+    let expected = if page.is_empty() { &page } else { &body };
+    assert!(
+        &whole == expected,
+        "served whole, the page differs from the streamed one:\n page: {:?}\n whole: {:?}\n streamed: {:?}",
+        String::from_utf8_lossy(&page),
+        String::from_utf8_lossy(&whole),
+        String::from_utf8_lossy(&body)
     );
     if body == page {
         return;

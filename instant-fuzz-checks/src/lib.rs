@@ -4,7 +4,8 @@
 //! - [`tokens::check`]: the token verifier never panics and accepts only what its own secret
 //!   signed with HS256;
 //! - [`inject::check`]: the HTML injector, given any page split into any chunks, answers the page
-//!   plus exactly one snippet, or the page unchanged;
+//!   plus exactly one snippet, or the page unchanged, and the same page served whole exactly as
+//!   streamed;
 //! - [`frames::check`]: the embedded server answers any frame with a reply or a close code of
 //!   Centrifugo's, and keeps serving other clients.
 //!

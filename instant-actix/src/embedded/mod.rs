@@ -522,7 +522,7 @@ fn origin_allowed(req: &HttpRequest, server: &Inner) -> bool {
     // The host as the token routes read it, so that both agree behind a reverse proxy. A
     // standalone server, like Centrifugo, knows no site of its own: only the list counts.
     let host = crate::forwarded::host(req, &server.trusted_proxies);
-    let host = server.standalone.is_none().then_some(host.as_str());
+    let host = server.standalone.is_none().then_some(host.as_ref());
     origin
         .to_str()
         .is_ok_and(|origin| crate::origin::is_allowed(origin, host, allowed))
