@@ -24,14 +24,17 @@ use crate::runtime::{JoinedChannels, Runtime};
 /// It finds the app's set-up in the app data that [`Realtime::routes`](crate::Realtime::routes)
 /// registers, so mount those routes in the same `App`:
 /// `App::new().wrap(InstantMiddleware).configure(realtime.routes())`. Without them it passes every
-/// response through untouched and logs one error per process. The body is rewritten as it
-/// streams (lol_html); the rewriter's memory per response is capped, and past the cap (or on markup
-/// it cannot parse) the rest of the page passes through unchanged.
+/// response through untouched and logs one error per process. A page answered whole whose head is
+/// plain markup gets the snippet before `</head>` without an HTML parser; any other page is
+/// rewritten as it streams (lol_html); the rewriter's memory per response is capped, and past the
+/// cap (or on markup it cannot parse) the rest of the page passes through unchanged. Once the
+/// snippet is in, the rest of the page is not parsed.
 ///
 /// Left untouched: responses that are not `text/html`, answers to `HEAD`, statuses 1xx, 204, 206
 /// and 304, empty bodies, bodies that already have a `Content-Encoding`, and pages that opt out
-/// with [`SkipInjection`] or the `x-instant-skip` header. A rewritten page loses its now wrong
-/// `Content-Length` (it is sent chunked), and a page that received tokens gets
+/// with [`SkipInjection`] or the `x-instant-skip` header. A page answered whole is sent with its
+/// new `Content-Length`; a streamed page loses the app's (it is sent chunked). A page that
+/// received tokens gets
 /// `Cache-Control: no-store` (replacing the app's) and loses any `CDN-Cache-Control` and
 /// `Surrogate-Control`, so that no cache keeps a user's tokens.
 ///
