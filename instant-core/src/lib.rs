@@ -24,7 +24,8 @@
 //! - `toml` reads `instant.toml`; the keys are checked against one table ([`config::KEYS`]).
 //! - `rand` draws the per-process secret of embedded mode from the operating system's generator.
 //! - `thiserror` derives the typed errors, `tracing` logs, `tokio`'s channels carry work to the
-//!   publishing thread and answers back from any runtime.
+//!   publishing thread and answers back from any runtime (awaited calls made on an actix-rt
+//!   thread run there instead).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -1,13 +1,23 @@
 //! A client of Centrifugo v6's HTTP API, on `awc`.
 //!
-//! `awc`'s client is not `Send`, while a [`Backend`] must be shared across threads, so the client
-//! lives on a dedicated thread with its own actix-rt system. Callers talk to it through bounded
-//! queues: awaited calls carry a reply channel, fire-and-forget events are drained into
-//! `/api/batch` requests. The thread keeps its HTTP connections alive and reuses them, so a burst
-//! of events costs one connection, not one per event.
+//! `awc`'s client is not `Send`, while a [`Backend`] must be shared across threads, so each
+//! thread that sends has its own `awc` client:
 //!
-//! Awaiting works from any async runtime (tokio, actix, or a plain executor): the caller only
-//! awaits channels, never the HTTP client itself.
+//! - **An awaited call made on an actix-rt thread** (an actix-web worker, `#[actix_web::main]`,
+//!   an `actix_rt::System`) runs on that thread, as a local task with a thread-local `awc` client
+//!   per [`CentrifugoClient`]; the caller awaits the task's handle, so the futures stay `Send`
+//!   and no other thread is woken on the way there or back. Each such thread keeps its own
+//!   kept-alive connections. The client of a dropped [`CentrifugoClient`] is released, with its
+//!   connections, at the next awaited call made on that thread.
+//! - **Any other awaited call** (a plain tokio runtime, another executor) goes to a dedicated
+//!   thread with its own actix-rt system through a bounded queue and comes back through a reply
+//!   channel: awaiting works from any async runtime, since the caller only awaits channels.
+//! - **Fire-and-forget events** always go through that dedicated thread: a bounded queue drained
+//!   into `/api/batch` requests.
+//!
+//! Both paths share the same call logic (node choice, circuit breakers, one retry on another
+//! node, deadlines, counters) and keep their HTTP connections alive, so a burst of events costs
+//! one connection per thread, not one per event.
 //!
 //! With several Centrifugo nodes ([`Config::centrifugo_urls`], a cluster sharing one Redis) the
 //! requests go round robin over the nodes that answer, with a circuit breaker per node
@@ -22,8 +32,8 @@ mod worker;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -33,7 +43,7 @@ use self::wire::{
     Body, batch_body, broadcast_body, check_channel, decode, not_running, parse_batch_replies,
     publish_body, receipt, server_error, stream_positions_of,
 };
-use self::worker::{Counters, Detached, Request, Worker};
+use self::worker::{Caller, Counters, Detached, Request, Worker};
 use crate::backend::{Backend, BoxFuture, DeliveryStats, NodeHealth, PublishError, PublishReceipt};
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
@@ -44,8 +54,9 @@ pub use self::types::{
 
 /// Publishes events to Centrifugo v6 through its HTTP API, awaited or fire-and-forget.
 ///
-/// Cheap to clone; clones share the worker thread, the connection pool, the queue and the counters.
-/// The thread stops when the last clone is dropped, after sending what is queued.
+/// Cheap to clone; clones share the worker thread and its connection pool, each actix-rt thread's
+/// `awc` client, the queue, the nodes' breakers and the counters. The worker thread stops when
+/// the last clone is dropped, after sending what is queued.
 ///
 /// # Fire-and-forget delivery and overflow
 ///
@@ -95,18 +106,17 @@ pub struct CentrifugoClient {
 }
 
 struct Shared {
-    nodes: Arc<Nodes>,
-    timeout: Duration,
+    /// The nodes, key, timeout and counters, shared with the worker thread.
+    caller: Arc<Caller>,
     requests: mpsc::Sender<Request>,
     detached: mpsc::Sender<Detached>,
-    counters: Arc<Counters>,
 }
 
 impl fmt::Debug for CentrifugoClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CentrifugoClient")
-            .field("urls", &self.shared.nodes.urls().collect::<Vec<_>>())
-            .field("timeout", &self.shared.timeout)
+            .field("urls", &self.shared.caller.nodes.urls().collect::<Vec<_>>())
+            .field("timeout", &self.shared.caller.timeout)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
@@ -150,12 +160,18 @@ impl CentrifugoClient {
             options.failure_threshold,
             options.open_delay,
         ));
-        let worker = Worker {
-            nodes: Arc::clone(&nodes),
+        // Tells the thread-local `awc` clients of different instances apart.
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        let caller = Arc::new(Caller {
+            nodes,
             api_key,
             timeout,
+            counters,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        });
+        let worker = Worker {
+            caller: Arc::clone(&caller),
             options,
-            counters: Arc::clone(&counters),
         };
         std::thread::Builder::new()
             .name("instant-centrifugo".to_owned())
@@ -166,11 +182,9 @@ impl CentrifugoClient {
             })?;
         Ok(Self {
             shared: Arc::new(Shared {
-                nodes,
-                timeout,
+                caller,
                 requests,
                 detached,
-                counters,
             }),
         })
     }
@@ -178,20 +192,20 @@ impl CentrifugoClient {
     /// The first node's base URL.
     #[must_use]
     pub fn url(&self) -> &str {
-        self.shared.nodes.url(0)
+        self.shared.caller.nodes.url(0)
     }
 
     /// Every node's base URL, in the configured order.
     #[must_use]
     pub fn urls(&self) -> Vec<&str> {
-        self.shared.nodes.urls().collect()
+        self.shared.caller.nodes.urls().collect()
     }
 
     /// Each node's health: its address, circuit-breaker state, consecutive transient failures,
     /// and how many requests it answered and failed; in the configured order.
     #[must_use]
     pub fn node_health(&self) -> Vec<NodeHealth> {
-        self.shared.nodes.health()
+        self.shared.caller.nodes.health()
     }
 
     /// Calls any API method (`POST /api/{method}`) with a JSON object and returns its `result`.
@@ -213,13 +227,19 @@ impl CentrifugoClient {
         self.send(method, Body::from_params(method, &params)?).await
     }
 
-    /// Queues one request for the worker thread and waits for its answer.
+    /// Makes one awaited call: on the caller's own actix-rt thread when there is one, else
+    /// through the worker thread's queue; waits for its answer.
     async fn send(&self, method: &'static str, body: Body) -> Result<Value, PublishError> {
+        let deadline = Instant::now() + self.shared.caller.timeout;
+        if worker::on_actix_thread() {
+            return worker::call_here(Arc::clone(&self.shared.caller), method, body, deadline)
+                .await;
+        }
         let (reply, answer) = oneshot::channel();
         let request = Request {
             method,
             body,
-            deadline: Instant::now() + self.shared.timeout,
+            deadline,
             reply,
         };
         self.shared
@@ -357,7 +377,7 @@ impl Backend for CentrifugoClient {
 
     /// Queues the event without blocking; see the overflow rules on [`CentrifugoClient`].
     fn publish_detached(&self, event: Event) {
-        let counters = &self.shared.counters;
+        let counters = &self.shared.caller.counters;
         counters.queued.fetch_add(1, Ordering::Relaxed);
         if event.channel.is_empty() {
             counters.drop_events(1, "empty channel name");
@@ -377,7 +397,7 @@ impl Backend for CentrifugoClient {
     }
 
     fn stats(&self) -> DeliveryStats {
-        let c = &self.shared.counters;
+        let c = &self.shared.caller.counters;
         DeliveryStats {
             queued: c.queued.load(Ordering::Relaxed),
             delivered: c.delivered.load(Ordering::Relaxed),

@@ -17,7 +17,7 @@ use crate::backend::{NodeHealth, NodeState, PublishError};
 /// The longest a breaker stays open between two probes.
 pub(super) const MAX_OPEN_DELAY: Duration = Duration::from_secs(30);
 
-/// The nodes and their breakers, shared by the worker thread and the client's handles.
+/// The nodes and their breakers, shared by every thread that sends and the client's handles.
 #[derive(Debug)]
 pub(super) struct Nodes {
     nodes: Vec<Node>,

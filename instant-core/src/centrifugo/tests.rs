@@ -2,6 +2,7 @@
 
 use super::wire::*;
 use super::*;
+use std::time::Duration;
 
 #[test]
 fn answers_are_interpreted() {
@@ -97,6 +98,23 @@ fn new_needs_url_and_key() {
         CentrifugoClient::new(&no_key).unwrap_err().key(),
         Some("INSTANT_CENTRIFUGO_API_KEY")
     );
+}
+
+#[test]
+fn awaited_calls_run_on_the_callers_thread_only_inside_a_live_actix_rt_system() {
+    assert!(!worker::on_actix_thread(), "outside any runtime");
+    let tokio_current = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    assert!(!tokio_current().block_on(async { worker::on_actix_thread() }));
+    assert!(actix_rt::System::new().block_on(async { worker::on_actix_thread() }));
+    // actix-rt leaves its thread-local arbiter handle behind when the system is dropped: a plain
+    // runtime on the same thread afterwards must still take the worker thread's path.
+    assert!(!tokio_current().block_on(async { worker::on_actix_thread() }));
+    assert!(!worker::on_actix_thread());
 }
 
 fn unreachable_config() -> Config {

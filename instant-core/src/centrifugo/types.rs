@@ -18,7 +18,8 @@ pub struct ClientOptions {
     pub max_retries: u32,
     /// The delay before the first retry; it doubles with each further one.
     pub retry_delay: Duration,
-    /// How many awaited calls may wait for the worker thread before callers wait to enqueue.
+    /// How many awaited calls may wait for the worker thread before callers wait to enqueue
+    /// (calls made on an actix-rt thread run there and do not queue).
     pub request_queue_capacity: usize,
     /// How many transient failures in a row open a node's circuit breaker (at least 1); 3 by
     /// default.

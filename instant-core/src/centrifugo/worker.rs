@@ -1,9 +1,11 @@
-//! The worker thread: the awc client on its own actix-rt system, the awaited calls (tried again
-//! once on another node after a transient failure), and the fire-and-forget queue drained into
-//! ordered `/api/batch` requests that move to the next node on failure.
+//! The awaited calls (tried again once on another node after a transient failure), made on the
+//! caller's own actix-rt thread when there is one ([`call_here`]) and otherwise on the worker
+//! thread: an awc client on its own actix-rt system, which also drains the fire-and-forget queue
+//! into ordered `/api/batch` requests that move to the next node on failure.
 
-use std::sync::Arc;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -75,70 +77,60 @@ impl Counters {
     }
 }
 
-/// The state of the worker thread.
-pub(super) struct Worker {
+/// What an awaited call needs, shared by the worker thread and the callers' own actix-rt threads
+/// (see [`call_here`]): the nodes and their breakers, the key, the timeout and the counters.
+pub(super) struct Caller {
     pub(super) nodes: Arc<Nodes>,
     pub(super) api_key: Secret,
     pub(super) timeout: Duration,
-    pub(super) options: ClientOptions,
     pub(super) counters: Arc<Counters>,
+    /// Tells this client's thread-local `awc` clients apart from another client's.
+    pub(super) id: u64,
 }
 
-impl Worker {
-    pub(super) fn run(self, requests: mpsc::Receiver<Request>, detached: mpsc::Receiver<Detached>) {
-        let system = actix_rt::System::new();
-        system.block_on(async move {
-            let client = awc::Client::builder()
-                .connector(
-                    awc::Connector::new()
-                        .connector(super::no_delay::NoDelayConnector::default())
-                        .timeout(self.timeout)
-                        .conn_keep_alive(Duration::from_secs(15)),
-                )
-                .disable_timeout()
-                .finish();
-            let worker = std::rc::Rc::new(self);
-            tokio::join!(
-                serve_requests(std::rc::Rc::clone(&worker), client.clone(), requests),
-                serve_detached(worker, client, detached),
-            );
-        });
+impl Caller {
+    /// A new `awc` client: Nagle's algorithm off, the publish timeout to connect, connections
+    /// kept alive 15 seconds. Each thread that sends needs its own (`awc::Client` is not `Send`).
+    fn http_client(&self) -> awc::Client {
+        awc::Client::builder()
+            .connector(
+                awc::Connector::new()
+                    .connector(super::no_delay::NoDelayConnector::default())
+                    .timeout(self.timeout)
+                    .conn_keep_alive(Duration::from_secs(15)),
+            )
+            .disable_timeout()
+            .finish()
     }
 
     /// An awaited call: on a node picked by [`Nodes::pick`], then, after a transient failure of
     /// a call that may be repeated, once more on another node, with a deadline of its own.
-    async fn call(&self, client: &awc::Client, request: &Request) -> Result<Value, PublishError> {
+    pub(super) async fn call(
+        &self,
+        client: &awc::Client,
+        method: &str,
+        body: &Body,
+        deadline: Instant,
+    ) -> Result<Value, PublishError> {
         let Some(first) = self.nodes.pick(&[]) else {
             return Err(super::wire::not_running());
         };
         let result = self
-            .post(
-                client,
-                first,
-                request.method,
-                &request.body.bytes,
-                request.deadline,
-            )
+            .post(client, first, method, &body.bytes, deadline)
             .await;
         self.nodes.record(first, &result);
         let error = match result {
-            Err(error) if request.body.retry && error.is_transient() => error,
+            Err(error) if body.retry && error.is_transient() => error,
             other => return other,
         };
         let Some(second) = self.nodes.pick(&[first]) else {
             return Err(error);
         };
-        tracing::debug!(%error, node = self.nodes.url(second), method = request.method, "instant: trying another Centrifugo node");
+        tracing::debug!(%error, node = self.nodes.url(second), method, "instant: trying another Centrifugo node");
         self.counters.retried.fetch_add(1, Ordering::Relaxed);
         let deadline = Instant::now() + self.timeout;
         let result = self
-            .post(
-                client,
-                second,
-                request.method,
-                &request.body.bytes,
-                deadline,
-            )
+            .post(client, second, method, &body.bytes, deadline)
             .await;
         self.nodes.record(second, &result);
         result
@@ -193,23 +185,44 @@ impl Worker {
             },
         }
     }
+}
+
+/// The state of the worker thread.
+pub(super) struct Worker {
+    pub(super) caller: Arc<Caller>,
+    pub(super) options: ClientOptions,
+}
+
+impl Worker {
+    pub(super) fn run(self, requests: mpsc::Receiver<Request>, detached: mpsc::Receiver<Detached>) {
+        let system = actix_rt::System::new();
+        system.block_on(async move {
+            let client = self.caller.http_client();
+            let worker = std::rc::Rc::new(self);
+            tokio::join!(
+                serve_requests(std::rc::Rc::clone(&worker), client.clone(), requests),
+                serve_detached(worker, client, detached),
+            );
+        });
+    }
 
     /// Sends one batch of fire-and-forget events. What fails for a transient reason moves at once
     /// to the next node not yet tried; when every node has been tried, it waits (a delay that
     /// doubles each round) and starts another round, up to `max_retries` rounds.
     async fn deliver(&self, client: &awc::Client, events: Vec<Event>) {
+        let caller = &*self.caller;
         let mut pending = events;
         let mut attempt = 0u32;
         let mut tried: Vec<usize> = Vec::new();
         loop {
-            let node = self.nodes.pick(&tried);
+            let node = caller.nodes.pick(&tried);
             let outcome = match (batch_body(pending.iter()), node) {
                 (Ok(body), Some(node)) => {
-                    let deadline = Instant::now() + self.timeout;
-                    let sent = self
+                    let deadline = Instant::now() + caller.timeout;
+                    let sent = caller
                         .post(client, node, "batch", &body.bytes, deadline)
                         .await;
-                    self.nodes.record(node, &sent);
+                    caller.nodes.record(node, &sent);
                     match sent {
                         Ok(result) => parse_batch_replies(&result, pending.len()),
                         Err(error) => Err(error),
@@ -228,11 +241,12 @@ impl Worker {
                             Err(error) if error.is_transient() => retry.push(event),
                             Err(error) => {
                                 tracing::warn!(channel = %event.channel, %error, "instant: Centrifugo refused an event");
-                                self.counters.drop_events(1, "refused by Centrifugo");
+                                caller.counters.drop_events(1, "refused by Centrifugo");
                             }
                         }
                     }
-                    self.counters
+                    caller
+                        .counters
                         .delivered
                         .fetch_add(delivered, Ordering::Relaxed);
                     retry
@@ -243,7 +257,8 @@ impl Worker {
                 }
                 Err(error) => {
                     tracing::warn!(%error, events = pending.len(), "instant: Centrifugo refused a batch");
-                    self.counters
+                    caller
+                        .counters
                         .drop_events(pending.len() as u64, "refused by Centrifugo");
                     return;
                 }
@@ -252,13 +267,15 @@ impl Worker {
                 return;
             }
             tried.extend(node);
-            let round_over = tried.len() >= self.nodes.len();
+            let round_over = tried.len() >= caller.nodes.len();
             if round_over && attempt >= self.options.max_retries {
-                self.counters
+                caller
+                    .counters
                     .drop_events(retry.len() as u64, "retries exhausted");
                 return;
             }
-            self.counters
+            caller
+                .counters
                 .retried
                 .fetch_add(retry.len() as u64, Ordering::Relaxed);
             if round_over {
@@ -285,7 +302,10 @@ async fn serve_requests(
         let client = client.clone();
         // Each call runs concurrently; the connector pools and reuses connections between them.
         actix_rt::spawn(async move {
-            let result = worker.call(&client, &request).await;
+            let result = worker
+                .caller
+                .call(&client, request.method, &request.body, request.deadline)
+                .await;
             let _ = request.reply.send(result);
         });
     }
@@ -328,4 +348,60 @@ async fn serve_detached(
             let _ = done.send(());
         }
     }
+}
+
+/// Whether the current thread runs an actix-rt arbiter that is still alive (an actix-web worker,
+/// `#[actix_web::main]`, an `actix_rt::System`), where [`call_here`] may spawn a local task.
+/// Never panics: outside a runtime, or on any other runtime, it is `false`.
+pub(super) fn on_actix_thread() -> bool {
+    // Arbiters run on a current-thread tokio runtime inside a `LocalSet`. The arbiter handle is a
+    // thread-local actix-rt never clears, hence the check that the arbiter is still alive and
+    // that the runtime polling the caller is a current-thread one.
+    actix_rt::Arbiter::try_current().is_some_and(|arbiter| arbiter.alive())
+        && tokio::runtime::Handle::try_current().is_ok_and(|runtime| {
+            runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+        })
+}
+
+thread_local! {
+    /// The `awc` clients of this thread, one per [`CentrifugoClient`](super::CentrifugoClient)
+    /// (by [`Caller::id`]) that has made an awaited call here. An entry whose client has been
+    /// dropped is removed, and its connections closed, at the next awaited call made on this
+    /// thread by any client; until then it holds at most the idle connections it had.
+    static CLIENTS: RefCell<Vec<(u64, Weak<Caller>, awc::Client)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// This thread's `awc` client for `caller`, made on first use.
+fn local_client(caller: &Arc<Caller>) -> awc::Client {
+    CLIENTS.with(|clients| {
+        let mut clients = clients.borrow_mut();
+        clients.retain(|(_, owner, _)| owner.strong_count() > 0);
+        if let Some((_, _, client)) = clients.iter().find(|(id, ..)| *id == caller.id) {
+            return client.clone();
+        }
+        let client = caller.http_client();
+        clients.push((caller.id, Arc::downgrade(caller), client.clone()));
+        client
+    })
+}
+
+/// An awaited call made on the caller's own actix-rt thread ([`on_actix_thread`] must be true):
+/// spawned there as a local task with this thread's `awc` client, so that no other thread is
+/// woken on the way there or back. The future only holds the task's handle, so it stays `Send`.
+/// The call runs to its end even if this future is dropped, as one queued for the worker does.
+pub(super) async fn call_here(
+    caller: Arc<Caller>,
+    method: &'static str,
+    body: Body,
+    deadline: Instant,
+) -> Result<Value, PublishError> {
+    let task = actix_rt::spawn(async move {
+        let client = local_client(&caller);
+        caller.call(&client, method, &body, deadline).await
+    });
+    task.await.unwrap_or_else(|_| {
+        Err(PublishError::NotRunning(
+            "the actix-rt system stopped before Centrifugo answered".to_owned(),
+        ))
+    })
 }
