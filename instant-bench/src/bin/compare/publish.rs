@@ -70,7 +70,8 @@ struct Bench {
     floor: HyperClient<HttpConnector, Full<Bytes>>,
     api: String,
     api_key: String,
-    runtime: tokio::runtime::Runtime,
+    /// The scenarios run on an actix-rt system, as a publish from an actix-web handler does.
+    runtime: actix_rt::SystemRunner,
     subscribers: Subscribers,
     cent5_python: PathBuf,
     django_python: PathBuf,
@@ -98,10 +99,7 @@ pub(crate) fn run(plan: &Plan) -> Section {
         floor: HyperClient::builder(TokioExecutor::new()).build_http(),
         api: format!("{}/api", server.url()),
         api_key,
-        runtime: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime"),
+        runtime: actix_rt::System::new(),
         subscribers: Subscribers::connect(&server.ws_url(), 1),
         cent5_python: python("INSTANT_PYTHON", &plan.root.join(".tools/venv/bin/python")),
         django_python: python(
@@ -237,7 +235,8 @@ pub(crate) fn run(plan: &Plan) -> Section {
              subscriber has received all N. The floor is a plain keep-alive HTTP client (hyper) \
              posting bodies serialized before the clock starts: what Centrifugo allows a client \
              on this machine. The Python figures are timed inside the Python process (start-up \
-             and imports excluded)."
+             and imports excluded). Every Rust scenario, the floor included, runs on an actix-rt \
+             system, as a publish from an actix-web handler does."
                 .to_owned(),
             "django-instant 4.2.0's `publish()` runs unchanged against Centrifugo v6: v6 still \
              accepts the `{\"method\", \"params\"}` body on `/api` and the `apikey` \
@@ -262,7 +261,8 @@ pub(crate) fn run(plan: &Plan) -> Section {
                 python_package(&bench.django_python, "Django"),
             ),
             format!(
-                "instant: `CentrifugoClient` (awc on its own thread), default `ClientOptions`; \
+                "instant: `CentrifugoClient` (awaited calls on the caller's actix-rt thread, \
+                 fire-and-forget on the client's own thread; awc), default `ClientOptions`; \
                  sizes: {}",
                 sizes
                     .iter()
