@@ -119,14 +119,15 @@ where
         let response = self.service.call(req);
         Box::pin(async move {
             let mut res = response.await?;
+            let opted_out = res.headers_mut().remove(SKIP_HEADER).next().is_some();
+            // What is not a page to inject into (JSON, assets, …) passes before any other work.
+            if skip || opted_out || !injectable(&res) {
+                return Ok(res.map_into_right_body());
+            }
             let Some(runtime) = res.request().app_data::<web::Data<Runtime>>().cloned() else {
                 report_missing_set_up();
                 return Ok(res.map_into_right_body());
             };
-            let opted_out = res.headers_mut().remove(SKIP_HEADER).next().is_some();
-            if skip || opted_out || !injectable(&res) {
-                return Ok(res.map_into_right_body());
-            }
             let nonce = res.request().extensions().get::<CspNonce>().cloned();
             let all_paths = res.response().extensions().contains::<JoinAllChannels>();
             let request = res.request().clone();
