@@ -8,7 +8,9 @@
 //!   per [`CentrifugoClient`]; the caller awaits the task's handle, so the futures stay `Send`
 //!   and no other thread is woken on the way there or back. Each such thread keeps its own
 //!   kept-alive connections. The client of a dropped [`CentrifugoClient`] is released, with its
-//!   connections, at the next awaited call made on that thread.
+//!   connections, at the next awaited call made on that thread. Such a call needs its thread to
+//!   run: do not block an actix-rt thread on it (`futures::executor::block_on` in a handler
+//!   would wait forever); await it.
 //! - **Any other awaited call** (a plain tokio runtime, another executor) goes to a dedicated
 //!   thread with its own actix-rt system through a bounded queue and comes back through a reply
 //!   channel: awaiting works from any async runtime, since the caller only awaits channels.
