@@ -4,98 +4,148 @@
 
 /// The middleware: the profile, the fixes, what remains.
 pub(crate) const MIDDLEWARE: &[&str] = &[
-    "**Profile** (`perf record` on the server process while `wrk` loaded one page; release build). \
-     Before the fix, the HTML rewriter (lol_html) parsed every byte of every page: on the 10 KB \
-     page lol_html's tokenizer and selector matching took 20% of all the server's samples (kernel \
-     included), and the 1 MB page cost 13.8 ms per request (median) against 0.96 ms without the \
-     middleware, the whole page going through the parser after the client was already in.",
+    "**Profile** (`perf record` on the server process while `wrk` loaded one page; release \
+     build). Before the fix, the HTML rewriter (lol_html) parsed every byte of every page: on \
+     the 10 KB page lol_html's tokenizer and selector matching took 20% of all the server's \
+     samples (kernel included), and the 1 MB page cost 13.8 ms per request (median) against \
+     0.96 ms without the middleware, the whole page going through the parser after the client \
+     was already in.",
     "**Fixes** (`instant-actix/src/body.rs`): (1) the rewriter is fed up to a little past each \
      `</head` candidate; as soon as the client is in, the rewriter is ended (it flushes, \
      unchanged, the bytes it held back) and the rest of the chunk and every later chunk pass \
      through untouched, as slices of the same buffer: the cost no longer grows with the page. A \
      `</head` inside a comment, a script, a style, a title or an attribute only makes a shorter \
-     write; the rewriter still decides, and `instant-actix/tests/inject_streaming.rs` checks those \
-     cases at every chunk cut. (2) The `head` and `body` selectors are parsed once per process and \
-     borrowed by every response's rewriter. Before the fix (a run of this suite with the previous \
-     `body.rs`, on this machine while it was busy, load average about 4–5), the with/without \
-     ratios were: 10 KB page 0.10× (0.06–0.13), 1 MB page 0.08× (0.05–0.09), JSON 1.00× \
-     (0.72–1.55). After: the ratios in the table above. lol_html's share of the server's samples \
-     on the 10 KB page fell from 20% to 9%.",
-    "**What remains on the 10 KB page**, and why the 5% target is missed there. Since the previous \
-     run the page no longer carries the client script and CSS inline: it loads them from \
-     `/instant/static/client.<hash>.{js,css}`, cached as immutable, so the 10 KB page grows by \
-     about 1.1 KB (the config with two tokens, and three tags) instead of 9.5 KB; the config is \
-     escaped for its script element as serde writes it (`script_json`), in one pass. A profile \
-     after these changes (`perf record --call-graph dwarf` on the server while `wrk` loaded the 10 \
-     KB page, release build; the machine was busy with a build, so read shares, not times): the \
-     middleware's own work took about 43% of the server's samples. Building the page's config took \
-     about 23%: resolving the user and the channels, two HMAC-SHA256 tokens (about 5%), \
-     serializing and escaping the config (about 7%), the WebSocket URL and allocations. The HTML \
-     rewriter took about 19%: making it per response 4%, feeding it the head 15% (lol_html's \
-     parser 13%). The rest is actix-web and the kernel, the same with and without. In the table \
-     above one request costs 24 µs without the middleware and 58 µs with it. A 5% budget is about \
-     1.2 µs per request, less than minting one token, so no middleware that puts per-user tokens \
-     into each page can meet it on a page this small; the 1 MB page, where the same fixed work is \
-     spread over a hundred times the bytes, is at the target's edge (0.94× here, 0.99× in the run \
-     before). What would cut the rest: a scanner for the common head (no comment, script, style, \
-     template or quoted `</head` before `</head>`) cheaper than lol_html's full tokenizer, with \
-     lol_html kept for every other page.",
-    "**JSON**: the pass-through path is a few header checks; its ratio is within the run-to-run \
-     noise of `wrk` on this shared machine (the spread of the with/without ratio is far wider than \
-     1%), so the 1% target can be neither confirmed nor refuted by this measurement; an \
-     instruction count (callgrind) of the pass-through would settle it. Two full runs of this \
-     suite a few minutes apart gave 0.98× and 0.85× (the table above).",
+     write; the rewriter still decides, and `instant-actix/tests/inject_streaming.rs` checks \
+     those cases at every chunk cut. (2) The `head` and `body` selectors are parsed once per \
+     process and borrowed by every response's rewriter. Before the fix (a run of this suite \
+     with the previous `body.rs`, on this machine while it was busy, load average about 4–5), \
+     the with/without ratios were: 10 KB page 0.10× (0.06–0.13), 1 MB page 0.08× (0.05–0.09), \
+     JSON 1.00× (0.72–1.55). After it, and after the client script and CSS moved out of the \
+     page into `/instant/static/client.<hash>.{js,css}` (cached as immutable, so the page grows \
+     by about 1.1 KB, the config with two tokens and three tags, instead of 9.5 KB), the two \
+     full runs before this one gave 0.40× and 0.38× on the 10 KB page and 0.94× and 0.99× on \
+     the 1 MB page; lol_html's share of the server's samples on the 10 KB page fell from 20% to \
+     9%, then took 19% of a profile once the rest had shrunk (making the rewriter per response \
+     4%, feeding it the head 15%).",
+    "**Since the previous run** (`instant-actix/src/head_end.rs`, `body.rs`, `templates.rs`): \
+     (1) a page the handler answers whole (a `String` or `Bytes` body, as most handlers do) no \
+     longer goes through the HTML rewriter when its head is plain markup. A scan that knows the \
+     head's usual constructs (doctype, `html`, `head`, `meta`, `link`, `base`, `title`, \
+     `style`, `script`, comments, white space), and follows the tokenizer states of the HTML \
+     standard for them (quoted and unquoted attributes, comments with their abrupt endings, raw \
+     text up to its own end tag), finds the `<` of `</head>`; on anything else (an unknown \
+     element, text, `<template>`, `<noscript>`, a script holding `<!--`, a page cut short) it \
+     gives up and lol_html decides, as before. The fuzz checks serve every input both whole and \
+     streamed and require the same bytes: the committed corpus, and 3,000 seeded pages of head \
+     fragments and traps (`instant-fuzz-checks/tests/head_fragments.rs`), about a third of \
+     which take the scan. (2) Such a page is sent as three slices of the same buffers (the page \
+     up to the insertion point, the snippet, the rest) with its new `Content-Length`, instead \
+     of chunked. (3) The config is written by serde's compact serializer and escaped for its \
+     script element afterwards, only when it holds a character to escape (checked 32 bytes at a \
+     time), instead of string by string as serde writes it; the WebSocket URL is built without \
+     `format!`, and the shared-cache headers are removed by static names. In a profile of the \
+     10 KB page with the scan (`perf record --call-graph dwarf` on the server while `wrk` \
+     loaded it; release build) the scan took about 1.4% of the server's samples, where lol_html \
+     took 19% before. The 10 KB page went from 0.38–0.40× to the ratio in the table above, and \
+     the 1 MB page meets its target.",
+    "**What remains on the 10 KB page**, and why the 5% target is missed there. In the same \
+     profile the middleware's own work took about 25% of the server's samples: serializing the \
+     config about 5%, the two HMAC-SHA256 tokens about 4%, the WebSocket URL about 2%, the \
+     render-time stream positions of the page's two channels with a history 1.7%, the snippet \
+     0.8%, the rest allocations. Counted in instructions, which a busy machine does not blur \
+     (callgrind on the server, counters zeroed before and dumped after a `wrk` run against one \
+     app at a time: `valgrind --tool=callgrind target/release/compare --serve`, \
+     `callgrind_control -z` and `-d`; after all three changes): about 35,000 instructions per \
+     request without the middleware and 96,600 with it, of which 24,400 are SHA-256 \
+     compressions done in software (valgrind hides the processor's SHA extensions, which a real \
+     run uses, so the tokens cost less than that outside valgrind), 7,500 serde's string \
+     escaping, 3,000 the head scan and 1,700 base64. In the table above one request costs 17.6 \
+     µs without the middleware and 31.6 µs with it. A 5% budget is less than 1 µs per request, \
+     less than minting one token, so no middleware that puts per-user tokens into each page can \
+     meet it on a page this small; on the 1 MB page, where the same fixed work is spread over a \
+     hundred times the bytes, it is met. What would cut the rest: reusing a user's tokens while \
+     most of their lifetime is left (a per-user cache, at the price of keeping tokens in \
+     memory), and writing the config by hand instead of through serde.",
+    "**JSON**: a response that is not HTML passes after the request's skip marker, the skip \
+     header and the content type are checked, with a body wrapper. Its `wrk` ratio is within \
+     the run-to-run noise of this shared machine (the spread of the with/without ratio is far \
+     wider than 1%; two full runs before this one gave 0.98× and 0.85×, this one the table \
+     above), so the instruction count settles it: callgrind, as above, counts about 900–1,250 \
+     more instructions per request on a request of about 25,000 (3.5–5%): the boxed response \
+     future, three header-map lookups and the body wrapper. The 1% target is missed by that \
+     measure too. What would close it: a response future written by hand instead of a boxed \
+     one, and one header lookup before anything else.",
 ];
 
 /// Publishing: what the profile showed, what changed in the core client, what remains.
 pub(crate) const PUBLISH: &[&str] = &[
     "**Profile** (`perf record` on the suite's process during a run of this comparison): the \
      client's own thread (`instant-centrifugo…`) took about 4% of the samples, mostly in the \
-     kernel's TCP path, the suite's thread about 5%, Python and Centrifugo the rest: instant's gap \
-     to the floor is waiting, not CPU on its side. Timing the batch path piece by piece (1,000 \
-     events, a 364 KB body, on a busy machine): building the events 2–3 ms; building the body as a \
-     `serde_json::Value` tree (`to_value` per event, then `json!`) and serializing it 20–25 ms, \
-     most of it allocating and freeing the tree's maps; the POST itself close to the floor's.",
-    "**Fixes** (`instant-core/src/centrifugo/`): (1) `no_delay.rs`: the client's connections set \
-     `TCP_NODELAY`, which awc's connector does not, so the last, short segment of a body larger \
-     than one segment no longer waits for Centrifugo's delayed acknowledgement of the previous \
-     one. In two runs of this comparison back to back (3 repetitions each, this change alone, the \
-     machine busy with a build), one batch of 1,000 events went from 107 ms to 61 ms (medians), \
-     fire-and-forget from 124 ms to 43 ms, 64 in flight from 268 ms to 106 ms. (2) `wire.rs`: \
-     publish, broadcast and batch bodies are serialized from borrowed typed structs straight into \
-     bytes, once (a retry on another node sends the same bytes); no `Value` tree is built. (3) \
-     Event ids come from uuid's thread-local generator (`fast-rng`) instead of a `getrandom` \
-     system call per event. In the previous full run of this suite, before these fixes, instant \
-     awaited took 1.5–2.5× the floor's time and its batch reached 40–45% of Centrifugo's ceiling; \
-     the tables above are after them.",
-    "**What remains**: an awaited publish still crosses two threads. awc's client is not `Send`, \
-     so it lives on the client's own thread with an actix-rt system of its own; every call goes \
-     from the caller's runtime to that thread through a queue and comes back through a oneshot \
-     channel, a wake-up each way, which is most of the 1.3–1.6× left against the floor's hyper \
-     client running on the caller's own runtime. Closing it would take an HTTP client that runs on \
-     the caller's runtime (a `Send` client, or one awc client per actix-rt thread for callers on \
-     actix-web's workers). At 1,000 events the batch's fixed costs (the hop, reading 1,000 replies \
-     into a `Value`) weigh more than at 10,000, where batch and fire-and-forget reach 0.7–0.8× of \
-     the ceiling.",
-    "django-instant's figures include a new TCP connection per event (it makes a new `cent` client \
-     per call); `cent` 5.2 with one client keeps its connection alive, and its remaining cost is \
-     Python's.",
+     kernel's TCP path, the suite's thread about 5%, Python and Centrifugo the rest: instant's \
+     gap to the floor is waiting, not CPU on its side. Timing the batch path piece by piece \
+     (1,000 events, a 364 KB body, on a busy machine): building the events 2–3 ms; building the \
+     body as a `serde_json::Value` tree (`to_value` per event, then `json!`) and serializing it \
+     20–25 ms, most of it allocating and freeing the tree's maps; the POST itself close to the \
+     floor's.",
+    "**Fixes** (`instant-core/src/centrifugo/`): (1) `no_delay.rs`: the client's connections \
+     set `TCP_NODELAY`, which awc's connector does not, so the last, short segment of a body \
+     larger than one segment no longer waits for Centrifugo's delayed acknowledgement of the \
+     previous one. In two runs of this comparison back to back (3 repetitions each, this change \
+     alone, the machine busy with a build), one batch of 1,000 events went from 107 ms to 61 ms \
+     (medians), fire-and-forget from 124 ms to 43 ms, 64 in flight from 268 ms to 106 ms. (2) \
+     `wire.rs`: publish, broadcast and batch bodies are serialized from borrowed typed structs \
+     straight into bytes, once (a retry on another node sends the same bytes); no `Value` tree \
+     is built. (3) Event ids come from uuid's thread-local generator (`fast-rng`) instead of a \
+     `getrandom` system call per event. In the full run before these fixes, instant awaited \
+     took 1.5–2.5× the floor's time and its batch reached 40–45% of Centrifugo's ceiling; in \
+     the two full runs after them, 1.33–1.61× and 0.66–0.81×.",
+    "**Since the previous run**: an awaited call made on an actix-rt thread (an actix-web \
+     worker, `#[actix_web::main]`, an `actix_rt::System`: where handlers publish) no longer \
+     crosses to the client's own thread and back. awc's client is not `Send`, so it used to \
+     live only on that thread, with an actix-rt system of its own, and every call went there \
+     through a queue and came back through a oneshot channel, a wake-up of another thread each \
+     way. Now the call runs on the caller's thread as a local task with a thread-local awc \
+     client per `CentrifugoClient` (`instant-core/src/centrifugo/worker.rs`); the caller awaits \
+     the task's handle, so the futures stay `Send`. Calls from any other runtime, and \
+     fire-and-forget, still go through the client's thread; both paths share the node choice, \
+     breakers, retry and counters. This comparison now runs every Rust scenario, the floor \
+     included, on an actix-rt system, as a handler would. An interleaved measurement by hand \
+     (one actix-rt system, 12 rounds of 400 one-by-one publishes per variant, three runs; \
+     median µs per call) put the crossing at 25–45 µs per call: through the client's thread \
+     185–206 µs, on the caller's thread 151–163 µs, awc used directly with the same event and \
+     body built in the loop 151–156 µs, the hyper floor 126–145 µs.",
+    "**What remains**: in this run the awaited and 64-in-flight targets are met at 10,000 \
+     events (1.08× and 1.19×) and missed at 1,000 (1.46× and 1.42×), with spreads wider than \
+     the target's margin either way. What is left against the floor is work the floor does not \
+     do: instant makes each event (its id and time) and serializes its body inside the clock, \
+     its body carries the `idempotency_key`, and awc's request path costs a little more than \
+     hyper's (awc with bodies prepared before the clock: 131–150 µs per call in the measurement \
+     above). Closing it would take a cheaper request path in the client (the URI and header \
+     values prepared once per node) or an HTTP client other than awc. Batch and fire-and-forget \
+     stay at 0.63–0.75× of Centrifugo's ceiling: their fixed costs (making 1,000 or 10,000 \
+     events and their ids inside the clock, reading every reply into a `Value`) are instant's, \
+     and what would close them is a reply parser that checks the replies without building \
+     values.",
+    "django-instant's figures include a new TCP connection per event (it makes a new `cent` \
+     client per call); `cent` 5.2 with one client keeps its connection alive, and its remaining \
+     cost is Python's.",
 ];
 
 /// `#[instant::event]`: what a request with the attribute costs, and why.
 pub(crate) const EVENT: &[&str] = &[
-    "**Profile** (`perf record --call-graph dwarf` on the suite's process during this comparison, \
-     release build): with the attribute, a request costs 2–3.5 µs more (18.6 µs against 22.1 µs in \
-     the table above, 17.6 µs against 19.6 µs in the run before), and that is the event it \
-     publishes: `publish_event` took about 3.7% of the process's samples, about 7% of the variant \
-     with the attribute. In it: making the event (its id and time, 0.6%), reading the handler's \
-     JSON into the event's data (0.5%), serializing the event (1%), the embedded server's publish \
-     (1.3%: the publication frame encoded once and kept in the channel's history), and freeing the \
-     JSON values. The attribute adds nothing else per request. Since the full run before these \
-     changes (0.81×; 0.92× in the run before this one), event ids come from uuid's thread-local \
-     generator instead of a `getrandom` system call per event.",
-    "**Why the 3% target is missed, and what would close it**: 3% of this handler's 18 µs is about \
-     0.55 µs, less than making and serializing one event; a handler that does real work (a \
+    "**Profile** (`perf record --call-graph dwarf` on the suite's process during this \
+     comparison, release build): with the attribute, a request costs 1–3.5 µs more (15.9 µs \
+     against 14.8 µs in the table above; 22.1 µs against 18.6 µs and 19.6 µs against 17.6 µs in \
+     the two runs before), and that is the event it publishes: `publish_event` took about 3.7% \
+     of the process's samples, about 7% of the variant with the attribute. In it: making the \
+     event (its id and time, 0.6%), reading the handler's JSON into the event's data (0.5%), \
+     serializing the event (1%), the embedded server's publish (1.3%: the publication frame \
+     encoded once and kept in the channel's history), and freeing the JSON values. The \
+     attribute adds nothing else per request. Since the full run in which the ratio was 0.81×, \
+     event ids come from uuid's thread-local generator instead of a `getrandom` system call per \
+     event.",
+    "**Why the 3% target is missed, and what would close it**: 3% of this handler's 15–18 µs is \
+     about 0.5 µs, less than making and serializing one event; a handler that does real work (a \
      database query, a template) leaves the same 2 µs well under 3%. What would cut them: \
      serializing the handler's data straight into the publication's bytes, instead of into a \
      `serde_json::Value` first and then, inside the event, into JSON again.",
@@ -159,27 +209,29 @@ pub(crate) const SERVERS_BURST: &[&str] = &[
 /// The embedded server's latency beside Centrifugo's.
 pub(crate) const SERVERS_LATENCY: &[&str] = &[
     "**Profile** (`perf record -g -p <pid>` on the embedded server's process for 4 s of the \
-     latency phase, release build, 999 Hz): 1,580 samples in 4 s, about 0.4 of one core, so at 100 \
-     publications per second to 1,000 subscribers (100,000 deliveries per second) the server's CPU \
-     is not what sets the latency. 55% of its samples are in the kernel's TCP send path: one \
-     `sendto` per subscriber per publication (`tcp_sendmsg_locked`, `__tcp_transmit_skb`, the \
-     loopback's receive softirq run on the sender's stack); the rest is the outbox \
-     (`ClientHandle::send`: 3.9%), actix-ws's body stream (2.5%), tokio's mpsc queues and wake-ups \
-     (about 8%). The latencies of both servers (tens of milliseconds at the median) come mostly \
-     from the shared machine: the load generator parses 100,000 WebSocket messages per second on \
-     the same 2 cores, beside the server under test and whatever else runs (see the load averages \
-     at the top), so the p99 moves a lot from run to run; read the run-by-run ratio.",
-    "**Since the previous run**: a connection's writer puts every reply and publication it finds \
-     queued into one WebSocket frame (newline-separated, up to 64 KiB) and writes it at once; the \
-     burst shows it (the publications per frame in 2a). The latency target is still missed. At 100 \
-     publications per second a connection rarely has more than one publication queued, so \
-     coalescing changes little here, and the profile above still holds: the server uses about 0.4 \
-     of a core. The p99 difference (13–15 ms in the last two runs) is in when the 1,000 \
-     connections' writers get a core on a machine whose two cores the load generator also needs: \
-     the hub queues a publication to the 1,000 connections in turn, then each connection's writer \
-     task waits for its worker thread to run it. Not closed. The next thing to try is writing at \
-     once from the fan-out to connections whose writer is idle, which saves one wake-up per \
-     delivery, measured on a machine where the load generator has cores of its own.",
+     latency phase, release build, 999 Hz): 1,580 samples in 4 s, about 0.4 of one core, so at \
+     100 publications per second to 1,000 subscribers (100,000 deliveries per second) the \
+     server's CPU is not what sets the latency. 55% of its samples are in the kernel's TCP send \
+     path: one `sendto` per subscriber per publication (`tcp_sendmsg_locked`, \
+     `__tcp_transmit_skb`, the loopback's receive softirq run on the sender's stack); the rest \
+     is the outbox (`ClientHandle::send`: 3.9%), actix-ws's body stream (2.5%), tokio's mpsc \
+     queues and wake-ups (about 8%). The latencies of both servers (tens of milliseconds at the \
+     median) come mostly from the shared machine: the load generator parses 100,000 WebSocket \
+     messages per second on the same 2 cores, beside the server under test and whatever else \
+     runs (see the load averages at the top), so the p99 moves a lot from run to run; read the \
+     run-by-run ratio.",
+    "**Since the previous run**: a connection's writer puts every reply and publication it \
+     finds queued into one WebSocket frame (newline-separated, up to 64 KiB) and writes it at \
+     once; the burst shows it (the publications per frame in 2a). The latency target is still \
+     missed. At 100 publications per second a connection rarely has more than one publication \
+     queued, so coalescing changes little here, and the profile above still holds: the server \
+     uses about 0.4 of a core. The p99 difference (6 ms in this run, 13–15 ms in the two \
+     before) is in when the 1,000 connections' writers get a core on a machine whose two cores \
+     the load generator also needs: the hub queues a publication to the 1,000 connections in \
+     turn, then each connection's writer task waits for its worker thread to run it. Not \
+     closed. The next thing to try is writing at once from the fan-out to connections whose \
+     writer is idle, which saves one wake-up per delivery, measured on a machine where the load \
+     generator has cores of its own.",
 ];
 
 /// The embedded server's memory per connection beside Centrifugo's.
