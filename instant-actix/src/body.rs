@@ -189,7 +189,7 @@ pin_project! {
     /// the end of the document.
     ///
     /// A page whole in memory (a `Bytes` or `String` body, as most handlers answer) keeps its
-    /// length: where its head is plain markup ([`head_end`](crate::head_end)) the snippet is put
+    /// length: where its head is plain markup (see the `head_end` module) the snippet is put
     /// before `</head>` without the HTML rewriter; otherwise the rewriter reads it up to the
     /// insertion point. A streamed page streams chunk by chunk; only the bytes of a tag that spans
     /// two chunks are held back. Once the snippet is in, the rest of the page is not parsed: it
