@@ -1,7 +1,9 @@
 //! For middleware documentation, see [`InstantMiddleware`].
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, ready};
 
 use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
@@ -9,6 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{Error, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use pin_project_lite::pin_project;
 
 use crate::body::InjectBody;
 use crate::markers::{CspNonce, JoinAllChannels, SKIP_HEADER, SkipInjection};
@@ -82,7 +85,7 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(InstantMiddlewareService { service }))
+        std::future::ready(Ok(InstantMiddlewareService { service }))
     }
 }
 
@@ -110,57 +113,105 @@ where
 {
     type Response = ServiceResponse<EitherBody<InjectBody<B>, B>>;
     type Error = Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = InstantResponse<S::Future, B>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let skip = req.method() == Method::HEAD || req.extensions().contains::<SkipInjection>();
-        let response = self.service.call(req);
-        Box::pin(async move {
-            let mut res = response.await?;
-            let opted_out = res.headers_mut().remove(SKIP_HEADER).next().is_some();
-            // What is not a page to inject into (JSON, assets, …) passes before any other work.
-            if skip || opted_out || !injectable(&res) {
-                return Ok(res.map_into_right_body());
-            }
-            let Some(runtime) = res.request().app_data::<web::Data<Runtime>>().cloned() else {
-                report_missing_set_up();
-                return Ok(res.map_into_right_body());
-            };
-            let nonce = res.request().extensions().get::<CspNonce>().cloned();
-            let all_paths = res.response().extensions().contains::<JoinAllChannels>();
-            let request = res.request().clone();
-            let (snippet, has_token) = runtime
-                .snippet_for(&request, nonce.as_ref().map(|n| n.0.as_str()), all_paths)
-                .await;
-            let limit = runtime.memory_limit;
-            Ok(res.map_body(move |head, body| {
-                head.headers.remove(header::CONTENT_LENGTH);
-                if has_token {
-                    mark_private(&mut head.headers);
-                }
-                EitherBody::left(InjectBody::new(body, snippet, limit))
-            }))
+        InstantResponse::Inner {
+            inner: self.service.call(req),
+        }
+    }
+}
+
+/// A page's response once its snippet is built.
+type PageFuture<B> =
+    LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<InjectBody<B>, B>>, Error>>;
+
+pin_project! {
+    /// The response future of [`InstantMiddlewareService`]: the app's response, then, for a page
+    /// to inject into, the building of its snippet. Written out rather than boxed, so that a
+    /// response that is not a page (JSON, assets, …) costs no allocation on its way through.
+    #[doc(hidden)]
+    #[project = InstantResponseProj]
+    pub enum InstantResponse<F, B> {
+        /// Waiting for the app's response.
+        Inner {
+            #[pin]
+            inner: F,
+        },
+        /// Building the page's snippet.
+        Page {
+            page: PageFuture<B>,
+        },
+    }
+}
+
+impl<F, B> std::fmt::Debug for InstantResponse<F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Inner { .. } => "InstantResponse::Inner",
+            Self::Page { .. } => "InstantResponse::Page",
         })
     }
 }
 
-/// The skip rules that look at the response.
+impl<F, B> Future for InstantResponse<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody + 'static,
+{
+    type Output = Result<ServiceResponse<EitherBody<InjectBody<B>, B>>, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let page = match self.as_mut().project() {
+            InstantResponseProj::Page { page } => return page.as_mut().poll(cx),
+            InstantResponseProj::Inner { inner } => {
+                let mut res = ready!(inner.poll(cx))?;
+                let opted_out = res.headers_mut().remove(SKIP_HEADER).next().is_some();
+                // What is not a page to inject into (JSON, assets, …) passes before any other
+                // work.
+                if opted_out || !injectable(&res) {
+                    return Poll::Ready(Ok(res.map_into_right_body()));
+                }
+                let Some(runtime) = res.request().app_data::<web::Data<Runtime>>().cloned() else {
+                    report_missing_set_up();
+                    return Poll::Ready(Ok(res.map_into_right_body()));
+                };
+                Box::pin(inject(res, runtime))
+            }
+        };
+        self.set(InstantResponse::Page { page });
+        self.poll(cx)
+    }
+}
+
+/// The page `res` with the snippet of its request in.
+async fn inject<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+    runtime: web::Data<Runtime>,
+) -> Result<ServiceResponse<EitherBody<InjectBody<B>, B>>, Error> {
+    let nonce = res.request().extensions().get::<CspNonce>().cloned();
+    let all_paths = res.response().extensions().contains::<JoinAllChannels>();
+    let request = res.request().clone();
+    let (snippet, has_token) = runtime
+        .snippet_for(&request, nonce.as_ref().map(|n| n.0.as_str()), all_paths)
+        .await;
+    let limit = runtime.memory_limit;
+    Ok(res.map_body(move |head, body| {
+        head.headers.remove(header::CONTENT_LENGTH);
+        if has_token {
+            mark_private(&mut head.headers);
+        }
+        EitherBody::left(InjectBody::new(body, snippet, limit))
+    }))
+}
+
+/// The skip rules: a `text/html` response (checked first, as most responses are not) with a
+/// body, an answer to anything but `HEAD`, with no `Content-Encoding`, a status that has a page,
+/// and no [`SkipInjection`] marker on the request or the response.
 fn injectable<B: MessageBody>(res: &ServiceResponse<B>) -> bool {
-    let status = res.status();
-    if status.is_informational()
-        || matches!(
-            status,
-            StatusCode::NO_CONTENT | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
-        )
-    {
-        return false;
-    }
     let headers = res.headers();
-    if headers.contains_key(header::CONTENT_ENCODING) {
-        return false;
-    }
     let html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -169,7 +220,20 @@ fn injectable<B: MessageBody>(res: &ServiceResponse<B>) -> bool {
                 .get(..9)
                 .is_some_and(|t| t.eq_ignore_ascii_case("text/html"))
         });
-    if !html || res.response().extensions().contains::<SkipInjection>() {
+    if !html {
+        return false;
+    }
+    let status = res.status();
+    if status.is_informational()
+        || matches!(
+            status,
+            StatusCode::NO_CONTENT | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
+        )
+        || res.request().method() == Method::HEAD
+        || headers.contains_key(header::CONTENT_ENCODING)
+        || res.response().extensions().contains::<SkipInjection>()
+        || res.request().extensions().contains::<SkipInjection>()
+    {
         return false;
     }
     !matches!(
