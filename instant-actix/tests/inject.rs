@@ -107,6 +107,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
             }),
         )
         .route(
+            "/skip-request-extension",
+            web::get().to(|req: actix_web::HttpRequest| async move {
+                // Marked by the handler itself, on the request.
+                req.extensions_mut().insert(SkipInjection);
+                html(PAGE)
+            }),
+        )
+        .route(
             "/skip-header",
             web::get().to(|| async {
                 HttpResponse::Ok()
@@ -234,7 +242,13 @@ async fn non_html_is_byte_identical() {
 #[actix_rt::test]
 async fn skip_rules_leave_the_page_untouched() {
     let app = app!();
-    for uri in ["/status/206", "/encoded", "/skip-extension", "/skip-header"] {
+    for uri in [
+        "/status/206",
+        "/encoded",
+        "/skip-extension",
+        "/skip-request-extension",
+        "/skip-header",
+    ] {
         let res = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
         assert!(!res.headers().contains_key(SKIP_HEADER), "{uri}");
         let body = test::read_body(res).await;
