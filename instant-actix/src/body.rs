@@ -80,9 +80,8 @@ enum Fed {
 impl Rewriting {
     /// A rewriter inserting `snippet` into what it is fed, writing to `out`; it may buffer at most
     /// about `memory_limit` bytes before it bails out to pass-through.
-    fn new(snippet: &Bytes, memory_limit: usize, out: SharedSink) -> Self {
-        // lol_html takes the snippet as text; it came from a `String`.
-        let snippet: Rc<str> = Rc::from(std::str::from_utf8(snippet).unwrap_or_default());
+    fn new(snippet: &str, memory_limit: usize, out: SharedSink) -> Self {
+        let snippet: Rc<str> = Rc::from(snippet);
         let injected = Rc::new(Cell::new(false));
         // `</head>` first, then `</body>`, then the document end: the first one reached wins.
         let before_end_tag = |selector: &'static Selector| {
@@ -225,7 +224,6 @@ impl<B: MessageBody> InjectBody<B> {
     /// Wraps `inner`, inserting `snippet`; the rewriter may buffer at most about `memory_limit`
     /// bytes before it bails out to pass-through.
     pub(crate) fn new(inner: B, snippet: String, memory_limit: usize) -> Self {
-        let snippet = Bytes::from(snippet);
         let out = SharedSink::default();
         let inner = if matches!(inner.size(), BodySize::Sized(_)) {
             match inner.try_into_bytes() {
@@ -246,9 +244,9 @@ impl<B: MessageBody> InjectBody<B> {
     }
 
     /// A page whole in memory, with the snippet put in at once.
-    fn whole(page: &Bytes, snippet: Bytes, memory_limit: usize) -> Self {
+    fn whole(page: &Bytes, snippet: String, memory_limit: usize) -> Self {
         let parts = if let Some(at) = head_end::insertion_point(page) {
-            vec![page.slice(at..), snippet, page.slice(..at)]
+            vec![page.slice(at..), Bytes::from(snippet), page.slice(..at)]
         } else {
             let out = SharedSink::default();
             let mut rewriting = Rewriting::new(&snippet, memory_limit, out.clone());
