@@ -71,6 +71,44 @@ fn an_awaited_publish_from_an_actix_rt_system_reaches_centrifugo_with_its_receip
 }
 
 #[test]
+fn a_batch_from_an_actix_rt_system_gives_each_event_its_own_receipt_or_error() {
+    let server = Centrifugo::start(CentrifugoOptions::default());
+    let client = CentrifugoClient::new(&server.config()).unwrap();
+    actix_rt::System::new().block_on(async {
+        let events = [
+            Event::new("s", "news", "one"),
+            Event::new("s", "missing:x", "no such namespace"),
+            Event::new("s", "news", "two"),
+        ];
+        let replies = client.batch(&events).await.expect("the batch is answered");
+        assert_eq!(replies.len(), 3);
+        let (Ok(one), Ok(two)) = (&replies[0], &replies[2]) else {
+            panic!("the events on a declared channel are published: {replies:?}");
+        };
+        let (Some(first), Some(second)) = (one.offset, two.offset) else {
+            panic!("history is on, so Centrifugo gives offsets: {replies:?}");
+        };
+        assert_eq!(second, first + 1, "in the batch's order");
+        assert_eq!(one.epoch, two.epoch);
+        assert!(one.epoch.as_deref().is_some_and(|epoch| !epoch.is_empty()));
+        assert!(
+            matches!(
+                &replies[1],
+                Err(instant_core::PublishError::Server { code: 102, .. })
+            ),
+            "the event on an unknown namespace fails alone: {replies:?}"
+        );
+        let history = client.history("news", 10).await.expect("history");
+        let uids: Vec<_> = history
+            .publications
+            .iter()
+            .map(|p| &p.data["uid"])
+            .collect();
+        assert_eq!(uids, [&events[0].uid, &events[2].uid]);
+    });
+}
+
+#[test]
 fn from_an_actix_rt_system_a_call_to_a_dead_node_is_tried_again_on_another() {
     let server = Centrifugo::start(CentrifugoOptions::default());
     let config: Config = server

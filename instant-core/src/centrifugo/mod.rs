@@ -42,10 +42,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::nodes::Nodes;
 use self::wire::{
-    Body, batch_body, broadcast_body, check_channel, decode, not_running, parse_batch_replies,
-    publish_body, receipt, server_error, stream_positions_of,
+    Body, Read, Replies, batch_body, broadcast_body, check_channel, check_replies, decode,
+    not_running, publish_body, read_batch, read_value, receipt, server_error, stream_positions_of,
 };
-use self::worker::{Caller, Counters, Detached, Request, Worker};
+use self::worker::{Caller, Counters, Detached, Queued, Request, Worker};
 use crate::backend::{Backend, BoxFuture, DeliveryStats, NodeHealth, PublishError, PublishReceipt};
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
@@ -110,7 +110,7 @@ pub struct CentrifugoClient {
 struct Shared {
     /// The nodes, key, timeout and counters, shared with the worker thread.
     caller: Arc<Caller>,
-    requests: mpsc::Sender<Request>,
+    requests: mpsc::Sender<Box<dyn Queued>>,
     detached: mpsc::Sender<Detached>,
 }
 
@@ -226,27 +226,40 @@ impl CentrifugoClient {
                 "API parameters must be a JSON object".to_owned(),
             ));
         }
-        self.send(method, Body::from_params(method, &params)?).await
+        self.send(method, Body::from_params(method, &params)?, read_value)
+            .await
     }
 
-    /// Makes one awaited call: on the caller's own actix-rt thread when there is one, else
-    /// through the worker thread's queue; waits for its answer.
-    async fn send(&self, method: &'static str, body: Body) -> Result<Value, PublishError> {
+    /// Makes one awaited call, its answer read by `read`: on the caller's own actix-rt thread
+    /// when there is one, else through the worker thread's queue; waits for its answer.
+    async fn send<T: Send + 'static>(
+        &self,
+        method: &'static str,
+        body: Body,
+        read: Read<T>,
+    ) -> Result<T, PublishError> {
         let deadline = Instant::now() + self.shared.caller.timeout;
         if worker::on_actix_thread() {
-            return worker::call_here(Arc::clone(&self.shared.caller), method, body, deadline)
-                .await;
+            return worker::call_here(
+                Arc::clone(&self.shared.caller),
+                method,
+                body,
+                deadline,
+                read,
+            )
+            .await;
         }
         let (reply, answer) = oneshot::channel();
         let request = Request {
             method,
             body,
             deadline,
+            read,
             reply,
         };
         self.shared
             .requests
-            .send(request)
+            .send(Box::new(request))
             .await
             .map_err(|_| not_running())?;
         answer.await.map_err(|_| not_running())?
@@ -258,7 +271,9 @@ impl CentrifugoClient {
     /// As [`CentrifugoClient::call`], and [`PublishError::BadInput`] for an empty channel name.
     pub async fn publish_event(&self, event: &Event) -> Result<PublishReceipt, PublishError> {
         check_channel(&event.channel)?;
-        let result = self.send("publish", publish_body(event)?).await?;
+        let result = self
+            .send("publish", publish_body(event)?, read_value)
+            .await?;
         Ok(receipt(&result))
     }
 
@@ -281,7 +296,7 @@ impl CentrifugoClient {
             check_channel(channel)?;
         }
         let result = self
-            .send("broadcast", broadcast_body(&channels, event)?)
+            .send("broadcast", broadcast_body(&channels, event)?, read_value)
             .await?;
         let responses = result
             .get("responses")
@@ -302,12 +317,11 @@ impl CentrifugoClient {
     ///
     /// # Errors
     /// As [`CentrifugoClient::call`].
-    pub async fn batch(
-        &self,
-        events: &[Event],
-    ) -> Result<Vec<Result<PublishReceipt, PublishError>>, PublishError> {
-        let result = self.send("batch", batch_body(events.iter())?).await?;
-        parse_batch_replies(&result, events.len())
+    pub async fn batch(&self, events: &[Event]) -> Result<Replies, PublishError> {
+        let replies = self
+            .send("batch", batch_body(events.iter())?, read_batch)
+            .await?;
+        check_replies(replies, events.len())
     }
 
     /// The clients subscribed to `channel`, by client id (the channel needs `presence`).

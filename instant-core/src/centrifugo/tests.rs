@@ -6,9 +6,18 @@ use std::time::Duration;
 
 #[test]
 fn answers_are_interpreted() {
-    assert_eq!(interpret(401, b"", "u"), Err(PublishError::Unauthorized));
     assert_eq!(
-        interpret(200, br#"{"result":{"offset":3,"epoch":"x"}}"#, "u").map(|v| receipt(&v)),
+        interpret(401, b"", "u", read_value),
+        Err(PublishError::Unauthorized)
+    );
+    assert_eq!(
+        interpret(
+            200,
+            br#"{"result":{"offset":3,"epoch":"x"}}"#,
+            "u",
+            read_value
+        )
+        .map(|v| receipt(&v)),
         Ok(PublishReceipt {
             offset: Some(3),
             epoch: Some("x".to_owned())
@@ -18,7 +27,8 @@ fn answers_are_interpreted() {
         interpret(
             200,
             br#"{"error":{"code":102,"message":"unknown channel"}}"#,
-            "u"
+            "u",
+            read_value
         ),
         Err(PublishError::Server {
             code: 102,
@@ -26,38 +36,89 @@ fn answers_are_interpreted() {
         })
     );
     assert_eq!(
-        interpret(404, br#"{"code":102,"message":"unknown channel"}"#, "u"),
+        interpret(
+            404,
+            br#"{"code":102,"message":"unknown channel"}"#,
+            "u",
+            read_value
+        ),
         Err(PublishError::Server {
             code: 102,
             message: "unknown channel".to_owned()
         })
     );
     assert!(matches!(
-        interpret(503, b"<html>down</html>", "u"),
+        interpret(503, b"<html>down</html>", "u", read_value),
         Err(PublishError::Unreachable { .. })
     ));
     assert!(matches!(
-        interpret(500, b"oops", "u"),
+        interpret(500, b"oops", "u", read_value),
         Err(PublishError::UnexpectedResponse(m)) if m.contains("500")
     ));
     assert!(matches!(
-        interpret(200, b"not json", "u"),
+        interpret(200, b"not json", "u", read_value),
         Err(PublishError::UnexpectedResponse(_))
     ));
-    assert_eq!(interpret(200, br#"{"result":{}}"#, "u"), Ok(json!({})));
+    assert_eq!(
+        interpret(200, br#"{"result":{}}"#, "u", read_value),
+        Ok(json!({}))
+    );
 }
 
 #[test]
 fn batch_replies_are_matched_to_events() {
-    let replies = json!({"replies": [{"publish": {}}, {"error": {"code": 102, "message": "unknown channel"}}, {"publish": {"offset": 5, "epoch": "e"}}]});
-    let parsed = parse_batch_replies(&replies, 3).unwrap();
-    assert_eq!(parsed[0], Ok(PublishReceipt::default()));
+    let answer = br#"{"replies":[{"publish":{}},{"error":{"code":102,"message":"unknown channel"}},{"publish":{"offset":5,"epoch":"e"}},{"publish":{"offset":6,"epoch":""}}]}"#;
+    let typed = read_batch(answer).unwrap();
+    let generic = parse_batch_replies(&read_value(answer).unwrap()).unwrap();
+    assert_eq!(typed, generic, "both readings agree");
+    assert_eq!(typed[0], Ok(PublishReceipt::default()));
+    assert_eq!(
+        typed[1],
+        Err(PublishError::Server {
+            code: 102,
+            message: "unknown channel".to_owned()
+        })
+    );
+    assert_eq!(
+        typed[2],
+        Ok(PublishReceipt {
+            offset: Some(5),
+            epoch: Some("e".to_owned())
+        })
+    );
+    assert_eq!(
+        typed[3].as_ref().unwrap().epoch,
+        None,
+        "an empty epoch is none"
+    );
+    assert_eq!(check_replies(typed.clone(), 4), Ok(typed.clone()));
+    assert!(check_replies(typed, 3).is_err());
+}
+
+#[test]
+fn batch_answers_of_other_shapes_are_read_too() {
+    // Wrapped in `result`, as other API answers are.
+    let wrapped = read_batch(br#"{"result":{"replies":[{"publish":{"offset":1,"epoch":"x"}}]}}"#);
+    assert_eq!(wrapped.unwrap()[0].as_ref().unwrap().offset, Some(1));
+    // A top-level error in a `200` answer (Centrifugo's default error mode).
+    assert_eq!(
+        read_batch(br#"{"error":{"code":100,"message":"internal server error"}}"#),
+        Err(PublishError::Server {
+            code: 100,
+            message: "internal server error".to_owned()
+        })
+    );
+    // An error without a code is no error; the reply's own fields are its receipt.
+    let odd = read_batch(br#"{"replies":[{"error":{"message":"?"},"offset":2}]}"#).unwrap();
+    assert_eq!(odd[0].as_ref().unwrap().offset, Some(2));
     assert!(matches!(
-        parsed[1],
-        Err(PublishError::Server { code: 102, .. })
+        read_batch(br#"{"answers":[]}"#),
+        Err(PublishError::UnexpectedResponse(_))
     ));
-    assert_eq!(parsed[2].as_ref().unwrap().offset, Some(5));
-    assert!(parse_batch_replies(&replies, 2).is_err());
+    assert!(matches!(
+        read_batch(b"not json"),
+        Err(PublishError::UnexpectedResponse(_))
+    ));
 }
 
 #[test]

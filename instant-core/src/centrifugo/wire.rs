@@ -1,7 +1,7 @@
 //! Centrifugo's HTTP API on the wire: request bodies and the reading of answers.
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::backend::{PublishError, PublishReceipt, StreamPosition};
@@ -161,27 +161,95 @@ pub(super) fn batch_body<'a>(
     })
 }
 
-pub(super) fn parse_batch_replies(
-    result: &Value,
-    expected: usize,
-) -> Result<Vec<Result<PublishReceipt, PublishError>>, PublishError> {
+/// What each command of a batch of publishes came to, in order.
+pub(super) type Replies = Vec<Result<PublishReceipt, PublishError>>;
+
+/// Matches a batch's replies to its `expected` commands.
+pub(super) fn check_replies(replies: Replies, expected: usize) -> Result<Replies, PublishError> {
+    if replies.len() == expected {
+        Ok(replies)
+    } else {
+        Err(PublishError::UnexpectedResponse(format!(
+            "{} replies to a batch of {expected}",
+            replies.len()
+        )))
+    }
+}
+
+/// The replies in a batch answer already read into a `Value` (any shape [`read_value`] takes).
+pub(super) fn parse_batch_replies(result: &Value) -> Result<Replies, PublishError> {
     let replies = result
         .get("replies")
         .and_then(Value::as_array)
         .ok_or_else(|| {
             PublishError::UnexpectedResponse("a batch answer without replies".to_owned())
         })?;
-    if replies.len() != expected {
-        return Err(PublishError::UnexpectedResponse(format!(
-            "{} replies to a batch of {expected}",
-            replies.len()
-        )));
-    }
     Ok(replies
         .iter()
         .map(|reply| match server_error(reply) {
             Some(error) => Err(error),
             None => Ok(receipt(reply.get("publish").unwrap_or(reply))),
+        })
+        .collect())
+}
+
+/// The answer to a batch of publishes as Centrifugo writes it, read without building a `Value`
+/// per reply: `{"replies":[{"publish":{…}} or {"error":{"code","message"}}, …]}`.
+#[derive(Deserialize)]
+struct BatchAnswer {
+    replies: Vec<BatchReply>,
+}
+
+#[derive(Deserialize)]
+struct BatchReply {
+    error: Option<ErrorReply>,
+    publish: Option<PublishReply>,
+}
+
+#[derive(Deserialize)]
+struct ErrorReply {
+    code: u64,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct PublishReply {
+    offset: Option<u64>,
+    epoch: Option<String>,
+}
+
+/// Reads a `200` answer to a batch of publishes. The usual shape is read straight into
+/// receipts; anything else (a top-level error, a `result` wrapper, a reply of another shape)
+/// goes through [`read_value`] and [`parse_batch_replies`], which take every shape.
+pub(super) fn read_batch(body: &[u8]) -> Result<Replies, PublishError> {
+    let usual = serde_json::from_slice::<BatchAnswer>(body)
+        .ok()
+        .filter(|answer| {
+            answer
+                .replies
+                .iter()
+                .all(|reply| reply.error.is_some() || reply.publish.is_some())
+        });
+    let Some(answer) = usual else {
+        return parse_batch_replies(&read_value(body)?);
+    };
+    Ok(answer
+        .replies
+        .into_iter()
+        .map(|reply| match (reply.error, reply.publish) {
+            (Some(error), _) => Err(PublishError::Server {
+                code: u32::try_from(error.code).unwrap_or(u32::MAX),
+                message: error.message,
+            }),
+            (None, publish) => {
+                Ok(
+                    publish.map_or_else(PublishReceipt::default, |publish| PublishReceipt {
+                        offset: publish.offset,
+                        epoch: publish.epoch.filter(|epoch| !epoch.is_empty()),
+                    }),
+                )
+            }
         })
         .collect())
 }
@@ -239,30 +307,53 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, 
     serde_json::from_value(value).map_err(|e| PublishError::UnexpectedResponse(e.to_string()))
 }
 
-/// Interprets an HTTP answer of the API.
-pub(super) fn interpret(status: u16, body: &[u8], url: &str) -> Result<Value, PublishError> {
-    if status == 401 {
-        return Err(PublishError::Unauthorized);
+/// Interprets an HTTP answer of the API: a `200` answer is read by `read`, anything else is
+/// turned into the error it says.
+pub(super) fn interpret<T>(
+    status: u16,
+    body: &[u8],
+    url: &str,
+    read: Read<T>,
+) -> Result<T, PublishError> {
+    match status {
+        401 => Err(PublishError::Unauthorized),
+        200 => read(body),
+        status => {
+            let parsed: Option<Value> = serde_json::from_slice(body).ok();
+            if let Some(error) = parsed.as_ref().and_then(server_error) {
+                return Err(error);
+            }
+            Err(match status {
+                // A proxy in front of Centrifugo saying it cannot reach it: worth retrying.
+                502..=504 => PublishError::Unreachable {
+                    url: url.to_owned(),
+                    reason: format!("HTTP {status} from a proxy in front of Centrifugo"),
+                },
+                status => PublishError::UnexpectedResponse(format!(
+                    "HTTP {status}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(200)]).trim()
+                )),
+            })
+        }
     }
+}
+
+/// How the body of a `200` answer is read into what its call returns.
+pub(super) type Read<T> = fn(&[u8]) -> Result<T, PublishError>;
+
+/// Reads a `200` answer as JSON: its `result`, or the object itself when it has none (a batch's
+/// `{"replies":…}`); an `error` in it (Centrifugo's default error mode) is returned as one.
+pub(super) fn read_value(body: &[u8]) -> Result<Value, PublishError> {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     if let Some(error) = parsed.as_ref().and_then(server_error) {
         return Err(error);
     }
-    match (status, parsed) {
-        (200, Some(Value::Object(mut object))) => {
+    match parsed {
+        Some(Value::Object(mut object)) => {
             Ok(object.remove("result").unwrap_or(Value::Object(object)))
         }
-        (200, _) => Err(PublishError::UnexpectedResponse(
+        _ => Err(PublishError::UnexpectedResponse(
             "the answer is not a JSON object".to_owned(),
         )),
-        // A proxy in front of Centrifugo saying it cannot reach it: worth retrying.
-        (502..=504, _) => Err(PublishError::Unreachable {
-            url: url.to_owned(),
-            reason: format!("HTTP {status} from a proxy in front of Centrifugo"),
-        }),
-        (status, _) => Err(PublishError::UnexpectedResponse(format!(
-            "HTTP {status}: {}",
-            String::from_utf8_lossy(&body[..body.len().min(200)]).trim()
-        ))),
     }
 }

@@ -9,12 +9,11 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::nodes::Nodes;
 use super::types::ClientOptions;
-use super::wire::{Body, batch_body, interpret, parse_batch_replies};
+use super::wire::{Body, Read, batch_body, check_replies, interpret, read_batch};
 use crate::backend::PublishError;
 use crate::config::Secret;
 use crate::event::Event;
@@ -22,12 +21,32 @@ use crate::event::Event;
 /// The largest response body read (history and presence answers can be large).
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
-/// An awaited API call.
-pub(super) struct Request {
+/// An awaited API call queued for the worker thread, with how its answer is read.
+pub(super) struct Request<T> {
     pub(super) method: &'static str,
     pub(super) body: Body,
     pub(super) deadline: Instant,
-    pub(super) reply: oneshot::Sender<Result<Value, PublishError>>,
+    pub(super) read: Read<T>,
+    pub(super) reply: oneshot::Sender<Result<T, PublishError>>,
+}
+
+/// A queued [`Request`], whatever its answer is read into: the worker thread makes the call and
+/// sends the answer back.
+pub(super) trait Queued: Send {
+    fn run(self: Box<Self>, caller: Arc<Caller>, client: awc::Client) -> LocalBoxFuture<()>;
+}
+
+type LocalBoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
+impl<T: Send + 'static> Queued for Request<T> {
+    fn run(self: Box<Self>, caller: Arc<Caller>, client: awc::Client) -> LocalBoxFuture<()> {
+        Box::pin(async move {
+            let result = caller
+                .call(&client, self.method, &self.body, self.deadline, self.read)
+                .await;
+            let _ = self.reply.send(result);
+        })
+    }
 }
 
 /// What the fire-and-forget queue carries.
@@ -105,18 +124,19 @@ impl Caller {
 
     /// An awaited call: on a node picked by [`Nodes::pick`], then, after a transient failure of
     /// a call that may be repeated, once more on another node, with a deadline of its own.
-    pub(super) async fn call(
+    pub(super) async fn call<T>(
         &self,
         client: &awc::Client,
         method: &str,
         body: &Body,
         deadline: Instant,
-    ) -> Result<Value, PublishError> {
+        read: Read<T>,
+    ) -> Result<T, PublishError> {
         let Some(first) = self.nodes.pick(&[]) else {
             return Err(super::wire::not_running());
         };
         let result = self
-            .post(client, first, method, &body.bytes, deadline)
+            .post(client, first, method, &body.bytes, deadline, read)
             .await;
         self.nodes.record(first, &result);
         let error = match result {
@@ -130,20 +150,21 @@ impl Caller {
         self.counters.retried.fetch_add(1, Ordering::Relaxed);
         let deadline = Instant::now() + self.timeout;
         let result = self
-            .post(client, second, method, &body.bytes, deadline)
+            .post(client, second, method, &body.bytes, deadline, read)
             .await;
         self.nodes.record(second, &result);
         result
     }
 
-    async fn post(
+    async fn post<T>(
         &self,
         client: &awc::Client,
         node: usize,
         method: &str,
         body: &Bytes,
         deadline: Instant,
-    ) -> Result<Value, PublishError> {
+        read: Read<T>,
+    ) -> Result<T, PublishError> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(PublishError::Timeout(self.timeout));
@@ -164,7 +185,7 @@ impl Caller {
                 .limit(MAX_RESPONSE_BYTES)
                 .await
                 .map_err(|e| PublishError::UnexpectedResponse(e.to_string()))?;
-            interpret(response.status().as_u16(), &bytes, base)
+            interpret(response.status().as_u16(), &bytes, base, read)
         };
         actix_rt::time::timeout(remaining, exchange)
             .await
@@ -194,7 +215,11 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    pub(super) fn run(self, requests: mpsc::Receiver<Request>, detached: mpsc::Receiver<Detached>) {
+    pub(super) fn run(
+        self,
+        requests: mpsc::Receiver<Box<dyn Queued>>,
+        detached: mpsc::Receiver<Detached>,
+    ) {
         let system = actix_rt::System::new();
         system.block_on(async move {
             let client = self.caller.http_client();
@@ -220,13 +245,10 @@ impl Worker {
                 (Ok(body), Some(node)) => {
                     let deadline = Instant::now() + caller.timeout;
                     let sent = caller
-                        .post(client, node, "batch", &body.bytes, deadline)
+                        .post(client, node, "batch", &body.bytes, deadline, read_batch)
                         .await;
                     caller.nodes.record(node, &sent);
-                    match sent {
-                        Ok(result) => parse_batch_replies(&result, pending.len()),
-                        Err(error) => Err(error),
-                    }
+                    sent.and_then(|replies| check_replies(replies, pending.len()))
                 }
                 (Err(error), _) => Err(error),
                 (Ok(_), None) => Err(super::wire::not_running()),
@@ -295,19 +317,11 @@ impl Worker {
 async fn serve_requests(
     worker: std::rc::Rc<Worker>,
     client: awc::Client,
-    mut requests: mpsc::Receiver<Request>,
+    mut requests: mpsc::Receiver<Box<dyn Queued>>,
 ) {
     while let Some(request) = requests.recv().await {
-        let worker = std::rc::Rc::clone(&worker);
-        let client = client.clone();
         // Each call runs concurrently; the connector pools and reuses connections between them.
-        actix_rt::spawn(async move {
-            let result = worker
-                .caller
-                .call(&client, request.method, &request.body, request.deadline)
-                .await;
-            let _ = request.reply.send(result);
-        });
+        actix_rt::spawn(request.run(Arc::clone(&worker.caller), client.clone()));
     }
 }
 
@@ -389,15 +403,16 @@ fn local_client(caller: &Arc<Caller>) -> awc::Client {
 /// spawned there as a local task with this thread's `awc` client, so that no other thread is
 /// woken on the way there or back. The future only holds the task's handle, so it stays `Send`.
 /// The call runs to its end even if this future is dropped, as one queued for the worker does.
-pub(super) async fn call_here(
+pub(super) async fn call_here<T: 'static>(
     caller: Arc<Caller>,
     method: &'static str,
     body: Body,
     deadline: Instant,
-) -> Result<Value, PublishError> {
+    read: Read<T>,
+) -> Result<T, PublishError> {
     let task = actix_rt::spawn(async move {
         let client = local_client(&caller);
-        caller.call(&client, method, &body, deadline).await
+        caller.call(&client, method, &body, deadline, read).await
     });
     task.await.unwrap_or_else(|_| {
         Err(PublishError::NotRunning(
