@@ -49,7 +49,7 @@ impl Event {
             message: message.into(),
             event_class: String::new(),
             data: Value::Null,
-            uid: uuid::Uuid::new_v4().to_string(),
+            uid: new_uid(),
             timestamp: now_millis(),
             sender: None,
         }
@@ -85,6 +85,16 @@ pub const EVENT_CLASSES: [&str; 10] = [
     "object deleted",
 ];
 
+/// A fresh UUID v4 in its hyphenated lower-case form, written straight into its buffer (what
+/// `to_string` would give, without going through the formatting machinery).
+fn new_uid() -> String {
+    let mut buffer = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buffer)
+        .to_owned()
+}
+
 fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -116,5 +126,8 @@ mod tests {
         assert_eq!(value["data"]["a"], 1);
         assert!(event.timestamp > 1_700_000_000_000);
         assert_ne!(event.uid, Event::new("s", "c", "m").uid);
+        let parsed = uuid::Uuid::parse_str(&event.uid).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+        assert_eq!(event.uid, parsed.hyphenated().to_string());
     }
 }
