@@ -61,15 +61,33 @@ pub fn channels() -> ChannelSet {
 /// An event like an app sends: a class, a message and a small JSON object, about 300 bytes of JSON.
 #[must_use]
 pub fn sample_event(n: u64) -> Event {
-    Event::new("bench", CHANNEL, format!("Order {n} was shipped"))
-        .with_event_class("object edited")
-        .with_data(json!({
+    event_of(sample_parts(n))
+}
+
+/// The app's part of [`sample_event`]`(n)`: its message and its data. A comparison makes these
+/// before its clock starts, as the app would have them at hand, so that what it times is
+/// instant's own work on them ([`event_of`]: the event's id and time, then its encoding).
+#[must_use]
+pub fn sample_parts(n: u64) -> (String, serde_json::Value) {
+    (
+        format!("Order {n} was shipped"),
+        json!({
             "id": n,
             "model": "shop.Order",
             "status": "shipped",
             "url": format!("/orders/{n}/"),
             "total": "149.90",
-        }))
+        }),
+    )
+}
+
+/// The event made of an app's `(message, data)`, as `Publisher::publish` makes it: a fresh id
+/// and the current time.
+#[must_use]
+pub fn event_of((message, data): (String, serde_json::Value)) -> Event {
+    Event::new("bench", CHANNEL, message)
+        .with_event_class("object edited")
+        .with_data(data)
 }
 
 /// The embedded server served by actix-web on a thread of its own, at a free `127.0.0.1` port.

@@ -11,7 +11,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use instant_bench::{CHANNEL, Subscribers, sample_event};
+use instant_bench::{CHANNEL, Subscribers, event_of, sample_event, sample_parts};
 use instant_core::{Backend as _, CentrifugoClient, Event};
 use instant_testkit::{Centrifugo, CentrifugoOptions};
 use serde_json::{Value, json};
@@ -30,12 +30,13 @@ enum Scenario {
     FloorOneByOne,
     FloorInFlight64,
     FloorBatch,
+    FloorBatchUnkeyed,
     Cent5,
     DjangoInstant,
 }
 
 impl Scenario {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::Awaited,
         Self::InFlight64,
         Self::AllInFlight,
@@ -44,6 +45,7 @@ impl Scenario {
         Self::FloorOneByOne,
         Self::FloorInFlight64,
         Self::FloorBatch,
+        Self::FloorBatchUnkeyed,
         Self::Cent5,
         Self::DjangoInstant,
     ];
@@ -58,6 +60,7 @@ impl Scenario {
             Self::FloorOneByOne => "floor: keep-alive hyper loop, one by one",
             Self::FloorInFlight64 => "floor: keep-alive hyper, 64 in flight",
             Self::FloorBatch => "floor: prepared body to /api/batch",
+            Self::FloorBatchUnkeyed => "floor: the same batch without idempotency keys",
             Self::Cent5 => "Python cent 5.2, one reused client",
             Self::DjangoInstant => "Python django-instant 4.2.0 publish()",
         }
@@ -113,25 +116,10 @@ pub(crate) fn run(plan: &Plan) -> Section {
     let mut measures = Vec::new();
     let mut ratios = Vec::new();
     for &n in sizes {
-        let events: Vec<Event> = (0..n as u64).map(sample_event).collect();
-        let bodies: Vec<Bytes> = events
-            .iter()
-            .map(|e| Bytes::from(json!({"channel": e.channel, "data": e}).to_string()))
-            .collect();
-        let batch = Bytes::from(
-            json!({
-                "commands": events
-                    .iter()
-                    .map(|e| json!({"publish": {"channel": e.channel, "data": e}}))
-                    .collect::<Vec<_>>(),
-                "parallel": false,
-            })
-            .to_string(),
-        );
         let mut samples = vec![Vec::new(); Scenario::ALL.len()];
         for rep in 0..plan.reps {
             for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
-                let secs = bench.measure(scenario, &events, &bodies, &batch);
+                let secs = bench.measure(scenario, Inputs::new(scenario, n));
                 println!(
                     "compare: publish n={n} rep={} {}: {}",
                     rep + 1,
@@ -186,6 +174,18 @@ pub(crate) fn run(plan: &Plan) -> Section {
                 Some(("≥ 0.8×", |r| r >= 0.8)),
             ),
             Ratio::of(
+                "floor batch without keys / instant batch (share of the keyless ceiling)",
+                get(FloorBatchUnkeyed),
+                get(Batch),
+                None,
+            ),
+            Ratio::of(
+                "floor batch without keys / with keys (time)",
+                get(FloorBatchUnkeyed),
+                get(FloorBatch),
+                None,
+            ),
+            Ratio::of(
                 "django-instant / instant awaited (speed-up)",
                 get(DjangoInstant),
                 get(Awaited),
@@ -233,8 +233,11 @@ pub(crate) fn run(plan: &Plan) -> Section {
              loopback, with one anonymous WebSocket subscriber on the channel. Each figure is the \
              time from the first publish to the last answer; for fire-and-forget, until the \
              subscriber has received all N. The floor is a plain keep-alive HTTP client (hyper) \
-             posting bodies serialized before the clock starts: what Centrifugo allows a client \
-             on this machine. The Python figures are timed inside the Python process (start-up \
+             posting the bodies instant sends for the same events (each with its \
+             `idempotency_key`), serialized before the clock starts: what Centrifugo allows a \
+             client on this machine. instant is given each event's message and data before the \
+             clock starts, as an app has them at hand; making the event (its id and time), \
+             encoding it, sending it and reading the answer are timed. The Python figures are timed inside the Python process (start-up \
              and imports excluded). Every Rust scenario, the floor included, runs on an actix-rt \
              system, as a publish from an actix-web handler does."
                 .to_owned(),
@@ -281,25 +284,68 @@ pub(crate) fn run(plan: &Plan) -> Section {
     }
 }
 
+/// What one run of a scenario is given, made before its clock starts: the app's part of each
+/// event for instant (each event's id, time and encoding are instant's work, timed), or, for the
+/// floor, the very bodies instant sends for those events (`idempotency_key` included), made
+/// anew for each run: Centrifugo answers a key it has seen in the last five minutes from its
+/// cache without delivering again.
+struct Inputs {
+    n: usize,
+    parts: Vec<(String, Value)>,
+    bodies: Vec<Bytes>,
+    batch: Bytes,
+}
+
+impl Inputs {
+    fn new(scenario: Scenario, n: usize) -> Self {
+        let mut inputs = Self {
+            n,
+            parts: Vec::new(),
+            bodies: Vec::new(),
+            batch: Bytes::new(),
+        };
+        let keyed = |e: &Event| json!({"channel": e.channel, "data": e, "idempotency_key": e.uid});
+        let keyless = |e: &Event| json!({"channel": e.channel, "data": e});
+        let events = || (0..n as u64).map(sample_event);
+        let batch = |params: &dyn Fn(&Event) -> Value| {
+            let commands: Vec<Value> = events().map(|e| json!({"publish": params(&e)})).collect();
+            Bytes::from(json!({"commands": commands, "parallel": false}).to_string())
+        };
+        match scenario {
+            Scenario::Awaited
+            | Scenario::InFlight64
+            | Scenario::AllInFlight
+            | Scenario::Batch
+            | Scenario::Detached => inputs.parts = (0..n as u64).map(sample_parts).collect(),
+            Scenario::FloorOneByOne | Scenario::FloorInFlight64 => {
+                inputs.bodies = events()
+                    .map(|e| Bytes::from(keyed(&e).to_string()))
+                    .collect();
+            }
+            Scenario::FloorBatch => inputs.batch = batch(&keyed),
+            Scenario::FloorBatchUnkeyed => inputs.batch = batch(&keyless),
+            Scenario::Cent5 | Scenario::DjangoInstant => {}
+        }
+        inputs
+    }
+}
+
 impl Bench {
-    /// Runs one scenario once; returns the seconds it took.
-    fn measure(
-        &mut self,
-        scenario: Scenario,
-        events: &[Event],
-        bodies: &[Bytes],
-        batch: &Bytes,
-    ) -> f64 {
-        let n = events.len();
+    /// Runs one scenario once on its `inputs`; returns the seconds it took.
+    fn measure(&mut self, scenario: Scenario, inputs: Inputs) -> f64 {
+        let n = inputs.n;
         self.subscribers.expect(n as u64);
+        let Inputs {
+            mut parts,
+            bodies,
+            batch,
+            ..
+        } = inputs;
         let start = Instant::now();
         let secs = match scenario {
             Scenario::Awaited => self.runtime.block_on(async {
-                for i in 0..n {
-                    self.client
-                        .publish(sample_event(i as u64))
-                        .await
-                        .expect("publish");
+                for part in parts {
+                    self.client.publish(event_of(part)).await.expect("publish");
                 }
                 start.elapsed().as_secs_f64()
             }),
@@ -311,8 +357,8 @@ impl Bench {
                 };
                 self.runtime.block_on(async {
                     let client = &self.client;
-                    let mut answers = futures_util::stream::iter(0..n)
-                        .map(|i| client.publish(sample_event(i as u64)))
+                    let mut answers = futures_util::stream::iter(parts)
+                        .map(|part| client.publish(event_of(part)))
                         .buffer_unordered(width);
                     while let Some(answer) = answers.next().await {
                         answer.expect("publish");
@@ -321,7 +367,7 @@ impl Bench {
                 })
             }
             Scenario::Batch => self.runtime.block_on(async {
-                let events: Vec<Event> = (0..n as u64).map(sample_event).collect();
+                let events: Vec<Event> = parts.drain(..).map(event_of).collect();
                 let replies = self.client.batch(&events).await.expect("batch");
                 assert!(
                     replies.iter().all(Result::is_ok),
@@ -330,27 +376,27 @@ impl Bench {
                 start.elapsed().as_secs_f64()
             }),
             Scenario::Detached => {
-                for i in 0..n {
-                    self.client.publish_detached(sample_event(i as u64));
+                for part in parts {
+                    self.client.publish_detached(event_of(part));
                 }
                 self.subscribers.wait();
                 start.elapsed().as_secs_f64()
             }
             Scenario::FloorOneByOne => self.runtime.block_on(async {
                 for body in bodies {
-                    self.post("publish", body.clone()).await;
+                    self.post("publish", body).await;
                 }
                 start.elapsed().as_secs_f64()
             }),
             Scenario::FloorInFlight64 => self.runtime.block_on(async {
                 let mut answers = futures_util::stream::iter(bodies)
-                    .map(|body| self.post("publish", body.clone()))
+                    .map(|body| self.post("publish", body))
                     .buffer_unordered(64);
                 while answers.next().await.is_some() {}
                 start.elapsed().as_secs_f64()
             }),
-            Scenario::FloorBatch => self.runtime.block_on(async {
-                self.post("batch", batch.clone()).await;
+            Scenario::FloorBatch | Scenario::FloorBatchUnkeyed => self.runtime.block_on(async {
+                self.post("batch", batch).await;
                 start.elapsed().as_secs_f64()
             }),
             Scenario::Cent5 => self.python(&self.cent5_python, "cent5", n),
