@@ -238,10 +238,7 @@ pub(super) fn read_batch(body: &[u8]) -> Result<Replies, PublishError> {
         .replies
         .into_iter()
         .map(|reply| match (reply.error, reply.publish) {
-            (Some(error), _) => Err(PublishError::Server {
-                code: u32::try_from(error.code).unwrap_or(u32::MAX),
-                message: error.message,
-            }),
+            (Some(error), _) => Err(server_error_of(error.code, error.message)),
             (None, publish) => {
                 Ok(
                     publish.map_or_else(PublishReceipt::default, |publish| PublishReceipt {
@@ -297,10 +294,15 @@ pub(super) fn server_error(body: &Value) -> Option<PublishError> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    Some(PublishError::Server {
+    Some(server_error_of(code, message))
+}
+
+/// The error for Centrifugo's error `code` and `message`, however the answer was read.
+fn server_error_of(code: u64, message: String) -> PublishError {
+    PublishError::Server {
         code: u32::try_from(code).unwrap_or(u32::MAX),
         message,
-    })
+    }
 }
 
 pub(super) fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, PublishError> {
