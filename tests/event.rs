@@ -1,8 +1,9 @@
 //! `#[instant::event]` handlers publish exactly when they succeed, through the publisher the app
 //! registers, without changing their response; recorded by a `RecordingBackend`.
 
+use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
 use actix_web::{App, HttpResponse, Responder, get, test, web};
 use instant::publishing::{Backend, BoxFuture, DeliveryStats, PublishReceipt};
@@ -165,6 +166,45 @@ async fn the_attribute_also_works_below_the_route_macro() {
 #[derive(Clone, Default)]
 struct Log(Arc<Mutex<Vec<u8>>>);
 
+thread_local! {
+    /// Where [`ThreadLog`] writes on this thread: the capture of the test running here, if any.
+    static CAPTURE: RefCell<Option<Log>> = const { RefCell::new(None) };
+}
+
+/// Captures what `tracing` writes on the calling thread (an actix test runs its app on its own
+/// thread) from now on. One process-wide subscriber writes every thread's lines to that thread's
+/// capture: a subscriber set per test thread would race with the other tests' threads over the
+/// callsites' cached interest, and a line could be lost.
+fn capture_logs() -> Log {
+    static GLOBAL: Once = Once::new();
+    GLOBAL.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_writer(|| ThreadLog)
+            .with_ansi(false)
+            .finish()
+            .init();
+    });
+    let log = Log::default();
+    CAPTURE.with(|capture| *capture.borrow_mut() = Some(log.clone()));
+    log
+}
+
+/// Writes to the calling thread's capture; drops the line on a thread without one.
+struct ThreadLog;
+
+impl Write for ThreadLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|capture| match &mut *capture.borrow_mut() {
+            Some(log) => log.write(bytes),
+            None => Ok(bytes.len()),
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Write for Log {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(bytes);
@@ -178,15 +218,7 @@ impl Write for Log {
 
 #[actix_web::test]
 async fn an_app_without_instant_answers_normally_and_logs_why_nothing_was_published() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = subscriber.set_default();
-    // Callsites first hit by another test's thread, with no subscriber, may have cached "never".
-    tracing::callsite::rebuild_interest_cache();
+    let log = capture_logs();
 
     let app = test::init_service(App::new().service(create_order)).await;
     let request = test::TestRequest::post()
@@ -230,15 +262,7 @@ impl Backend for UnreachableBackend {
 
 #[actix_web::test]
 async fn a_failed_awaited_publish_is_logged_and_the_success_response_is_kept() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = subscriber.set_default();
-    // Callsites first hit by another test's thread, with no subscriber, may have cached "never".
-    tracing::callsite::rebuild_interest_cache();
+    let log = capture_logs();
 
     let publisher = Publisher::new(Arc::new(UnreachableBackend), "mysite");
     let app = test::init_service(
