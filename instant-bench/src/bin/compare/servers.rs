@@ -137,7 +137,8 @@ struct Crowd {
 }
 
 impl Crowd {
-    /// Connects `n` clients to `url`, 200 at a time, and returns once every one is subscribed.
+    /// Connects `n` clients to `url`, 500 at a time (within the listen backlogs), and returns
+    /// once every one is subscribed.
     async fn connect(url: &str, n: usize, epoch: Instant) -> Self {
         let shared = Arc::new(Shared {
             received: AtomicU64::new(0),
@@ -151,7 +152,7 @@ impl Crowd {
         let mut tasks = Vec::with_capacity(n);
         let mut open = 0;
         while open < n {
-            let wave = (n - open).min(200);
+            let wave = (n - open).min(500);
             let (ready_tx, mut ready) = tokio::sync::mpsc::channel(wave);
             for _ in 0..wave {
                 let url = url.to_owned();
@@ -327,45 +328,80 @@ async fn api_ready(http: &HyperClient<HttpConnector, Full<Bytes>>, server: &Runn
 }
 
 /// Posts one server API call; panics on anything but a clean answer.
-async fn post(
+///
+/// Centrifugo answers a `publish` or `batch` call only once it has queued the publications to
+/// every subscriber, and its HTTP server (v6.9.1, not configurable) gives a call 10 s to write its
+/// answer: a call that takes longer loses its answer and its connection, which hyper reports as
+/// an incomplete message.
+///
+/// The call is built at once and the returned future owns what it needs, so it can be spawned.
+fn post(
     http: &HyperClient<HttpConnector, Full<Bytes>>,
     server: &Running,
-    method: &str,
+    method: &'static str,
     body: Bytes,
-) {
-    let response = http
-        .request(api_request(server, method, body))
-        .await
-        .unwrap_or_else(|e| {
+) -> impl Future<Output = ()> + Send + 'static {
+    let response = http.request(api_request(server, method, body));
+    let (api, pid) = (server.api(), server.pid());
+    async move {
+        let response = response.await.unwrap_or_else(|e| {
             panic!(
-                "{} does not answer {method} (process alive: {}): {e:?}",
-                server.api(),
-                std::path::Path::new(&format!("/proc/{}", server.pid())).exists()
+                "{api} does not answer {method} (process alive: {}): {e:?}",
+                std::path::Path::new(&format!("/proc/{pid}")).exists()
             )
         });
-    let status = response.status();
-    let answer = response
-        .into_body()
-        .collect()
-        .await
-        .expect("the answer's body")
-        .to_bytes();
-    assert!(
-        status.is_success() && !answer.windows(8).any(|w| w == b"\"error\":"),
-        "{method} refused: {status} {}",
-        String::from_utf8_lossy(&answer)
-    );
+        let status = response.status();
+        let answer = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the answer's body")
+            .to_bytes();
+        assert!(
+            status.is_success() && !answer.windows(8).any(|w| w == b"\"error\":"),
+            "{method} refused: {status} {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
 }
 
-/// One crowd of subscribers: how many, and how many publications per second its latency phase
-/// sends.
+/// One crowd of subscribers: how many, how its burst is sent, and how many publications per
+/// second its latency phase sends.
 #[derive(Clone, Copy)]
 struct Crowdsize {
     subscribers: usize,
+    /// Publications in the burst.
+    burst: u64,
+    /// Publications per `batch` call of the burst; the calls go one after another.
+    per_call: u64,
+    /// Publications per second in the latency phase.
     rate: u64,
 }
 
 impl Crowdsize {
+    /// The size column of the burst tables.
+    fn burst_label(self) -> String {
+        format!(
+            "{} publications × {} subscribers",
+            self.burst, self.subscribers
+        )
+    }
+
+    /// How the burst is sent, in words.
+    fn burst_calls(self) -> String {
+        if self.per_call >= self.burst {
+            format!(
+                "{} publications in one `batch` call to {} subscribers",
+                self.burst, self.subscribers
+            )
+        } else {
+            format!(
+                "{} publications in `batch` calls of {}, one after another, to {} subscribers",
+                self.burst, self.per_call, self.subscribers
+            )
+        }
+    }
+
     /// The size column of the latency tables.
     fn latency_label(self, secs: u64) -> String {
         format!(
@@ -378,13 +414,16 @@ impl Crowdsize {
 /// The sizes of one run.
 struct Sizes {
     crowds: Vec<Crowdsize>,
-    burst: u64,
     latency_secs: u64,
-    memory: Vec<usize>,
 }
+
+/// Publications sent to warm a fresh server up before the burst, unmeasured.
+const WARM_UP: u64 = 2;
 
 /// One repetition's figures for one server and one crowd.
 struct CrowdFigures {
+    /// Resident memory per idle subscribed connection, in bytes.
+    per_connection: f64,
     burst_secs: f64,
     /// Publications per WebSocket frame during the burst.
     per_frame: f64,
@@ -396,31 +435,11 @@ struct CrowdFigures {
 struct Figures {
     /// In the order of [`Sizes::crowds`].
     crowds: Vec<CrowdFigures>,
-    per_connection: Vec<f64>,
 }
 
-/// Memory per idle subscribed connection: a fresh server per size.
-async fn measure_memory(target: Target, sizes: &Sizes, epoch: Instant) -> Vec<f64> {
-    let mut per_connection = Vec::new();
-    for &n in &sizes.memory {
-        let server = Running::start(target);
-        // One client first, so that the channel and the lazily built state exist at baseline.
-        let first = Crowd::connect(&server.ws_url(), 1, epoch).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let baseline = server.rss();
-        let crowd = Crowd::connect(&server.ws_url(), n, epoch).await;
-        // Let the server finish each session's set-up, and a garbage collector run.
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let loaded = server.rss();
-        per_connection.push((loaded.saturating_sub(baseline)) as f64 / n as f64);
-        drop(crowd);
-        drop(first);
-        drop(server);
-    }
-    per_connection
-}
-
-/// Burst fan-out and latency: a fresh server, `size.subscribers` clients.
+/// Memory per idle subscribed connection, burst fan-out and latency: a fresh server,
+/// `size.subscribers` clients. The memory is read while the crowd is idle and before any
+/// publication, so one crowd serves all three measures.
 async fn measure_crowd(
     target: Target,
     sizes: &Sizes,
@@ -431,7 +450,16 @@ async fn measure_crowd(
     // A client of its own per server: no kept-alive connection outlives the server it went to.
     let http = &HyperClient::builder(TokioExecutor::new()).build_http();
     api_ready(http, &server).await;
+    // One client first, so that the channel and the lazily built state exist at baseline.
+    let first = Crowd::connect(&server.ws_url(), 1, epoch).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let baseline = server.rss();
     let mut crowd = Crowd::connect(&server.ws_url(), size.subscribers, epoch).await;
+    // Let the server finish each session's set-up, and a garbage collector run.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let per_connection = server.rss().saturating_sub(baseline) as f64 / size.subscribers as f64;
+    drop(first);
+
     let batch = |k: u64| {
         Bytes::from(
             json!({
@@ -444,30 +472,43 @@ async fn measure_crowd(
         )
     };
     // Warm-up: a small batch, unmeasured.
-    let goal = crowd.expect(10);
-    post(http, &server, "batch", batch(10)).await;
+    let goal = crowd.expect(WARM_UP);
+    post(http, &server, "batch", batch(WARM_UP)).await;
     crowd.wait(goal).await;
-    let body = batch(sizes.burst);
-    let goal = crowd.expect(sizes.burst);
+    let bodies = (0..size.burst.div_ceil(size.per_call.max(1)))
+        .map(|call| batch(size.per_call.min(size.burst - call * size.per_call)))
+        .collect::<Vec<_>>();
+    let goal = crowd.expect(size.burst);
     let frames_before = crowd.shared.frames.load(Ordering::Acquire);
     let start = Instant::now();
-    post(http, &server, "batch", body).await;
+    for body in bodies {
+        post(http, &server, "batch", body).await;
+    }
     crowd.wait(goal).await;
     let burst_secs = start.elapsed().as_secs_f64();
     let burst_frames = crowd.shared.frames.load(Ordering::Acquire) - frames_before;
-    let per_frame = (sizes.burst * size.subscribers as u64) as f64 / burst_frames.max(1) as f64;
+    let per_frame = (size.burst * size.subscribers as u64) as f64 / burst_frames.max(1) as f64;
 
-    // Latency: `size.rate` publications per second, one API call each.
+    // Latency: `size.rate` publications per second, one API call each. Each call goes out on its
+    // tick without waiting for the previous answer (a server answers once it has queued the
+    // publication to every subscriber, which with 10,000 of them takes longer than a tick), so
+    // the rate holds and a server that falls behind shows it in the latencies.
     crowd.shared.recording.store(true, Ordering::Release);
     let count = sizes.latency_secs * size.rate;
     let goal = crowd.expect(count);
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / size.rate.max(1)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut calls = Vec::new();
     for n in 0..count {
         tick.tick().await;
         let t = epoch.elapsed().as_micros() as u64;
         let body = Bytes::from(json!({"channel": CHANNEL, "data": data(n, t)}).to_string());
-        post(http, &server, "publish", body).await;
+        calls.push(tokio::spawn(post(http, &server, "publish", body)));
+    }
+    for call in calls {
+        if let Err(e) = call.await {
+            std::panic::resume_unwind(e.into_panic());
+        }
     }
     crowd.wait(goal).await;
     crowd.shared.recording.store(false, Ordering::Release);
@@ -481,6 +522,7 @@ async fn measure_crowd(
     drop(crowd);
     drop(server);
     CrowdFigures {
+        per_connection,
         burst_secs,
         per_frame,
         p50,
@@ -494,23 +536,34 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
         Sizes {
             crowds: vec![Crowdsize {
                 subscribers: 50,
+                burst: 10,
+                per_call: 10,
                 rate: 100,
             }],
-            burst: 10,
             latency_secs: 1,
-            memory: vec![50],
         }
     } else {
         Sizes {
-            // 10,000 subscribers (at 10 publications per second, the same 100,000 deliveries per
-            // second) is not in the list: see `findings::SERVERS_BURST`.
-            crowds: vec![Crowdsize {
-                subscribers: 1_000,
-                rate: 100,
-            }],
-            burst: 100,
-            latency_secs: 5,
-            memory: vec![1_000, 10_000],
+            // Both crowds get the same 100,000 deliveries in the burst. With 10,000 subscribers
+            // the burst goes in calls of 5 publications, so that Centrifugo answers each call
+            // within its HTTP server's 10 s, and the latency phase sends 2 publications per
+            // second (20,000 deliveries per second), which Centrifugo keeps up with on 2 shared
+            // cores; at 10 per second it fell behind (see `findings::SERVERS_BURST`).
+            crowds: vec![
+                Crowdsize {
+                    subscribers: 1_000,
+                    burst: 100,
+                    per_call: 100,
+                    rate: 100,
+                },
+                Crowdsize {
+                    subscribers: 10_000,
+                    burst: 10,
+                    per_call: 5,
+                    rate: 2,
+                },
+            ],
+            latency_secs: 4,
         }
     };
     let crowd_list = sizes
@@ -520,9 +573,16 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
         .collect::<Vec<_>>()
         .join(" and ");
     println!(
-        "compare: embedded server vs Centrifugo, {crowd_list} subscribers, burst of {}, {} s of \
-         latency, memory at {:?} connections, {} repetitions",
-        sizes.burst, sizes.latency_secs, sizes.memory, plan.reps
+        "compare: embedded server vs Centrifugo, {crowd_list} subscribers, bursts of {}, {} s of \
+         latency, {} repetitions",
+        sizes
+            .crowds
+            .iter()
+            .map(|c| c.burst.to_string())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        sizes.latency_secs,
+        plan.reps
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -532,40 +592,30 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
     let epoch = Instant::now();
     let mut figures: Vec<Vec<Figures>> = vec![Vec::new(), Vec::new()];
     for rep in 0..plan.reps {
-        // Each crowd on both servers in turn, then the memory of both.
+        // Each crowd on both servers in turn.
         let mut crowds: [Vec<CrowdFigures>; 2] = [Vec::new(), Vec::new()];
         for &size in &sizes.crowds {
             for (i, target) in Target::ALL.into_iter().enumerate() {
+                let started = Instant::now();
                 let c = runtime.block_on(measure_crowd(target, &sizes, size, epoch));
                 println!(
-                    "compare: servers rep={} {}, {} subscribers: burst {} ({:.1} publications per \
-                     frame), p50 {}, p99 {}",
+                    "compare: servers rep={} {}, {} subscribers: {} per connection, burst {} \
+                     ({:.1} publications per frame), p50 {}, p99 {} ({} s in all)",
                     rep + 1,
                     target.label(),
                     size.subscribers,
+                    crate::report::bytes(c.per_connection),
                     crate::report::seconds(c.burst_secs),
                     c.per_frame,
                     crate::report::seconds(c.p50),
                     crate::report::seconds(c.p99),
+                    started.elapsed().as_secs(),
                 );
                 crowds[i].push(c);
             }
         }
-        for (i, target) in Target::ALL.into_iter().enumerate() {
-            let per_connection = runtime.block_on(measure_memory(target, &sizes, epoch));
-            println!(
-                "compare: servers rep={} {}: per connection {:?}",
-                rep + 1,
-                target.label(),
-                per_connection
-                    .iter()
-                    .map(|b| crate::report::bytes(*b))
-                    .collect::<Vec<_>>()
-            );
-            figures[i].push(Figures {
-                crowds: std::mem::take(&mut crowds[i]),
-                per_connection,
-            });
+        for (i, crowds) in crowds.into_iter().enumerate() {
+            figures[i].push(Figures { crowds });
         }
     }
     drop(runtime);
@@ -582,11 +632,8 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
     let mut latency_measures: Vec<Measure> = Vec::new();
     let mut latency_ratios = Vec::new();
     for (i, size) in sizes.crowds.iter().enumerate() {
-        let deliveries = (sizes.burst * size.subscribers as u64) as f64;
-        let burst_size = format!(
-            "{} publications × {} subscribers",
-            sizes.burst, size.subscribers
-        );
+        let deliveries = (size.burst * size.subscribers as u64) as f64;
+        let burst_size = size.burst_label();
         let [e, c] = [E, C].map(|t| {
             series(t, burst_size.clone(), deliveries, &|f| {
                 f.crowds[i].burst_secs
@@ -631,9 +678,9 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
     }
     let mut memory_measures = Vec::new();
     let mut memory_ratios = Vec::new();
-    for (i, n) in sizes.memory.iter().enumerate() {
-        let size = format!("{n} connections");
-        let [e, c] = [E, C].map(|t| series(t, size.clone(), 0.0, &|f| f.per_connection[i]));
+    for (i, crowd) in sizes.crowds.iter().enumerate() {
+        let size = format!("{} connections", crowd.subscribers);
+        let [e, c] = [E, C].map(|t| series(t, size.clone(), 0.0, &|f| f.crowds[i].per_connection));
         memory_ratios.push(Ratio::of(
             "embedded / Centrifugo (bytes per connection)",
             &e,
@@ -695,12 +742,17 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
             intro: vec![
                 intro.to_owned(),
                 format!(
-                    "{} publications of about 300 bytes of JSON in one `batch` API call to a \
-                     channel with {crowd_list} subscribers (a fresh server for each crowd); the \
-                     figure is the time from sending the call until every subscriber has \
-                     received every publication, and the rate is deliveries (publications × \
+                    "Publications of about 300 bytes of JSON through the `batch` API call to a \
+                     channel with {crowd_list} subscribers (a fresh server for each crowd): {}. \
+                     The figure is the time from sending the first call until every subscriber \
+                     has received every publication, and the rate is deliveries (publications × \
                      subscribers) per second.",
-                    sizes.burst
+                    sizes
+                        .crowds
+                        .iter()
+                        .map(|c| c.burst_calls())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
             ],
             setup: burst_setup,
@@ -716,9 +768,9 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
             title: "2b. Embedded server and Centrifugo v6: publish-to-receive latency".to_owned(),
             chart: "servers-latency.svg".to_owned(),
             intro: vec![format!(
-                "Publications at a fixed rate, one `publish` API call each, for {} s: {}. Each \
-                 publication carries the time it was \
-                 sent, and every delivery's latency (receipt minus send, on the load generator's \
+                "Publications at a fixed rate, one `publish` API call each, sent on time \
+                 whether or not the previous call has been answered, for {} s: {}. Each \
+                 publication carries the time it was sent, and every delivery's latency (receipt minus send, on the load generator's \
                  clock) is recorded. The figures are the median (p50) and 99th percentile (p99) \
                  of all deliveries of one run; the table gives the median and spread of those \
                  over the runs.",
@@ -743,12 +795,13 @@ pub(crate) fn run(plan: &Plan) -> Vec<Section> {
             title: "2c. Embedded server and Centrifugo v6: memory per idle connection".to_owned(),
             chart: "servers-memory.svg".to_owned(),
             intro: vec![
-                "A fresh server; one client connects and subscribes, then the baseline is the \
-                 server process's resident memory (`VmRSS` in `/proc/<pid>/status`); N more \
-                 clients connect and subscribe to the same channel and stay idle; two seconds \
-                 later the resident memory is read again. The figure is the growth divided by N: \
-                 what one idle subscribed connection costs the server process, kernel socket \
-                 buffers excluded (they are not part of a process's RSS)."
+                "Read on the fresh server of each crowd of 2a and 2b, before any publication: one \
+                 client connects and subscribes, then the baseline is the server process's \
+                 resident memory (`VmRSS` in `/proc/<pid>/status`); N more clients connect and \
+                 subscribe to the same channel and stay idle; two seconds later the resident \
+                 memory is read again. The figure is the growth divided by N: what one idle \
+                 subscribed connection costs the server process, kernel socket buffers excluded \
+                 (they are not part of a process's RSS)."
                     .to_owned(),
             ],
             setup: Vec::new(),
