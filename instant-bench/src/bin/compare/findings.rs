@@ -198,15 +198,30 @@ pub(crate) const SERVERS_BURST: &[&str] = &[
      that makes the clients read more frames also slows itself; the burst figures include that, \
      as a real crowd of browsers would not. This measures delivery from one process on one \
      machine; it says nothing about a Centrifugo cluster (see the cluster comparison).",
-    "**Not measured: burst and latency with 10,000 subscribers.** With 10,000 of this load \
-     generator's clients subscribed, Centrifugo v6 left the warm-up `batch` call (10 \
-     publications) unanswered and closed the connection after about 30 s, in each of six \
-     attempts, while a fresh `info` call just before the crowd connected was answered; the cause \
-     was not found, so the suite keeps 1,000 subscribers for these two sections (memory is \
-     measured at 10,000 on both servers). In the same attempts the embedded server delivered 100 \
-     publications to 10,000 subscribers in 1.1–1.7 s (0.6–0.9 million deliveries per second), \
-     with a p50 of 0.3–0.4 s and a p99 of 0.6–1.6 s at 10 publications per second (each one \
-     10,000 messages for the load generator to read, on the same 2 cores).",
+    "**10,000 subscribers.** Centrifugo answers a `publish` or `batch` API call only once it \
+     has queued the call's publications to every subscriber, and its HTTP server gives a call \
+     10 s to write its answer (v6.9.1: `WriteTimeout: 10 * time.Second` in \
+     `internal/app/mux.go`, not a configuration key); a call that takes longer loses its answer \
+     and its connection. With 10,000 subscribers on these 2 shared cores its fan-out runs at \
+     20,000–40,000 deliveries per second: each publication queued to a client wakes that \
+     client's writer goroutine, and the 10,000 writers run before the publishing goroutine gets \
+     a core back (goroutine dumps taken during the burst found it `runnable` inside \
+     `broadcastPublication` every time; half of Centrifugo's CPU profile is the writers' \
+     `write` system calls), so each publication leaves as a frame of its own (1.0 per frame, \
+     against 3–13 with 1,000 subscribers) at the cost of one `write` per delivery. 100 \
+     publications in one call (a million deliveries) took Centrifugo 27 s, and 10 (the former \
+     warm-up) took 3.7–7 s here, more than 10 s on the busier machine of the earlier attempts: \
+     the answer was lost, which is the failure those attempts saw. Nothing else was at fault: \
+     no client was disconnected (the per-client queue, `client.queue_max_size` of 1 MB, never \
+     filled), the load generator used about 0.2 of a core during Centrifugo's burst, every \
+     client had its subscribe reply before the first call, hyper's client has no timeout of its \
+     own, and the file limit (20,000) holds both sides. No Centrifugo v6 setting helps: its \
+     configuration exposes neither a per-connection write delay nor frame or channel batching \
+     (the Centrifuge library has them). So the 10,000-subscriber burst is 10 publications (the \
+     same 100,000 deliveries as the 1,000-subscriber one) in `batch` calls of 5, one after \
+     another, the same calls to both servers, and its latency phase sends 2 publications per \
+     second (20,000 deliveries per second): at 10 per second, with every call sent on time, \
+     Centrifugo fell behind and its answers came after more than 10 s.",
 ];
 
 /// The embedded server's latency beside Centrifugo's.
@@ -235,6 +250,13 @@ pub(crate) const SERVERS_LATENCY: &[&str] = &[
      closed. The next thing to try is writing at once from the fan-out to connections whose \
      writer is idle, which saves one wake-up per delivery, measured on a machine where the load \
      generator has cores of its own.",
+    "**The publisher no longer waits for an answer before the next tick.** Until this run each \
+     `publish` call waited for the previous one's answer, and a server answers only once it has \
+     queued the publication to every subscriber, so a slower server was sent fewer publications \
+     than the rate said: with 1,000 subscribers the 5 s phase took 7–12 s, and with 10,000 \
+     subscribers 10 publications per second came down to about 2.5. Each call now goes out on \
+     its tick, so both servers get the same load and a server that falls behind shows it in \
+     its latencies; figures from earlier runs are not comparable with these.",
 ];
 
 /// The embedded server's memory per connection beside Centrifugo's.
