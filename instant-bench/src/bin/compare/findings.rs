@@ -203,7 +203,7 @@ pub(crate) const SERVERS_BURST: &[&str] = &[
      10 s to write its answer (v6.9.1: `WriteTimeout: 10 * time.Second` in \
      `internal/app/mux.go`, not a configuration key); a call that takes longer loses its answer \
      and its connection. With 10,000 subscribers on these 2 shared cores its fan-out runs at \
-     20,000–40,000 deliveries per second: each publication queued to a client wakes that \
+     20,000–65,000 deliveries per second, depending on what else runs: each publication queued to a client wakes that \
      client's writer goroutine, and the 10,000 writers run before the publishing goroutine gets \
      a core back (goroutine dumps taken during the burst found it `runnable` inside \
      `broadcastPublication` every time; half of Centrifugo's CPU profile is the writers' \
