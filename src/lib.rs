@@ -120,8 +120,8 @@ pub mod publishing {
     //! commit ([`Publisher::deferred`](crate::Publisher::deferred)), and delivery figures,
     //! per Centrifugo node too ([`NodeHealth`]).
     pub use instant_core::{
-        Backend, BoxFuture, Deferred, DeferredEvent, DeliveryStats, EVENT_CLASSES, GlobalPublish,
-        NodeHealth, NodeState, Publish, PublishReceipt, StreamPosition, TypedEvent,
+        Backend, BoxFuture, Deferred, DeferredEvent, DeliveryStats, EVENT_CLASSES, EventJson,
+        GlobalPublish, NodeHealth, NodeState, Publish, PublishReceipt, StreamPosition, TypedEvent,
     };
 
     /// Makes a serde type a [`TypedEvent`]: published on its channel with its event class and

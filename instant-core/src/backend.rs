@@ -8,8 +8,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::event::Event;
+use crate::event_json::with_json_data;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::presence::{Presence, PresenceClient, users_of};
 use crate::sender::ClientId;
@@ -187,6 +189,25 @@ pub trait Backend: Send + Sync + 'static {
     /// counted in [`Backend::stats`].
     fn publish_detached(&self, event: Event);
 
+    /// Publishes and waits, as [`Backend::publish`], an event whose data is JSON text already
+    /// (`event.data` is not read): a backend that sends events as JSON writes it in as it is
+    /// ([`Event::to_json_with_data`]). The default reads it into `event.data` and calls
+    /// [`Backend::publish`].
+    fn publish_json_data(
+        &self,
+        event: Event,
+        data: &RawValue,
+    ) -> BoxFuture<'_, Result<PublishReceipt, PublishError>> {
+        self.publish(with_json_data(event, data))
+    }
+
+    /// Publishes without waiting, as [`Backend::publish_detached`], an event whose data is JSON
+    /// text already (`event.data` is not read). The default reads it into `event.data` and calls
+    /// [`Backend::publish_detached`].
+    fn publish_json_data_detached(&self, event: Event, data: &RawValue) {
+        self.publish_detached(with_json_data(event, data));
+    }
+
     /// Delivery counters.
     fn stats(&self) -> DeliveryStats;
 
@@ -338,6 +359,7 @@ impl Publisher {
             backend: &*self.backend,
             metrics: &self.metrics,
             event: Event::new(&*self.site, channel, message),
+            json_data: None,
         }
     }
 
@@ -362,7 +384,7 @@ impl Publisher {
     /// # Errors
     /// [`PublishError`] from the backend.
     pub async fn publish_event(&self, event: Event) -> Result<PublishReceipt, PublishError> {
-        counted(&self.metrics, &*self.backend, event).await
+        counted(&self.metrics, &*self.backend, event, None).await
     }
 
     /// The site slug stamped on events.
@@ -513,12 +535,15 @@ pub struct Publish<'a> {
     backend: &'a dyn Backend,
     metrics: &'a Metrics,
     event: Event,
+    /// Data given as JSON text, which takes the place of `event.data`.
+    json_data: Option<&'a RawValue>,
 }
 
 impl fmt::Debug for Publish<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Publish")
             .field("event", &self.event)
+            .field("json_data", &self.json_data)
             .finish_non_exhaustive()
     }
 }
@@ -533,6 +558,27 @@ impl<'a> Publish<'a> {
     /// Attaches JSON data.
     pub fn data(mut self, data: Value) -> Self {
         self.event.data = data;
+        self.json_data = None;
+        self
+    }
+
+    /// Attaches data that is JSON text already, such as the body of a JSON response: a backend
+    /// that sends events as JSON (the embedded server) writes it in as it is, never reading it
+    /// into a [`Value`]; the others read it. It replaces data given with [`Publish::data`], and
+    /// [`Publish::event`] shows `null` in its place.
+    ///
+    /// ```
+    /// use instant_core::testing::RecordingBackend;
+    /// use serde_json::value::RawValue;
+    ///
+    /// let recorder = RecordingBackend::new();
+    /// let body: &RawValue = serde_json::from_str(r#"{"id":7,"status":"created"}"#).unwrap();
+    /// recorder.publisher("s").publish("news", "New order").json_data(body).detach();
+    /// assert_eq!(recorder.events()[0].data["id"], 7);
+    /// ```
+    pub fn json_data(mut self, data: &'a RawValue) -> Self {
+        self.event.data = Value::Null;
+        self.json_data = Some(data);
         self
     }
 
@@ -558,7 +604,10 @@ impl<'a> Publish<'a> {
     /// Sends the event without waiting; failures are logged and counted.
     pub fn detach(self) {
         tracing::debug!(channel = %self.event.channel, uid = %self.event.uid, "instant: publish (fire-and-forget)");
-        self.backend.publish_detached(self.event);
+        match self.json_data {
+            Some(data) => self.backend.publish_json_data_detached(self.event, data),
+            None => self.backend.publish_detached(self.event),
+        }
     }
 
     /// The event as built so far.
@@ -573,7 +622,12 @@ impl<'a> IntoFuture for Publish<'a> {
     type IntoFuture = BoxFuture<'a, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(counted(self.metrics, self.backend, self.event))
+        Box::pin(counted(
+            self.metrics,
+            self.backend,
+            self.event,
+            self.json_data,
+        ))
     }
 }
 
@@ -582,9 +636,14 @@ async fn counted(
     metrics: &Metrics,
     backend: &dyn Backend,
     event: Event,
+    json_data: Option<&RawValue>,
 ) -> Result<PublishReceipt, PublishError> {
     let span = tracing::debug_span!("instant.publish", channel = %event.channel, uid = %event.uid);
-    let result = tracing::Instrument::instrument(backend.publish(event), span.clone()).await;
+    let publish = match json_data {
+        Some(data) => backend.publish_json_data(event, data),
+        None => backend.publish(event),
+    };
+    let result = tracing::Instrument::instrument(publish, span.clone()).await;
     let _entered = span.enter();
     match &result {
         Ok(receipt) => {

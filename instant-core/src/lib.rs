@@ -37,6 +37,7 @@ mod channel_options;
 pub mod config;
 mod deferred;
 mod event;
+mod event_json;
 pub mod metrics;
 pub mod paths;
 pub mod pattern;
@@ -67,6 +68,7 @@ pub use crate::config::{
 };
 pub use crate::deferred::{Deferred, DeferredEvent};
 pub use crate::event::{EVENT_CLASSES, Event};
+pub use crate::event_json::EventJson;
 pub use crate::pattern::{ChannelName, ParamValue, Params, PatternError};
 pub use crate::testing::RecordingBackend;
 pub use crate::token::{ConnectionClaims, SubscriptionClaims, TokenError, Tokens, now_secs};
