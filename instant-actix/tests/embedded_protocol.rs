@@ -6,8 +6,9 @@ mod embedded_support;
 
 use embedded_support::{RawClient, TestServer, test_config};
 use instant_actix::{ChannelOptions, EmbeddedOptions};
-use instant_core::{ConnectionClaims, SubscriptionClaims, now_secs};
-use serde_json::json;
+use instant_core::{ConnectionClaims, Event, Publisher, SubscriptionClaims, now_secs};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 #[actix_rt::test]
 async fn an_expiring_connection_closes_with_3005_unless_refreshed() {
@@ -236,4 +237,61 @@ async fn a_connection_may_not_exceed_its_channel_limit() {
         .await;
     assert_eq!(client.reply(50).await["unsubscribe"], json!({}));
     assert_eq!(client.reply(51).await["presence_stats"]["num_clients"], 1);
+}
+
+#[actix_rt::test]
+async fn events_with_json_text_data_reach_subscribers_and_recovery_as_events_with_a_value() {
+    let server = TestServer::with_defaults();
+    let publisher = Publisher::new(std::sync::Arc::new(server.server.clone()), "mysite");
+    let mut client = RawClient::open(&server.ws_url()).await;
+    client.connect("").await;
+    let subscribed = client.call("subscribe", json!({"channel": "news"})).await;
+    let epoch = subscribed["subscribe"]["epoch"].clone();
+
+    let data = json!({"id": 7, "note": "a \"quoted\" line\nand «more»", "items": [1, null, {"deep": true}]});
+    let text = serde_json::to_string(&data).unwrap();
+    let raw: &RawValue = serde_json::from_str(&text).unwrap();
+    let start = || {
+        publisher
+            .publish("news", "New order")
+            .event_class("object created")
+    };
+    // Detached and awaited with JSON text, then detached with a `Value`.
+    start().json_data(raw).detach();
+    let receipt = start().json_data(raw).await.unwrap();
+    assert_eq!(receipt.offset, Some(2));
+    start().data(data.clone()).detach();
+
+    let mut pushed = Vec::new();
+    for _ in 0..3 {
+        let push = client.push().await;
+        assert_eq!(push["channel"], "news");
+        pushed.push(push["pub"].clone());
+    }
+    // A client that comes back from before the first publication recovers the same three.
+    let mut late = RawClient::open(&server.ws_url()).await;
+    late.connect("").await;
+    let recovered = late
+        .call(
+            "subscribe",
+            json!({"channel": "news", "recover": true, "offset": 0, "epoch": epoch}),
+        )
+        .await;
+    assert_eq!(recovered["subscribe"]["recovered"], true, "{recovered}");
+    assert_eq!(
+        recovered["subscribe"]["publications"],
+        Value::Array(pushed.clone())
+    );
+    for (n, publication) in pushed.iter().enumerate() {
+        assert_eq!(publication["offset"], n + 1);
+        let event: Event = serde_json::from_value(publication["data"].clone()).unwrap();
+        assert_eq!(
+            (&*event.channel, &*event.site, &*event.message),
+            ("news", "mysite", "New order")
+        );
+        assert_eq!(event.event_class, "object created");
+        assert_eq!(event.data, data);
+        // Exactly the fields of the event, as the `Value` path writes them.
+        assert_eq!(publication["data"], serde_json::to_value(&event).unwrap());
+    }
 }

@@ -403,7 +403,7 @@ fn publish_one(
     let position = server.hub.publish(
         channel,
         NewPublication {
-            data,
+            data: data.into(),
             info: None,
             tags,
             skip_history,
@@ -412,7 +412,7 @@ fn publish_one(
     let mut result = Map::new();
     if position.offset > 0 {
         result.insert("offset".into(), position.offset.into());
-        result.insert("epoch".into(), position.epoch.into());
+        result.insert("epoch".into(), String::from(&*position.epoch).into());
     }
     Ok(Value::Object(result))
 }

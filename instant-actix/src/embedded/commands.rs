@@ -337,7 +337,7 @@ impl Connection {
             Arc::clone(&subscription.info)
         };
         let publication = NewPublication {
-            data,
+            data: data.into(),
             info: Some(info),
             tags: None,
             skip_history: false,

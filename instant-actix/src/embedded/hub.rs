@@ -18,13 +18,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
-use serde_json::value::RawValue;
 
 use super::options::{ChannelOptions, EmbeddedOptions};
 use super::outbox::ClientHandle;
 use super::protocol::{
-    ClientInfo, ErrorReply, ExpiryResult, HistoryResult, InfoBody, PresenceStatsResult,
+    ClientInfo, ErrorReply, ExpiryResult, HistoryResult, InfoBody, JsonText, PresenceStatsResult,
     Publication, Push, PushBody, Reply, ReplyBody, StreamPosition, SubscribeResult, encode,
+    encode_publication,
 };
 
 /// What a subscriber asked for when subscribing.
@@ -65,7 +65,7 @@ pub(crate) struct RecoverFrom {
 /// A publication to add to a channel.
 #[derive(Debug)]
 pub(crate) struct NewPublication {
-    pub(crate) data: Box<RawValue>,
+    pub(crate) data: JsonText,
     pub(crate) info: Option<Arc<ClientInfo>>,
     pub(crate) tags: Option<BTreeMap<String, String>>,
     pub(crate) skip_history: bool,
@@ -75,7 +75,8 @@ pub(crate) struct NewPublication {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Position {
     pub(crate) offset: u64,
-    pub(crate) epoch: String,
+    /// Shared with the channel: most publishes do not read it.
+    pub(crate) epoch: Arc<str>,
     /// How many subscribers the publication was queued for.
     pub(crate) subscribers: usize,
 }
@@ -91,7 +92,7 @@ struct ChannelState {
     /// Set when a pattern's channel left the table; whoever still holds it looks again.
     removed: bool,
     options: ChannelOptions,
-    epoch: String,
+    epoch: Arc<str>,
     top_offset: u64,
     history: VecDeque<StoredPublication>,
     subscribers: HashMap<Arc<str>, Subscription>,
@@ -102,7 +103,7 @@ impl ChannelState {
         Self {
             removed: false,
             options,
-            epoch: new_epoch(),
+            epoch: new_epoch().into(),
             top_offset: 0,
             history: VecDeque::new(),
             subscribers: HashMap::new(),
@@ -355,8 +356,10 @@ impl Hub {
         if !self.options(name)?.has_history() {
             return None;
         }
-        self.on_channel(name, |state| Ok((state.top_offset, state.epoch.clone())))
-            .ok()
+        self.on_channel(name, |state| {
+            Ok((state.top_offset, String::from(&*state.epoch)))
+        })
+        .ok()
     }
 
     /// How many pattern channels are live.
@@ -378,6 +381,10 @@ impl Hub {
         channel: &str,
         new: NewPublication,
     ) -> Result<Position, ErrorReply> {
+        // A declared channel is always there: one lookup, one lock.
+        if let Some(state) = self.channels.get(channel) {
+            return Ok(publish_into(&mut lock(state), channel, new));
+        }
         // A pattern's channel without state and without history has nobody to tell and nothing
         // to keep: it is not made for this.
         let create = self.options(channel).is_some_and(|o| o.has_history()) && !new.skip_history;
@@ -416,18 +423,16 @@ fn publish_into(state: &mut ChannelState, channel: &str, new: NewPublication) ->
                 state.history.pop_front();
             }
         }
-        let frame = encode(&Reply {
-            id: 0,
-            body: ReplyBody::Push(Push {
-                channel,
-                body: PushBody::Pub(&publication),
-            }),
-        });
-        let subscribers = state.fan_out(&frame, false);
+        // Nobody subscribed: no frame to write.
+        let subscribers = if state.subscribers.is_empty() {
+            0
+        } else {
+            state.fan_out(&encode_publication(channel, &publication), false)
+        };
         if keep {
             Position {
                 offset,
-                epoch: state.epoch.clone(),
+                epoch: Arc::clone(&state.epoch),
                 subscribers,
             }
         } else {
@@ -491,11 +496,11 @@ fn subscribe_into(
         if state.options.has_history() && (stream.recovery || stream.positioning) {
             result.recoverable = stream.recovery;
             result.positioned = true;
-            result.epoch.clone_from(&state.epoch);
+            result.epoch = String::from(&*state.epoch);
             result.offset = state.top_offset;
             if let Some(from) = recover.filter(|_| stream.recovery) {
                 result.was_recovering = true;
-                if from.epoch == state.epoch
+                if *from.epoch == *state.epoch
                     && let Some(missed) = state.publications_after(from.offset)
                     && missed.len() <= max_history_publications
                 {
@@ -628,7 +633,7 @@ fn history_of(
         }
         state.expire_history(Instant::now());
         if let Some(since) = since
-            && since.epoch != state.epoch
+            && *since.epoch != *state.epoch
         {
             return Err(ErrorReply::UNRECOVERABLE_POSITION);
         }
@@ -655,7 +660,7 @@ fn history_of(
         };
         Ok(HistoryResult {
             publications,
-            epoch: state.epoch.clone(),
+            epoch: String::from(&*state.epoch),
             offset: state.top_offset,
         })
     }
@@ -722,6 +727,8 @@ pub(crate) fn ttl_until(exp: u64) -> (u32, Duration) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::value::RawValue;
+
     use super::*;
     use crate::embedded::outbox::ClientQueue;
     use crate::embedded::protocol::Disconnect;
@@ -732,7 +739,7 @@ mod tests {
 
     fn new_pub(n: u32) -> NewPublication {
         NewPublication {
-            data: raw(&format!(r#"{{"n":{n}}}"#)),
+            data: raw(&format!(r#"{{"n":{n}}}"#)).into(),
             info: None,
             tags: None,
             skip_history: false,
@@ -796,7 +803,7 @@ mod tests {
         let (sub, mut queue, _) = subscriber("c1", 1 << 20);
         let from = RecoverFrom {
             offset: position.offset,
-            epoch: position.epoch,
+            epoch: String::from(&*position.epoch),
         };
         hub.subscribe("news", 7, sub, Some(from), ExpiryResult::default())
             .unwrap();
@@ -825,7 +832,7 @@ mod tests {
         for from in [
             RecoverFrom {
                 offset: position.offset,
-                epoch: position.epoch,
+                epoch: String::from(&*position.epoch),
             },
             RecoverFrom {
                 offset: 3,
@@ -940,7 +947,7 @@ mod tests {
         assert_eq!(hub.live_pattern_channels(), 1);
         let history = hub.history("$order_1", -1, None, false).unwrap();
         assert_eq!(history.publications.len(), 1);
-        assert_eq!(history.epoch, position.epoch);
+        assert_eq!(*history.epoch, *position.epoch);
         // Full, and the channel still holds its history: no room for another.
         assert_eq!(
             hub.publish("$order_2", new_pub(1)).unwrap_err(),

@@ -32,6 +32,7 @@ use self::hub::{Hub, NewPublication, Position};
 pub use self::namespaces::{NamespaceError, NamespaceOptions, Namespaces};
 pub use self::options::{ChannelOptions, EmbeddedOptions};
 use self::outbox::ClientHandle;
+use self::protocol::JsonText;
 pub use self::standalone::{StandaloneConfig, StandaloneConfigError, UnsupportedKey};
 use crate::paths::WEBSOCKET_PATH;
 
@@ -328,9 +329,19 @@ impl EmbeddedServer {
     }
 
     /// Publishes an event right away: into the channel's history and to every subscriber.
-    fn publish_now(&self, event: &Event) -> Result<PublishReceipt, PublishError> {
+    fn publish_now(&self, event: &Event) -> Result<Position, PublishError> {
+        let json = serde_json::value::to_raw_value(event).map(JsonText::from);
+        self.publish_json(&event.channel, json)
+    }
+
+    /// Publishes the JSON of an event on `channel` right away.
+    fn publish_json(
+        &self,
+        channel: &str,
+        json: Result<JsonText, serde_json::Error>,
+    ) -> Result<Position, PublishError> {
         self.inner.queued.fetch_add(1, Ordering::Relaxed);
-        let outcome = serde_json::value::to_raw_value(event)
+        let outcome = json
             .map_err(|e| PublishError::BadInput(e.to_string()))
             .and_then(|data| {
                 let publication = NewPublication {
@@ -341,7 +352,7 @@ impl EmbeddedServer {
                 };
                 self.inner
                     .hub
-                    .publish(&event.channel, publication)
+                    .publish(channel, publication)
                     .map_err(|e| PublishError::Server {
                         code: e.code,
                         message: e.message.to_owned(),
@@ -353,7 +364,7 @@ impl EmbeddedServer {
                 self.inner
                     .metrics
                     .record_deliveries(u64::try_from(position.subscribers).unwrap_or(u64::MAX));
-                Ok(receipt(position))
+                Ok(position)
             }
             Err(error) => {
                 self.inner.dropped.fetch_add(1, Ordering::Relaxed);
@@ -400,22 +411,45 @@ struct Access {
     trusted_proxies: Vec<std::net::IpAddr>,
 }
 
-fn receipt(position: Position) -> PublishReceipt {
+fn receipt(position: &Position) -> PublishReceipt {
     let mut receipt = PublishReceipt::default();
     if position.offset > 0 {
         receipt.offset = Some(position.offset);
-        receipt.epoch = Some(position.epoch);
+        receipt.epoch = Some(String::from(&*position.epoch));
     }
     receipt
 }
 
 impl Backend for EmbeddedServer {
     fn publish(&self, event: Event) -> BoxFuture<'_, Result<PublishReceipt, PublishError>> {
-        Box::pin(std::future::ready(self.publish_now(&event)))
+        Box::pin(std::future::ready(
+            self.publish_now(&event).map(|position| receipt(&position)),
+        ))
     }
 
     fn publish_detached(&self, event: Event) {
         if let Err(error) = self.publish_now(&event) {
+            tracing::warn!(channel = %event.channel, %error, "event not published");
+        }
+    }
+
+    /// The event's JSON is written around `data` as it is (it is never read into a `Value`).
+    fn publish_json_data(
+        &self,
+        event: Event,
+        data: &serde_json::value::RawValue,
+    ) -> BoxFuture<'_, Result<PublishReceipt, PublishError>> {
+        let json = Ok(event.to_json_with_data(data).into());
+        let published = self
+            .publish_json(&event.channel, json)
+            .map(|position| receipt(&position));
+        Box::pin(std::future::ready(published))
+    }
+
+    /// The event's JSON is written around `data` as it is (it is never read into a `Value`).
+    fn publish_json_data_detached(&self, event: Event, data: &serde_json::value::RawValue) {
+        let json = Ok(event.to_json_with_data(data).into());
+        if let Err(error) = self.publish_json(&event.channel, json) {
             tracing::warn!(channel = %event.channel, %error, "event not published");
         }
     }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -203,10 +204,42 @@ pub(crate) struct ClientInfo {
     pub(crate) chan_info: Option<Arc<RawValue>>,
 }
 
+/// JSON text that is valid by construction: an event the server wrote
+/// ([`instant_core::Event::to_json_with_data`]), or data a client or the API sent, checked when it
+/// was read. Pushes copy it as it is; the rarer replies that embed it through `serde` (recovery,
+/// history) read it as a [`RawValue`] then.
+#[derive(Debug)]
+pub(crate) struct JsonText(Box<str>);
+
+impl JsonText {
+    pub(crate) fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Box<RawValue>> for JsonText {
+    fn from(raw: Box<RawValue>) -> Self {
+        Self(raw.into())
+    }
+}
+
+impl From<instant_core::EventJson> for JsonText {
+    fn from(json: instant_core::EventJson) -> Self {
+        Self(json.into_string().into_boxed_str())
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
 /// A publication, stored once in the history and shared by every push and reply carrying it.
 #[derive(Debug, Serialize)]
 pub(crate) struct Publication {
-    pub(crate) data: Box<RawValue>,
+    pub(crate) data: JsonText,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) info: Option<Arc<ClientInfo>>,
     #[serde(skip_serializing_if = "is_zero")]
@@ -348,6 +381,39 @@ pub(crate) fn encode(reply: &Reply<'_>) -> bytestring::ByteString {
     }
 }
 
+/// The frame of a publication's push: [`encode`] of that push, byte for byte, written straight
+/// into a buffer of the right size (the publication's data is most of it).
+pub(crate) fn encode_publication(channel: &str, publication: &Publication) -> ByteString {
+    if publication.info.is_some() || publication.tags.is_some() {
+        return encode(&Reply {
+            id: 0,
+            body: ReplyBody::Push(Push {
+                channel,
+                body: PushBody::Pub(publication),
+            }),
+        });
+    }
+    let data = publication.data.get();
+    let mut frame = Vec::with_capacity(data.len() + channel.len() + 64);
+    frame.extend_from_slice(br#"{"push":{"channel":"#);
+    if serde_json::to_writer(&mut frame, channel).is_err() {
+        return encode_error(0, ErrorReply::INTERNAL);
+    }
+    frame.extend_from_slice(br#","pub":{"data":"#);
+    frame.extend_from_slice(data.as_bytes());
+    if publication.offset > 0 {
+        frame.extend_from_slice(br#","offset":"#);
+        if serde_json::to_writer(&mut frame, &publication.offset).is_err() {
+            return encode_error(0, ErrorReply::INTERNAL);
+        }
+    }
+    frame.extend_from_slice(b"}}}");
+    match String::from_utf8(frame) {
+        Ok(text) => text.into(),
+        Err(_) => encode_error(0, ErrorReply::INTERNAL),
+    }
+}
+
 /// The frame of an error reply.
 pub(crate) fn encode_error(id: u32, error: ErrorReply) -> bytestring::ByteString {
     let temporary = if error.temporary {
@@ -384,7 +450,7 @@ mod tests {
     #[test]
     fn replies_leave_out_zero_values_and_embed_raw_json() {
         let publication = Publication {
-            data: RawValue::from_string(r#"{"a":1}"#.into()).unwrap(),
+            data: RawValue::from_string(r#"{"a":1}"#.into()).unwrap().into(),
             info: None,
             offset: 3,
             tags: None,
@@ -417,6 +483,43 @@ mod tests {
             &*encode_error(5, ErrorReply::PERMISSION_DENIED),
             r#"{"id":5,"error":{"code":103,"message":"permission denied"}}"#
         );
+    }
+
+    #[test]
+    fn a_publication_frame_written_by_hand_is_the_encoded_push() {
+        let info = Arc::new(ClientInfo {
+            user: Arc::from("42"),
+            client: Arc::from("c1"),
+            conn_info: None,
+            chan_info: None,
+        });
+        let tags = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
+        for channel in ["news", "$order_42", "personal:#7", "odd \"name\"\n"] {
+            for data in [r#"{"a":1,"s":"x \" y"}"#, "null", r#"[1,{"b":[]}]"#] {
+                for offset in [0, 1, u64::MAX] {
+                    for (info, tags) in [
+                        (None, None),
+                        (Some(Arc::clone(&info)), None),
+                        (None, Some(tags.clone())),
+                    ] {
+                        let publication = Publication {
+                            data: RawValue::from_string(data.to_owned()).unwrap().into(),
+                            info,
+                            offset,
+                            tags,
+                        };
+                        let push = Reply {
+                            id: 0,
+                            body: ReplyBody::Push(Push {
+                                channel,
+                                body: PushBody::Pub(&publication),
+                            }),
+                        };
+                        assert_eq!(encode_publication(channel, &publication), encode(&push));
+                    }
+                }
+            }
+        }
     }
 
     #[test]
