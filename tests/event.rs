@@ -384,3 +384,105 @@ async fn a_typed_event_given_in_send_is_published_with_its_channel_class_and_mes
     assert_eq!(event.message, "Order shipped");
     assert_eq!(event.data, json!({ "id": 9 }));
 }
+
+/// A JSON body whose keys are not in alphabetical order and whose strings need escapes.
+#[derive(serde::Serialize)]
+struct Shipment {
+    status: &'static str,
+    id: u64,
+    note: &'static str,
+    tags: Vec<&'static str>,
+    missing: Option<u8>,
+}
+
+fn shipment() -> web::Json<Shipment> {
+    web::Json(Shipment {
+        status: "shipped",
+        id: 12,
+        note: "a \"quoted\" line\nand «more» \\ </script>",
+        tags: vec!["fast", ""],
+        missing: None,
+    })
+}
+
+#[instant::event(channel = PUBLIC1, class = "object edited", message = "Shipped")]
+async fn ship() -> web::Json<Shipment> {
+    shipment()
+}
+
+#[instant::event(channel = PUBLIC1, class = "object edited", message = "Shipped", wait)]
+async fn ship_and_wait() -> web::Json<Shipment> {
+    shipment()
+}
+
+#[instant::event(channel = PUBLIC1, class = "object edited", message = "Shipped", wait, on_error = "fail")]
+async fn ship_or_fail() -> actix_web::Result<web::Json<Shipment>> {
+    Ok(shipment())
+}
+
+#[actix_web::test]
+async fn the_embedded_server_keeps_a_json_handlers_body_as_the_events_data() {
+    let config = instant::config::Config::builder()
+        .secret(instant::config::Secret::new(
+            "a secret of the event tests, long enough".into(),
+        ))
+        .api_key(instant::config::Secret::new("event-tests-api-key".into()))
+        .site_slug("mysite")
+        .build()
+        .unwrap();
+    let realtime = instant::Realtime::builder()
+        .config(config)
+        .channels(CHANNELS.clone())
+        .build()
+        .expect("instant set up with the embedded server");
+    let app = test::init_service(
+        App::new()
+            .configure(realtime.routes())
+            .route("/ship", web::post().to(ship))
+            .route("/ship-and-wait", web::post().to(ship_and_wait))
+            .route("/ship-or-fail", web::post().to(ship_or_fail)),
+    )
+    .await;
+    let expected_body = serde_json::to_string(&shipment().0).unwrap();
+    for path in ["/ship", "/ship-and-wait", "/ship-or-fail"] {
+        let request = test::TestRequest::post().uri(path).to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), 200, "{path}");
+        // The response is untouched by the event that took its body as data.
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            "application/json",
+            "{path}"
+        );
+        assert_eq!(test::read_body(response).await, expected_body, "{path}");
+    }
+
+    // What a browser recovering the channel gets: the stored publications.
+    let request = test::TestRequest::post()
+        .uri("/instant/api/history")
+        .insert_header(("X-API-Key", "event-tests-api-key"))
+        .set_json(json!({"channel": PUBLIC1.name(), "limit": -1}))
+        .to_request();
+    let history: serde_json::Value = test::call_and_read_body_json(&app, request).await;
+    let publications = history["result"]["publications"].as_array().unwrap();
+    assert_eq!(publications.len(), 3, "{history}");
+    let data = serde_json::to_value(&shipment().0).unwrap();
+    let mut uids = Vec::new();
+    for (n, publication) in publications.iter().enumerate() {
+        assert_eq!(publication["offset"], n + 1);
+        let event: Event = serde_json::from_value(publication["data"].clone()).unwrap();
+        assert_eq!(event.channel, PUBLIC1.name());
+        assert_eq!(event.site, "mysite");
+        assert_eq!(event.message, "Shipped");
+        assert_eq!(event.event_class, "object edited");
+        assert_eq!(event.data, data);
+        assert_eq!(event.sender, None);
+        assert!(event.timestamp > 1_700_000_000_000);
+        // Exactly the fields an event with this data has, no more.
+        assert_eq!(publication["data"], serde_json::to_value(&event).unwrap());
+        uids.push(event.uid);
+    }
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 3, "each event has its own id");
+}

@@ -6,11 +6,13 @@
 
 use std::future::Future;
 
-use actix_web::web::{Data, Json};
+use actix_web::body::{BodySize, BoxBody, MessageBody as _};
+use actix_web::web::{Bytes, Data, Json};
 use actix_web::{HttpRequest, HttpResponse, Responder};
-use instant_core::{Publisher, TypedEvent};
+use instant_core::{Publish, Publisher, TypedEvent};
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The publisher registered for the app that serves `request`: the `Publisher` app data that
 /// [`Realtime::routes`](crate::Realtime::routes) registers, a `web::Data<Publisher>`, or else the
@@ -23,36 +25,63 @@ pub fn request_publisher(request: &HttpRequest) -> Option<&Publisher> {
     registered.or(Publisher::global())
 }
 
+/// The data of the event a handler publishes.
+#[derive(Debug)]
+pub enum EventData {
+    /// `null`: the handler's output is not JSON.
+    Null,
+    /// The body of the handler's JSON response: the JSON `Json` wrote for the response is the
+    /// event's data, as it is, without serializing the value a second time.
+    ResponseBody,
+    /// The JSON of `data = …`.
+    Json(Box<RawValue>),
+    /// The value of a typed event (`send = …`).
+    Value(Value),
+}
+
 /// Sends an event in the background after a handler succeeded; never blocks and never fails
-/// the request. Without a publisher the event is dropped with an error in the log.
+/// the request, and gives the `response` back as it came. Without a publisher the event is
+/// dropped with an error in the log.
 pub fn publish_event(
     request: &HttpRequest,
     channel: &str,
     class: &str,
     message: &str,
-    data: Value,
-) {
-    match request_publisher(request) {
-        Some(publisher) => publisher
-            .publish(channel, message)
-            .event_class(class)
-            .data(data)
-            .detach(),
-        None => not_set_up(request, channel),
+    data: EventData,
+    response: HttpResponse,
+) -> HttpResponse {
+    let Some(publisher) = request_publisher(request) else {
+        not_set_up(request, channel);
+        return response;
+    };
+    let publish = publisher.publish(channel, message).event_class(class);
+    match data {
+        EventData::Null => publish.detach(),
+        EventData::Json(json) => publish.json_data(&json).detach(),
+        EventData::Value(value) => publish.data(value).detach(),
+        EventData::ResponseBody => {
+            let (head, body) = split_body(response);
+            with_body_json(publish, &body).detach();
+            return rejoin(head, body);
+        }
     }
+    response
 }
 
 /// Publishes an event after a handler succeeded and waits for the server's answer (the `wait`
 /// option, with the default `on_error = "log"`). A failure is logged and counted
-/// ([`Publisher::failed_publishes`]); the handler's response is sent as it is either way.
+/// ([`Publisher::failed_publishes`]); the handler's `response` is given back as it is either way.
 pub async fn publish_event_and_wait(
     request: &HttpRequest,
     channel: &str,
     class: &str,
     message: &str,
-    data: Value,
-) {
-    if let Err(reason) = publish_and_wait(request, channel, class, message, data).await {
+    data: EventData,
+    response: HttpResponse,
+) -> HttpResponse {
+    let (head, body) = split_body(response);
+    let published = publish_and_wait(request, channel, class, message, data, &body).await;
+    if let Err(reason) = published {
         tracing::error!(
             channel,
             path = request.path(),
@@ -60,6 +89,7 @@ pub async fn publish_event_and_wait(
             "publishing the event of a successful handler failed; its response is sent anyway"
         );
     }
+    rejoin(head, body)
 }
 
 /// Publishes an event after a handler succeeded and waits for the server's answer; when it fails
@@ -70,11 +100,12 @@ pub async fn publish_event_or_fail(
     channel: &str,
     class: &str,
     message: &str,
-    data: Value,
+    data: EventData,
     response: HttpResponse,
 ) -> HttpResponse {
-    match publish_and_wait(request, channel, class, message, data).await {
-        Ok(()) => response,
+    let (head, body) = split_body(response);
+    match publish_and_wait(request, channel, class, message, data, &body).await {
+        Ok(()) => rejoin(head, body),
         Err(reason) => {
             tracing::error!(
                 channel,
@@ -93,25 +124,64 @@ pub async fn publish_event_or_fail(
 pub const PUBLISH_FAILED_BODY: &str =
     "the request was handled but its real-time event could not be published";
 
-/// Publishes and waits; the reason of a failure, the publisher's absence included.
+/// Publishes and waits; the reason of a failure, the publisher's absence included. `body` is the
+/// response's body, for [`EventData::ResponseBody`].
 async fn publish_and_wait(
     request: &HttpRequest,
     channel: &str,
     class: &str,
     message: &str,
-    data: Value,
+    data: EventData,
+    body: &Result<Bytes, BoxBody>,
 ) -> Result<(), String> {
     let Some(publisher) = request_publisher(request) else {
         not_set_up(request, channel);
         return Err("instant is not set up for this app".to_owned());
     };
-    publisher
-        .publish(channel, message)
-        .event_class(class)
-        .data(data)
-        .await
-        .map(drop)
-        .map_err(|error| error.to_string())
+    let publish = publisher.publish(channel, message).event_class(class);
+    let published = match data {
+        EventData::Null => publish.await,
+        EventData::Json(json) => publish.json_data(&json).await,
+        EventData::Value(value) => publish.data(value).await,
+        EventData::ResponseBody => with_body_json(publish, body).await,
+    };
+    published.map(drop).map_err(|error| error.to_string())
+}
+
+/// A response's head, and its body as bytes when it is bytes in memory (as `Json` makes it),
+/// else as it is; [`rejoin`] puts them back together unchanged.
+fn split_body(response: HttpResponse) -> (HttpResponse<()>, Result<Bytes, BoxBody>) {
+    let (head, body) = response.into_parts();
+    // A body-less response stays one: its bytes would be an empty body.
+    if matches!(body.size(), BodySize::None) {
+        return (head, Err(body));
+    }
+    (head, body.try_into_bytes())
+}
+
+/// The response [`split_body`] took apart.
+fn rejoin(head: HttpResponse<()>, body: Result<Bytes, BoxBody>) -> HttpResponse {
+    head.set_body(body.map_or_else(|body| body, BoxBody::new))
+}
+
+/// `publish` with the response's JSON `body` as its data; a body that is not JSON in memory
+/// (never the case for `Json`) gives `null`, with an error in the log.
+fn with_body_json<'a>(publish: Publish<'a>, body: &'a Result<Bytes, BoxBody>) -> Publish<'a> {
+    let json = body
+        .as_ref()
+        .ok()
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(|text| serde_json::from_str::<&RawValue>(text).ok());
+    match json {
+        Some(json) => publish.json_data(json),
+        None => {
+            tracing::error!(
+                channel = %publish.event().channel,
+                "the JSON response's body could not be read as the event's data; sending null"
+            );
+            publish
+        }
+    }
 }
 
 fn not_set_up(request: &HttpRequest, channel: &str) {
@@ -125,11 +195,14 @@ fn not_set_up(request: &HttpRequest, channel: &str) {
 }
 
 /// The `data = …` value as JSON; a value that does not serialize is logged and sent as `null`.
-pub fn to_data<T: Serialize + ?Sized>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or_else(|error| {
-        tracing::error!(%error, "the event's `data` could not be serialized; sending null");
-        Value::Null
-    })
+pub fn to_data<T: Serialize + ?Sized>(value: &T) -> EventData {
+    match serde_json::value::to_raw_value(value) {
+        Ok(json) => EventData::Json(json),
+        Err(error) => {
+            tracing::error!(%error, "the event's `data` could not be serialized; sending null");
+            EventData::Null
+        }
+    }
 }
 
 /// The name of the channel given as `channel = …`: a `Channel` constant from `channels!`, a
@@ -139,8 +212,15 @@ pub fn channel_name<C: AsRef<str> + ?Sized>(channel: &C) -> &str {
 }
 
 /// The channel, class, message and data of a typed event, for `#[instant::event(send = …)]`.
-pub fn typed_event<T: TypedEvent>(value: &T) -> (&'static str, &'static str, &'static str, Value) {
-    (T::channel(), T::CLASS, T::MESSAGE, value.data())
+pub fn typed_event<T: TypedEvent>(
+    value: &T,
+) -> (&'static str, &'static str, &'static str, EventData) {
+    (
+        T::channel(),
+        T::CLASS,
+        T::MESSAGE,
+        EventData::Value(value.data()),
+    )
 }
 
 /// Gives the async block holding a handler's body its declared output type, so that `?` in the
@@ -154,29 +234,30 @@ pub fn into_response<R: Responder>(output: R, request: &HttpRequest) -> HttpResp
     output.respond_to(request).map_into_boxed_body()
 }
 
-/// Looks at a handler's output to find its JSON body: `(&DataProbe(&output)).__instant_data()`
-/// resolves to [`JsonResponseData`] for `Json<T>` and `Result<Json<T>, E>` with
-/// `T: Serialize`, and to [`NoResponseData`] (`null`) for any other responder.
+/// Looks at a handler's output to find whether its body is JSON:
+/// `(&DataProbe(&output)).__instant_data()` resolves to [`JsonResponseData`] for `Json<T>` and
+/// `Result<Json<T>, E>` with `T: Serialize` ([`EventData::ResponseBody`] for a `Json`), and to
+/// [`NoResponseData`] (`null`) for any other responder.
 #[derive(Debug)]
 pub struct DataProbe<'a, T: ?Sized>(pub &'a T);
 
 /// The JSON body of a `Json<T>` output; chosen first by method resolution.
 pub trait JsonResponseData {
-    /// The body as JSON.
-    fn __instant_data(&self) -> Value;
+    /// [`EventData::ResponseBody`] for a `Json`: the response `Json` makes holds the JSON.
+    fn __instant_data(&self) -> EventData;
 }
 
 impl<T: Serialize> JsonResponseData for DataProbe<'_, Json<T>> {
-    fn __instant_data(&self) -> Value {
-        to_data(&self.0.0)
+    fn __instant_data(&self) -> EventData {
+        EventData::ResponseBody
     }
 }
 
 impl<T: Serialize, E> JsonResponseData for DataProbe<'_, Result<Json<T>, E>> {
-    fn __instant_data(&self) -> Value {
+    fn __instant_data(&self) -> EventData {
         match self.0 {
-            Ok(json) => to_data(&json.0),
-            Err(_) => Value::Null,
+            Ok(_) => EventData::ResponseBody,
+            Err(_) => EventData::Null,
         }
     }
 }
@@ -185,8 +266,8 @@ impl<T: Serialize, E> JsonResponseData for DataProbe<'_, Result<Json<T>, E>> {
 /// [`JsonResponseData`], so only when that does not apply.
 pub trait NoResponseData {
     /// Always `null`.
-    fn __instant_data(&self) -> Value {
-        Value::Null
+    fn __instant_data(&self) -> EventData {
+        EventData::Null
     }
 }
 
@@ -201,14 +282,16 @@ mod tests {
     #[test]
     fn json_outputs_give_their_body_and_others_null() {
         let json = Json(serde_json::json!({"id": 7}));
-        assert_eq!((&DataProbe(&json)).__instant_data()["id"], 7);
+        let body = |data| matches!(data, EventData::ResponseBody);
+        let null = |data| matches!(data, EventData::Null);
+        assert!(body((&DataProbe(&json)).__instant_data()));
         let ok: Result<Json<u32>, actix_web::Error> = Ok(Json(3));
-        assert_eq!((&DataProbe(&ok)).__instant_data(), 3);
+        assert!(body((&DataProbe(&ok)).__instant_data()));
         let err: Result<Json<u32>, actix_web::Error> = Err(actix_web::error::ErrorBadRequest("no"));
-        assert_eq!((&DataProbe(&err)).__instant_data(), Value::Null);
+        assert!(null((&DataProbe(&err)).__instant_data()));
         let text = "plain";
-        assert_eq!((&DataProbe(&text)).__instant_data(), Value::Null);
+        assert!(null((&DataProbe(&text)).__instant_data()));
         let response = HttpResponse::Ok().finish();
-        assert_eq!((&DataProbe(&response)).__instant_data(), Value::Null);
+        assert!(null((&DataProbe(&response)).__instant_data()));
     }
 }

@@ -4,16 +4,20 @@
 //! #[post("/orders")]                       // the other attributes, in order
 //! async fn create_order(<arguments>, __instant_request: HttpRequest) -> HttpResponse {
 //!     let output = handler_output::<Declared, _>(async { <body> }).await;
-//!     let json = <the JSON of output when it is Json<T> / Result<Json<T>, E>, else null>;
-//!     let response = into_response(output, &request);    // what actix-web would do with it
-//!     if response.status().is_success() { publish_event(&request, …, json) }
+//!     let json = <the response's body when output is Json<T> / Ok(Json<T>), else null>;
+//!     let mut response = into_response(output, &request); // what actix-web would do with it
+//!     if response.status().is_success() {
+//!         response = publish_event(&request, …, json, response);
+//!     }
 //!     response
 //! }
 //! ```
 //!
 //! The body runs in a non-`move` async block, so `return` and `?` keep their meaning and the
 //! arguments it does not consume stay usable by `data = …`. `handler_output` gives the block
-//! the declared return type so `?` conversions infer as they did in the original function.
+//! the declared return type so `?` conversions infer as they did in the original function. For a
+//! `Json` output the event's data is the response's body, the JSON `Json` already wrote, so the
+//! publish functions take the response and give it back.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens as _, quote, quote_spanned};
@@ -123,12 +127,18 @@ pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
             ).await;
         }
     } else if options.wait {
-        quote!(#private::publish_event_and_wait(&#request, #channel, #class, #message, #data).await;)
+        quote! {
+            #response = #private::publish_event_and_wait(
+                &#request, #channel, #class, #message, #data, #response,
+            ).await;
+        }
     } else {
-        quote!(#private::publish_event(&#request, #channel, #class, #message, #data);)
+        quote! {
+            #response = #private::publish_event(
+                &#request, #channel, #class, #message, #data, #response,
+            );
+        }
     };
-
-    let mutable = options.fail_on_error.then(|| quote!(mut));
 
     let request_arg: FnArg = parse_quote!(#request: #private::HttpRequest);
     sig.inputs.push(request_arg);
@@ -139,7 +149,7 @@ pub(crate) fn instrument(function: ItemFn, options: &Options) -> TokenStream {
         #vis #sig {
             let #output = #run;
             #probe
-            let #mutable #response = #into_response;
+            let mut #response = #into_response;
             if #response.status().is_success() {
                 #prepare
                 #publish
