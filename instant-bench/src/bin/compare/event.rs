@@ -72,6 +72,17 @@ fn serve(with: bool) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
     rx.recv_timeout(WAIT).expect("the server starts")
 }
 
+/// `--serve-event`: serves both apps (with and without the attribute) and prints their addresses,
+/// until stdin closes, for a profiler run by hand (`valgrind --tool=callgrind`, then `wrk`).
+pub(crate) fn serve_for_profiling() {
+    let (with_addr, _with_handle) = serve(true);
+    let (plain_addr, _plain_handle) = serve(false);
+    println!("with #[instant::event]: http://{with_addr}/orders");
+    println!("without: http://{plain_addr}/orders");
+    let mut sink = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut sink);
+}
+
 pub(crate) fn run(plan: &Plan) -> Section {
     let secs = if plan.smoke { 1 } else { 3 };
     println!(

@@ -59,6 +59,11 @@ fn main() -> ExitCode {
                 middleware::serve_for_profiling();
                 return ExitCode::SUCCESS;
             }
+            // For profiling by hand: serve the event comparison's two apps until stdin closes.
+            "--serve-event" => {
+                event::serve_for_profiling();
+                return ExitCode::SUCCESS;
+            }
             // The servers that comparisons 2 and 7 run in a process of their own.
             "--serve-embedded" => {
                 serve::embedded();
