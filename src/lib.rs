@@ -386,7 +386,8 @@ pub use instant_macros::channels;
 /// - `message`: the human-readable message, a string literal. Default: empty.
 /// - `data`: any `Serialize` expression, evaluated after the handler succeeded; it may use the
 ///   handler's arguments that the body did not consume. Default: the handler's JSON body when it
-///   returns `Json<T>` or `Result<Json<T>, E>`, else `null`.
+///   returns `Json<T>` or `Result<Json<T>, E>` (the very bytes the HTTP client receives, keys in
+///   the order `T` serializes them), else `null`.
 /// - `wait`: await the publish before the response is sent. By default the event is handed to the
 ///   publisher in the background and the response is not delayed.
 ///
