@@ -59,8 +59,8 @@ pub(crate) const MIDDLEWARE: &[&str] = &[
      request without the middleware and 96,600 with it, of which 24,400 are SHA-256 \
      compressions done in software (valgrind hides the processor's SHA extensions, which a real \
      run uses, so the tokens cost less than that outside valgrind), 7,500 serde's string \
-     escaping, 3,000 the head scan and 1,700 base64. In the table above one request costs 17.6 \
-     µs without the middleware and 31.6 µs with it. A 5% budget is less than 1 µs per request, \
+     escaping, 3,000 the head scan and 1,700 base64. In the table above one request costs about \
+     13–18 µs without the middleware. A 5% budget is less than 1 µs per request, \
      less than minting one token, so no middleware that puts per-user tokens into each page can \
      meet it on a page this small; on the 1 MB page, where the same fixed work is spread over a \
      hundred times the bytes, it is met. What would cut the rest: reusing a user's tokens while \
@@ -68,10 +68,10 @@ pub(crate) const MIDDLEWARE: &[&str] = &[
      memory), and writing the config by hand instead of through serde.",
     "**JSON**: a response that is not HTML is checked for the skip header and its content type \
      and handed on with a body wrapper. Its `wrk` ratio is within the run-to-run noise of this \
-     shared machine (the spread of the with/without ratio is far wider than 1%; two full runs \
-     before this one gave 0.98× and 0.85×, this one the table above), so the instruction count \
-     settles it: callgrind, as above, counts about 830–1,250 more instructions per request on a \
-     request of about 25,000 (3.3–5%). After this run the response future was written out \
+     shared machine (the spread of the with/without ratio is far wider than 1%; earlier full \
+     runs gave 0.97×, 0.98× and 0.85×, this one the table above), so the instruction count \
+     settles it: callgrind, as above, counted about 830–1,250 more instructions per request on \
+     a request of about 25,000 (3.3–5%). Then the response future was written out \
      instead of boxed (no allocation per response), which took about 50 of them off; what \
      remains is what wrapping a response costs in actix-web's middleware model: moving the \
      response through the future (about 280 in its `poll` and 120 copying), the body wrapper \
@@ -102,33 +102,55 @@ pub(crate) const PUBLISH: &[&str] = &[
      `getrandom` system call per event. In the full run before these fixes, instant awaited \
      took 1.5–2.5× the floor's time and its batch reached 40–45% of Centrifugo's ceiling; in \
      the two full runs after them, 1.33–1.61× and 0.66–0.81×.",
-    "**Since the previous run**: an awaited call made on an actix-rt thread (an actix-web \
-     worker, `#[actix_web::main]`, an `actix_rt::System`: where handlers publish) no longer \
-     crosses to the client's own thread and back. awc's client is not `Send`, so it used to \
-     live only on that thread, with an actix-rt system of its own, and every call went there \
-     through a queue and came back through a oneshot channel, a wake-up of another thread each \
-     way. Now the call runs on the caller's thread as a local task with a thread-local awc \
-     client per `CentrifugoClient` (`instant-core/src/centrifugo/worker.rs`); the caller awaits \
-     the task's handle, so the futures stay `Send`. Calls from any other runtime, and \
-     fire-and-forget, still go through the client's thread; both paths share the node choice, \
-     breakers, retry and counters. This comparison now runs every Rust scenario, the floor \
-     included, on an actix-rt system, as a handler would. An interleaved measurement by hand \
-     (one actix-rt system, 12 rounds of 400 one-by-one publishes per variant, three runs; \
-     median µs per call) put the crossing at 25–45 µs per call: through the client's thread \
-     185–206 µs, on the caller's thread 151–163 µs, awc used directly with the same event and \
-     body built in the loop 151–156 µs, the hyper floor 126–145 µs.",
-    "**What remains**: in this run the awaited and 64-in-flight targets are met at 10,000 \
-     events (1.08× and 1.19×) and missed at 1,000 (1.46× and 1.42×), with spreads wider than \
-     the target's margin either way. What is left against the floor is work the floor does not \
-     do: instant makes each event (its id and time) and serializes its body inside the clock, \
-     its body carries the `idempotency_key`, and awc's request path costs a little more than \
-     hyper's (awc with bodies prepared before the clock: 131–150 µs per call in the measurement \
-     above). Closing it would take a cheaper request path in the client (the URI and header \
-     values prepared once per node) or an HTTP client other than awc. Batch and fire-and-forget \
-     stay at 0.63–0.75× of Centrifugo's ceiling: their fixed costs (making 1,000 or 10,000 \
-     events and their ids inside the clock, reading every reply into a `Value`) are instant's, \
-     and what would close them is a reply parser that checks the replies without building \
-     values.",
+    "**Calls on the caller's thread** (two runs ago): an awaited call made on an actix-rt \
+     thread (an actix-web worker, `#[actix_web::main]`, an `actix_rt::System`: where handlers \
+     publish) no longer crosses to the client's own thread and back. awc's client is not \
+     `Send`, so it used to live only on that thread, with an actix-rt system of its own, and \
+     every call went there through a queue and came back through a oneshot channel, a wake-up \
+     of another thread each way. Now the call runs on the caller's thread as a local task with \
+     a thread-local awc client per `CentrifugoClient` (`instant-core/src/centrifugo/worker.rs`); \
+     the caller awaits the task's handle, so the futures stay `Send`. Calls from any other \
+     runtime, and fire-and-forget, still go through the client's thread; both paths share the \
+     node choice, breakers, retry and counters. An interleaved measurement by hand (one \
+     actix-rt system, 12 rounds of 400 one-by-one publishes per variant, three runs; median µs \
+     per call) put the crossing at 25–45 µs per call: through the client's thread 185–206 µs, \
+     on the caller's thread 151–163 µs, awc used directly with the same event and body built in \
+     the loop 151–156 µs, the hyper floor 126–145 µs.",
+    "**Since the previous run** (`instant-core/src/centrifugo/wire.rs`, `event.rs`, this \
+     comparison): (1) a batch's answer is read straight into receipts through typed serde \
+     structs, without a `serde_json::Value` per reply (any other shape of answer falls back to \
+     the general reading); reading the replies into values had cost about 0.3 µs per reply, \
+     making the events inside the clock 0.2 µs per event, encoding them 0.3–0.5 µs per event \
+     (measured by hand on 1,000 and 10,000 events). (2) An event's id is encoded straight into \
+     its buffer. (3) The floor posts the bodies instant sends, each with its \
+     `idempotency_key`; in the previous runs it posted them without one, and Centrifugo takes \
+     noticeably longer over a batch with keys (the keyless batch beside it shows by how much), \
+     so those runs compared unlike bodies. (4) The scenarios a target compares run one after \
+     the other, the first of them alternating between repetitions; before, every scenario ran \
+     in a fixed order, instant's awaited one first, straight after the previous repetition's \
+     Python runs. In the previous full run the batch reached 0.71–0.75× of Centrifugo's \
+     ceiling and fire-and-forget 0.63–0.71×.",
+    "**What remains: awaited one by one and in flight.** Measured apart with a probe on one \
+     actix-rt system (1,000 awaited publishes per variant, 15 rounds interleaving the variants, \
+     two runs and two more with a fourth variant; median µs per call): the hyper floor 162–178, \
+     awc used directly with prepared bodies 168–211, the same awc calls each in a task spawned \
+     on the thread (as instant runs them) 187–198, instant 190–231. The process's CPU time per \
+     call (`perf stat` task-clock, 2,000 against 500 calls per variant): hyper 58 µs, awc 79 \
+     µs, instant 80 µs; `strace` counts two more `eventfd` writes per instant call than per \
+     direct awc call (the spawned task waking the thread's `LocalSet`, then its end waking the \
+     caller). So most of what is left against the floor is awc's request path against hyper's, \
+     about 20 µs of CPU per call on this machine, and the task that keeps instant's futures \
+     `Send` adds a few percent. awc is the project's HTTP client by choice (actix's own); \
+     closing the rest would take another HTTP client for Centrifugo's API, or a non-`Send` \
+     publish for callers on an actix thread that skips the task. Neither is done, so where the \
+     table shows a miss here, it is this.",
+    "**The ratios against django-instant** follow from the floor, as the row \
+     `django-instant / floor batch` shows: Centrifugo's own batch, posted by a prepared body, \
+     is that many times faster than django-instant's `publish()` on this machine, which is the \
+     most any client can show. django-instant ran faster here (about 1.5 s per 1,000 events) \
+     than where the 150× expectation was set (about 1.9 s per 1,000), so the 150× batched \
+     target is out of reach of every client on this machine, the floor included; instant's \
+     batch is at Centrifugo's ceiling (the share-of-the-ceiling rows).",
     "django-instant's figures include a new TCP connection per event (it makes a new `cent` \
      client per call); `cent` 5.2 with one client keeps its connection alive, and its remaining \
      cost is Python's.",
@@ -136,22 +158,31 @@ pub(crate) const PUBLISH: &[&str] = &[
 
 /// `#[instant::event]`: what a request with the attribute costs, and why.
 pub(crate) const EVENT: &[&str] = &[
-    "**Profile** (`perf record --call-graph dwarf` on the suite's process during this \
-     comparison, release build): with the attribute, a request costs 1–3.5 µs more (15.9 µs \
-     against 14.8 µs in the table above; 22.1 µs against 18.6 µs and 19.6 µs against 17.6 µs in \
-     the two runs before), and that is the event it publishes: `publish_event` took about 3.7% \
-     of the process's samples, about 7% of the variant with the attribute. In it: making the \
-     event (its id and time, 0.6%), reading the handler's JSON into the event's data (0.5%), \
-     serializing the event (1%), the embedded server's publish (1.3%: the publication frame \
-     encoded once and kept in the channel's history), and freeing the JSON values. The \
-     attribute adds nothing else per request. Since the full run in which the ratio was 0.81×, \
-     event ids come from uuid's thread-local generator instead of a `getrandom` system call per \
-     event.",
-    "**Why the 3% target is missed, and what would close it**: 3% of this handler's 15–18 µs is \
-     about 0.5 µs, less than making and serializing one event; a handler that does real work (a \
-     database query, a template) leaves the same 2 µs well under 3%. What would cut them: \
-     serializing the handler's data straight into the publication's bytes, instead of into a \
-     `serde_json::Value` first and then, inside the event, into JSON again.",
+    "**Profile**, counted in instructions, which a busy machine does not blur (callgrind on \
+     `compare --serve-event`, release build, counters zeroed before and dumped after a `wrk` \
+     run against one app at a time): before the change below, a request without the attribute \
+     cost about 25,000 instructions and the attribute added 11,469: making the event (its id \
+     and time), reading the handler's JSON into a `serde_json::Value` for the event's data, \
+     serializing the event with that value, and the embedded server reading the event again to \
+     keep it in the channel's history and encode its push.",
+    "**Since the previous run** (`instant-core/src/event_json.rs`, `instant-macros/src/event/`, \
+     `instant-actix/src/embedded/`): for a handler that returns `Json<T>`, the event's data is \
+     the response's body, the JSON text `Json` already wrote (the same bytes the HTTP client \
+     gets, keys in the order `T` serializes them): `Event::to_json_with_data` writes the \
+     event's JSON around it, byte for byte what serde_json writes for the event (tested \
+     against it), and `Backend::publish_json_data` hands that text to the backend. The \
+     embedded server keeps publications as text, writes a push by hand and only when someone \
+     is subscribed, finds a declared channel with one lookup, and shares its history's epoch \
+     instead of copying it per publication. The attribute's extra cost fell from 11,469 to \
+     5,256 instructions per request: making and freeing the event about 2,000, checking that \
+     the body is JSON about 900, writing the event's JSON about 1,200, keeping it in the \
+     history about 800.",
+    "**Why the 3% target is missed**: 3% of this handler's 15–18 µs is about 0.5 µs, about \
+     750 of its 25,000 instructions; making and freeing the event alone (a fresh id and time, \
+     its strings), which any publish needs, takes more than that. A handler that does real work \
+     (a database query, a template) leaves the same cost well under 3%. What would cut it \
+     further: an event type that borrows its channel, site and message instead of owning them, \
+     and a history that keeps the publication's bytes without a copy.",
 ];
 
 /// Tokens: what changed in minting.
@@ -238,18 +269,16 @@ pub(crate) const SERVERS_LATENCY: &[&str] = &[
      messages per second on the same 2 cores, beside the server under test and whatever else \
      runs (see the load averages at the top), so the p99 moves a lot from run to run; read the \
      run-by-run ratio.",
-    "**Since the previous run**: a connection's writer puts every reply and publication it \
-     finds queued into one WebSocket frame (newline-separated, up to 64 KiB) and writes it at \
-     once; the burst shows it (the publications per frame in 2a). The latency target is still \
-     missed. At 100 publications per second a connection rarely has more than one publication \
-     queued, so coalescing changes little here, and the profile above still holds: the server \
-     uses about 0.4 of a core. The p99 difference (6 ms in this run, 13–15 ms in the two \
-     before) is in when the 1,000 connections' writers get a core on a machine whose two cores \
-     the load generator also needs: the hub queues a publication to the 1,000 connections in \
-     turn, then each connection's writer task waits for its worker thread to run it. Not \
-     closed. The next thing to try is writing at once from the fan-out to connections whose \
-     writer is idle, which saves one wake-up per delivery, measured on a machine where the load \
-     generator has cores of its own.",
+    "**Earlier runs**: the full runs before this one missed the p99 target with 1,000 \
+     subscribers (1.14× in the last of them), measured with a publisher that waited for each \
+     answer (next paragraph), so their figures are not comparable with these. Since two runs \
+     ago a connection's writer puts every reply and publication it finds queued into one \
+     WebSocket frame (newline-separated, up to 64 KiB) and writes it at once; the burst shows \
+     it (the publications per frame in 2a). At 100 publications per second a connection rarely \
+     has more than one publication queued, so that changes little here. Where a run's p99 \
+     ratio is close to 1, the difference is in when the 1,000 connections' writers get a core \
+     on a machine whose two cores the load generator also needs; writing at once from the \
+     fan-out to connections whose writer is idle would save one wake-up per delivery.",
     "**The publisher no longer waits for an answer before the next tick.** Until this run each \
      `publish` call waited for the previous one's answer, and a server answers only once it has \
      queued the publication to every subscriber, so a slower server was sent fewer publications \

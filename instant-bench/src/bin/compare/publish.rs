@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::Plan;
 use crate::report::{Measure, Ratio, Section, Unit};
 
-/// The scenarios, in the order they run within each repetition.
+/// The scenarios; [`Scenario::run_order`] gives the order they run in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scenario {
     Awaited,
@@ -49,6 +49,38 @@ impl Scenario {
         Self::Cent5,
         Self::DjangoInstant,
     ];
+
+    /// The scenarios whose times a target compares run next to each other, in turns: each
+    /// group's order is reversed every other repetition, so that neither side of a ratio always
+    /// runs first (after the previous group's load) and the pair shares the machine's state.
+    fn run_order(rep: usize) -> Vec<Self> {
+        const GROUPS: [&[Scenario]; 5] = [
+            &[Scenario::Awaited, Scenario::FloorOneByOne],
+            &[
+                Scenario::InFlight64,
+                Scenario::FloorInFlight64,
+                Scenario::AllInFlight,
+            ],
+            &[
+                Scenario::Batch,
+                Scenario::FloorBatch,
+                Scenario::FloorBatchUnkeyed,
+                Scenario::Detached,
+            ],
+            &[Scenario::Cent5],
+            &[Scenario::DjangoInstant],
+        ];
+        GROUPS
+            .iter()
+            .flat_map(|group| {
+                let mut group = group.to_vec();
+                if rep % 2 == 1 {
+                    group.reverse();
+                }
+                group
+            })
+            .collect()
+    }
 
     fn label(self) -> &'static str {
         match self {
@@ -118,7 +150,11 @@ pub(crate) fn run(plan: &Plan) -> Section {
     for &n in sizes {
         let mut samples = vec![Vec::new(); Scenario::ALL.len()];
         for rep in 0..plan.reps {
-            for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
+            for scenario in Scenario::run_order(rep) {
+                let i = Scenario::ALL
+                    .iter()
+                    .position(|s| *s == scenario)
+                    .unwrap_or(0);
                 let secs = bench.measure(scenario, Inputs::new(scenario, n));
                 println!(
                     "compare: publish n={n} rep={} {}: {}",
@@ -204,6 +240,12 @@ pub(crate) fn run(plan: &Plan) -> Section {
                 Some(("≥ 150×", |r| r >= 150.0)),
             ),
             Ratio::of(
+                "django-instant / floor batch (what Centrifugo allows)",
+                get(DjangoInstant),
+                get(FloorBatch),
+                None,
+            ),
+            Ratio::of(
                 "django-instant / instant fire-and-forget (speed-up)",
                 get(DjangoInstant),
                 get(Detached),
@@ -239,7 +281,9 @@ pub(crate) fn run(plan: &Plan) -> Section {
              clock starts, as an app has them at hand; making the event (its id and time), \
              encoding it, sending it and reading the answer are timed. The Python figures are timed inside the Python process (start-up \
              and imports excluded). Every Rust scenario, the floor included, runs on an actix-rt \
-             system, as a publish from an actix-web handler does."
+             system, as a publish from an actix-web handler does. Within a repetition, the \
+             scenarios a target compares run one after the other, and which of them goes first \
+             alternates from one repetition to the next."
                 .to_owned(),
             "django-instant 4.2.0's `publish()` runs unchanged against Centrifugo v6: v6 still \
              accepts the `{\"method\", \"params\"}` body on `/api` and the `apikey` \
