@@ -144,6 +144,13 @@ pub(crate) const PUBLISH: &[&str] = &[
      closing the rest would take another HTTP client for Centrifugo's API, or a non-`Send` \
      publish for callers on an actix thread that skips the task. Neither is done, so where the \
      table shows a miss here, it is this.",
+    "**Fire-and-forget against the ceiling**: its time runs until the subscriber has received \
+     all N, while the floor's batch is timed to Centrifugo's answer, so the subscriber's \
+     reading of the last publications counts against fire-and-forget alone; the row `floor \
+     batch until delivered / instant fire-and-forget` times the same batch until delivered. \
+     Fire-and-forget also sends what it has queued in batches of up to 500 events \
+     (`ClientOptions::max_batch`), one after another so that a channel's events keep their \
+     order, each answered once Centrifugo has queued it to the subscribers.",
     "**The ratios against django-instant** follow from the floor, as the row \
      `django-instant / floor batch` shows: Centrifugo's own batch, posted by a prepared body, \
      is that many times faster than django-instant's `publish()` on this machine, which is the \

@@ -31,12 +31,13 @@ enum Scenario {
     FloorInFlight64,
     FloorBatch,
     FloorBatchUnkeyed,
+    FloorBatchDelivered,
     Cent5,
     DjangoInstant,
 }
 
 impl Scenario {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 12] = [
         Self::Awaited,
         Self::InFlight64,
         Self::AllInFlight,
@@ -46,6 +47,7 @@ impl Scenario {
         Self::FloorInFlight64,
         Self::FloorBatch,
         Self::FloorBatchUnkeyed,
+        Self::FloorBatchDelivered,
         Self::Cent5,
         Self::DjangoInstant,
     ];
@@ -65,6 +67,7 @@ impl Scenario {
                 Scenario::Batch,
                 Scenario::FloorBatch,
                 Scenario::FloorBatchUnkeyed,
+                Scenario::FloorBatchDelivered,
                 Scenario::Detached,
             ],
             &[Scenario::Cent5],
@@ -93,6 +96,7 @@ impl Scenario {
             Self::FloorInFlight64 => "floor: keep-alive hyper, 64 in flight",
             Self::FloorBatch => "floor: prepared body to /api/batch",
             Self::FloorBatchUnkeyed => "floor: the same batch without idempotency keys",
+            Self::FloorBatchDelivered => "floor: the same batch, until delivered",
             Self::Cent5 => "Python cent 5.2, one reused client",
             Self::DjangoInstant => "Python django-instant 4.2.0 publish()",
         }
@@ -208,6 +212,12 @@ pub(crate) fn run(plan: &Plan) -> Section {
                 get(FloorBatch),
                 get(Detached),
                 Some(("≥ 0.8×", |r| r >= 0.8)),
+            ),
+            Ratio::of(
+                "floor batch until delivered / instant fire-and-forget (share, both until delivered)",
+                get(FloorBatchDelivered),
+                get(Detached),
+                None,
             ),
             Ratio::of(
                 "floor batch without keys / instant batch (share of the keyless ceiling)",
@@ -366,7 +376,9 @@ impl Inputs {
                     .map(|e| Bytes::from(keyed(&e).to_string()))
                     .collect();
             }
-            Scenario::FloorBatch => inputs.batch = batch(&keyed),
+            Scenario::FloorBatch | Scenario::FloorBatchDelivered => {
+                inputs.batch = batch(&keyed);
+            }
             Scenario::FloorBatchUnkeyed => inputs.batch = batch(&keyless),
             Scenario::Cent5 | Scenario::DjangoInstant => {}
         }
@@ -443,6 +455,11 @@ impl Bench {
                 self.post("batch", batch).await;
                 start.elapsed().as_secs_f64()
             }),
+            Scenario::FloorBatchDelivered => {
+                self.runtime.block_on(self.post("batch", batch));
+                self.subscribers.wait();
+                start.elapsed().as_secs_f64()
+            }
             Scenario::Cent5 => self.python(&self.cent5_python, "cent5", n),
             Scenario::DjangoInstant => self.python(&self.django_python, "django-instant", n),
         };
