@@ -141,7 +141,12 @@ pub(crate) fn run(plan: &Plan) -> Section {
     write_django_settings(&settings_dir, server.port(), &api_key);
     let mut bench = Bench {
         client: CentrifugoClient::new(&config).expect("a Centrifugo client"),
-        floor: HyperClient::builder(TokioExecutor::new()).build_http(),
+        // An idle connection is dropped after 15 s, as instant's client does, so that none is
+        // reused just as Centrifugo closes it after the Python runs' idle time.
+        floor: HyperClient::builder(TokioExecutor::new())
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(15))
+            .build_http(),
         api: format!("{}/api", server.url()),
         api_key,
         runtime: actix_rt::System::new(),
