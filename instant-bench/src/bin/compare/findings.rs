@@ -27,7 +27,7 @@ pub(crate) const MIDDLEWARE: &[&str] = &[
      the 1 MB page; lol_html's share of the server's samples on the 10 KB page fell from 20% to \
      9%, then took 19% of a profile once the rest had shrunk (making the rewriter per response \
      4%, feeding it the head 15%).",
-    "**Since the previous run** (`instant-actix/src/head_end.rs`, `body.rs`, `templates.rs`): \
+    "**Further fixes** (`instant-actix/src/head_end.rs`, `body.rs`, `templates.rs`): \
      (1) a page the handler answers whole (a `String` or `Bytes` body, as most handlers do) no \
      longer goes through the HTML rewriter when its head is plain markup. A scan that knows the \
      head's usual constructs (doctype, `html`, `head`, `meta`, `link`, `base`, `title`, \
@@ -46,8 +46,9 @@ pub(crate) const MIDDLEWARE: &[&str] = &[
      `format!`, and the shared-cache headers are removed by static names. In a profile of the \
      10 KB page with the scan (`perf record --call-graph dwarf` on the server while `wrk` \
      loaded it; release build) the scan took about 1.4% of the server's samples, where lol_html \
-     took 19% before. The 10 KB page went from 0.38–0.40× to the ratio in the table above, and \
-     the 1 MB page meets its target.",
+     took 19% before. The 10 KB page went from 0.38–0.40× to 0.50–0.69× in the four full runs \
+     since, and the 1 MB page to 0.92–1.03×, its target met in three of them: within one run \
+     its ratio spreads wider than the 5% margin.",
     "**What remains on the 10 KB page**, and why the 5% target is missed there. In the same \
      profile the middleware's own work took about 25% of the server's samples: serializing the \
      config about 5%, the two HMAC-SHA256 tokens about 4%, the WebSocket URL about 2%, the \
@@ -63,7 +64,7 @@ pub(crate) const MIDDLEWARE: &[&str] = &[
      13–18 µs without the middleware. A 5% budget is less than 1 µs per request, \
      less than minting one token, so no middleware that puts per-user tokens into each page can \
      meet it on a page this small; on the 1 MB page, where the same fixed work is spread over a \
-     hundred times the bytes, it is met. What would cut the rest: reusing a user's tokens while \
+     hundred times the bytes, it can be met. What would cut the rest: reusing a user's tokens while \
      most of their lifetime is left (a per-user cache, at the price of keeping tokens in \
      memory), and writing the config by hand instead of through serde.",
     "**JSON**: a response that is not HTML is checked for the skip header and its content type \
