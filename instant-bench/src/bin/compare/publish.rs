@@ -565,3 +565,26 @@ fn write_django_settings(dir: &Path, port: u16, api_key: &str) {
     std::fs::write(dir.join("instant_bench_settings.py"), settings)
         .expect("write the Django settings");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Scenario;
+
+    #[test]
+    fn every_scenario_runs_once_in_every_repetition_and_pairs_alternate() {
+        for rep in 0..4 {
+            let mut order = Scenario::run_order(rep);
+            let first_pair = (order[0], order[1]);
+            assert_eq!(
+                first_pair,
+                if rep % 2 == 0 {
+                    (Scenario::Awaited, Scenario::FloorOneByOne)
+                } else {
+                    (Scenario::FloorOneByOne, Scenario::Awaited)
+                }
+            );
+            order.sort_by_key(|s| Scenario::ALL.iter().position(|x| x == s));
+            assert_eq!(order, Scenario::ALL, "repetition {rep}");
+        }
+    }
+}
