@@ -156,7 +156,7 @@ pub(crate) const PUBLISH: &[&str] = &[
      `django-instant / floor batch` shows: Centrifugo's own batch, posted by a prepared body, \
      is that many times faster than django-instant's `publish()` on this machine, which is the \
      most any client can show. django-instant ran faster here (about 1.5 s per 1,000 events) \
-     than where the 150× expectation was set (about 1.9 s per 1,000), so the 150× batched \
+     than the 1.9 s per 1,000 events the 150× target assumed, so the 150× batched \
      target is out of reach of every client on this machine, the floor included; instant's \
      batch is at Centrifugo's ceiling (the share-of-the-ceiling rows).",
     "django-instant's figures include a new TCP connection per event (it makes a new `cent` \
