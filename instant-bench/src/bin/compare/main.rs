@@ -174,6 +174,27 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// Reads a Centrifugo API answer to its end; panics, naming `what`, unless it is a success
+/// without an `"error":` in it.
+pub(crate) async fn expect_api_success(
+    response: hyper::Response<hyper::body::Incoming>,
+    what: &str,
+) {
+    use http_body_util::BodyExt as _;
+    let status = response.status();
+    let answer = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the answer's body")
+        .to_bytes();
+    assert!(
+        status.is_success() && !answer.windows(8).any(|w| w == b"\"error\":"),
+        "{what} refused: {status} {}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
 /// The version of the crate `name` in the workspace's `Cargo.lock`, or `unknown`.
 pub(crate) fn locked_version(root: &std::path::Path, name: &str) -> String {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -493,18 +493,7 @@ impl Bench {
             .request(request)
             .await
             .expect("Centrifugo answers");
-        let status = response.status();
-        let answer = response
-            .into_body()
-            .collect()
-            .await
-            .expect("the answer's body")
-            .to_bytes();
-        assert!(
-            status.is_success() && !answer.windows(8).any(|w| w == b"\"error\":"),
-            "Centrifugo refused: {status} {}",
-            String::from_utf8_lossy(&answer)
-        );
+        crate::expect_api_success(response, "Centrifugo").await;
     }
 
     /// Runs `publish.py mode` and returns the seconds it reports.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt as _, StreamExt as _};
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -350,18 +350,7 @@ fn post(
                 std::path::Path::new(&format!("/proc/{pid}")).exists()
             )
         });
-        let status = response.status();
-        let answer = response
-            .into_body()
-            .collect()
-            .await
-            .expect("the answer's body")
-            .to_bytes();
-        assert!(
-            status.is_success() && !answer.windows(8).any(|w| w == b"\"error\":"),
-            "{method} refused: {status} {}",
-            String::from_utf8_lossy(&answer)
-        );
+        crate::expect_api_success(response, method).await;
     }
 }
 
