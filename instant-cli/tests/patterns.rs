@@ -118,8 +118,7 @@ async fn a_concrete_pattern_channel_works_on_centrifugo() {
             .subscribe_with_token("$order_1", token)
             .subscribe("orders:1"),
     );
-    client.wait_for(|e| e.is_on("subscribed", "$order_1"), WAIT);
-    client.wait_for(|e| e.is_on("subscribed", "orders:1"), WAIT);
+    client.wait_for_each("subscribed", &["$order_1", "orders:1"], WAIT);
 
     let publisher = realtime.publisher();
     let receipt = publisher

@@ -160,9 +160,8 @@ fn subscriber(ws_url: &str, page: &PageConfig, channels: &[&str]) -> NodeClient 
         };
     }
     let mut client = NodeClient::spawn(spec);
-    for name in channels {
-        client.wait_for(|e| e.is_on("subscribed", name), WAIT);
-    }
+    // The subscriptions answer in any order: a channel with a token may come second.
+    client.wait_for_each("subscribed", channels, WAIT);
     client
 }
 
