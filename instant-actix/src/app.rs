@@ -12,6 +12,7 @@ use instant_core::{Backend, CentrifugoClient, Channel, ChannelSet, Config, Param
 use crate::embedded::{EmbeddedOptions, EmbeddedServer};
 use crate::error::SetupError;
 use crate::metrics_route::MetricsAccess;
+use crate::page_tokens::PageTokens;
 use crate::paths;
 use crate::runtime::{AuthorizeAsyncFn, AuthorizeFn, Runtime};
 use crate::templates::{self, CentrifugeJs, TemplateSources};
@@ -440,6 +441,7 @@ impl RealtimeBuilder {
         let publisher = Publisher::new(backend, config.site_slug());
         let runtime = Runtime {
             tokens: config.tokens(),
+            page_tokens: PageTokens::new(config.tokens()),
             channels,
             publisher,
             resolver: self.resolver,

@@ -83,6 +83,7 @@ pub mod markers;
 mod metrics_route;
 mod middleware;
 mod origin;
+mod page_tokens;
 pub mod paths;
 mod routes;
 mod runtime;

@@ -11,7 +11,8 @@ use instant_core::{Channel, ChannelSet, Config, Level, Params, Publisher, Stream
 use serde::Serialize;
 
 use crate::embedded::EmbeddedServer;
-use crate::templates::{Asset, Snippet, script_json};
+use crate::page_tokens::PageTokens;
+use crate::templates::{Asset, Snippet, script_safe};
 use crate::user::{User, UserResolver, level_of};
 use crate::{forwarded, paths};
 
@@ -76,6 +77,8 @@ pub(crate) struct Runtime {
     pub(crate) config: Config,
     pub(crate) channels: ChannelSet,
     pub(crate) tokens: Tokens,
+    /// The tokens written into pages, reused for a while per user.
+    pub(crate) page_tokens: PageTokens,
     pub(crate) publisher: Publisher,
     pub(crate) resolver: Arc<dyn UserResolver>,
     pub(crate) authorize: Option<Arc<AuthorizeFn>>,
@@ -160,6 +163,128 @@ pub(crate) struct BrowserChannel {
     /// that nothing published in between is lost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) since: Option<StreamPosition>,
+}
+
+impl BrowserConfig<'_> {
+    /// The config as compact JSON: byte for byte the text serde writes for it (a test holds them
+    /// together), written field by field. Most of it needs no escaping (tokens, URLs, channel
+    /// names), so each string is checked in blocks and copied whole when it is plain.
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            512 + self.token.len()
+                + self
+                    .channels
+                    .iter()
+                    .map(BrowserChannel::len_hint)
+                    .sum::<usize>(),
+        );
+        out.extend_from_slice(b"{\"ws_url\":");
+        push_json_str(&mut out, &self.ws_url);
+        out.extend_from_slice(b",\"site\":");
+        push_json_str(&mut out, self.site);
+        out.extend_from_slice(b",\"site_name\":");
+        push_json_str(&mut out, self.site_name);
+        out.extend_from_slice(if self.debug {
+            b",\"debug\":true,\"token\":"
+        } else {
+            b",\"debug\":false,\"token\":"
+        });
+        push_json_str(&mut out, &self.token);
+        out.extend_from_slice(b",\"channels\":[");
+        for (index, channel) in self.channels.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            channel.write_json(&mut out);
+        }
+        out.extend_from_slice(b"],\"user\":");
+        match &self.user {
+            Some(user) => {
+                out.extend_from_slice(b"{\"id\":");
+                push_json_str(&mut out, &user.id);
+                out.extend_from_slice(b",\"level\":");
+                push_json_str(&mut out, user.level.as_str());
+                out.push(b'}');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"path\":");
+        push_json_str(&mut out, &self.path);
+        out.extend_from_slice(b",\"connection_url\":");
+        push_json_str(&mut out, self.connection_url);
+        out.extend_from_slice(b",\"subscription_url\":");
+        push_json_str(&mut out, self.subscription_url);
+        if let Some(url) = self.publish_url {
+            out.extend_from_slice(b",\"publish_url\":");
+            push_json_str(&mut out, url);
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+impl BrowserChannel {
+    /// About the bytes of its JSON, to size the buffer once.
+    fn len_hint(&self) -> usize {
+        64 + self.name.len() + self.token.as_ref().map_or(0, String::len)
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"name\":");
+        push_json_str(out, &self.name);
+        out.extend_from_slice(b",\"level\":");
+        push_json_str(out, self.level.as_str());
+        if let Some(token) = &self.token {
+            out.extend_from_slice(b",\"token\":");
+            push_json_str(out, token);
+        }
+        if self.presence {
+            out.extend_from_slice(b",\"presence\":true");
+        }
+        if let Some(pattern) = &self.pattern {
+            out.extend_from_slice(b",\"pattern\":");
+            push_json_str(out, pattern);
+        }
+        if let Some(params) = &self.params {
+            out.extend_from_slice(b",\"params\":{");
+            for (index, (key, value)) in params.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                push_json_str(out, key);
+                out.push(b':');
+                push_json_str(out, value);
+            }
+            out.push(b'}');
+        }
+        if let Some(since) = &self.since {
+            out.extend_from_slice(b",\"since\":{\"offset\":");
+            out.extend_from_slice(since.offset.to_string().as_bytes());
+            out.extend_from_slice(b",\"epoch\":");
+            push_json_str(out, &since.epoch);
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+}
+
+/// Appends `text` as a JSON string, escaped as serde escapes it (`"`, `\\`, control characters).
+fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    // Block by block without stopping early inside a block, so that the compiler can compare
+    // many bytes at once.
+    let plain = !text.as_bytes().chunks(32).any(|block| {
+        block.iter().fold(false, |found, &b| {
+            found | (b < 0x20 || b == b'"' || b == b'\\')
+        })
+    });
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
 }
 
 impl Runtime {
@@ -309,9 +434,10 @@ impl Runtime {
                 Ok((channel, params)) => channels.push(BrowserChannel {
                     name: name.clone(),
                     level: channel.level(),
-                    token: channel
-                        .is_private()
-                        .then(|| self.subscription_token(user, name)),
+                    token: channel.is_private().then(|| {
+                        self.page_tokens
+                            .subscription(user.map_or("", |u| u.id.as_str()), name)
+                    }),
                     presence: self
                         .presence
                         .get(channel.name())
@@ -363,7 +489,10 @@ impl Runtime {
             site: self.config.site_slug(),
             site_name: self.config.site_name(),
             debug: self.config.debug(),
-            token: self.connection_token(user),
+            // Anonymous visitors connect without a token.
+            token: user.map_or_else(String::new, |user| {
+                self.page_tokens.connection(&user.id, user.info.as_ref())
+            }),
             channels,
             user: user.map(|user| BrowserUser {
                 id: user.id.clone(),
@@ -387,7 +516,106 @@ impl Runtime {
         let config = self.browser_config(req, user.as_ref(), all_paths).await;
         let has_token =
             !config.token.is_empty() || config.channels.iter().any(|c| c.token.is_some());
-        let json = script_json(&config).unwrap_or_else(|_| "{}".to_owned());
+        let json = script_safe(config.to_json());
         (self.snippet.render(nonce, &json), has_token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(name: &str) -> BrowserChannel {
+        BrowserChannel {
+            name: name.to_owned(),
+            level: Level::Public,
+            token: None,
+            presence: false,
+            pattern: None,
+            params: None,
+            since: None,
+        }
+    }
+
+    fn config<'a>(site: &'a str, channels: Vec<BrowserChannel>) -> BrowserConfig<'a> {
+        BrowserConfig {
+            ws_url: "ws://localhost:8080/connection/websocket".to_owned(),
+            site,
+            site_name: site,
+            debug: false,
+            token: String::new(),
+            channels,
+            user: None,
+            path: "/".to_owned(),
+            connection_url: paths::AUTH_CONNECTION,
+            subscription_url: paths::AUTH_SUBSCRIPTION,
+            publish_url: None,
+        }
+    }
+
+    fn assert_written_as_serde_writes(config: &BrowserConfig<'_>) {
+        let written = String::from_utf8(config.to_json()).unwrap();
+        assert_eq!(written, serde_json::to_string(config).unwrap());
+    }
+
+    #[test]
+    fn an_anonymous_page_without_channels() {
+        assert_written_as_serde_writes(&config("mysite", Vec::new()));
+    }
+
+    #[test]
+    fn every_field_of_a_logged_in_users_page() {
+        let mut order = channel("$order_42");
+        order.level = Level::Users;
+        order.token = Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2ln".to_owned());
+        order.presence = true;
+        order.pattern = Some("$order_{id}".to_owned());
+        order.params = Some(
+            [("id", "42"), ("z", "1")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+        );
+        order.since = Some(StreamPosition::new(17, "ab12"));
+        let mut admin = channel("$mysite_admin1");
+        admin.level = Level::Superuser;
+        admin.token = Some("t".to_owned());
+        let mut page = config("mysite", vec![channel("mysite_public1"), order, admin]);
+        page.debug = true;
+        page.token = "eyJ.eyJ.sig".to_owned();
+        page.user = Some(BrowserUser {
+            id: "42".to_owned(),
+            level: Level::Staff,
+        });
+        page.path = "/a/path".to_owned();
+        page.publish_url = Some(paths::PUBLISH);
+        assert_written_as_serde_writes(&page);
+    }
+
+    #[test]
+    fn strings_that_need_escaping_at_any_offset() {
+        let awkward = [
+            "quote \" here",
+            "back\\slash",
+            "tab\tnew\nline\u{1}\u{1f}",
+            "</script><!-- & \u{2028} é €",
+            "",
+        ];
+        for text in awkward {
+            for pad in [0, 31, 32, 33, 70] {
+                let text = format!("{}{text}", "a".repeat(pad));
+                let mut with_user = channel(&text);
+                with_user.pattern = Some(text.clone());
+                with_user.params = Some([(text.clone(), text.clone())].into());
+                with_user.since = Some(StreamPosition::new(0, text.clone()));
+                let mut page = config(&text, vec![with_user]);
+                page.user = Some(BrowserUser {
+                    id: text.clone(),
+                    level: Level::Users,
+                });
+                page.path.clone_from(&text);
+                page.token.clone_from(&text);
+                assert_written_as_serde_writes(&page);
+            }
+        }
     }
 }
