@@ -43,7 +43,8 @@ use crate::runtime::{JoinedChannels, Runtime};
 ///
 /// A page's tokens are reused for the same user (and channel) for a tenth of the token lifetime,
 /// at most a minute, so a user opening page after page costs no signing each time; every page's
-/// tokens still have nine tenths of their lifetime or more left. The client renews its tokens
+/// tokens still have nine tenths of their lifetime or more left, and its channels are authorized
+/// again on every page. The client renews its tokens
 /// through the auth routes, which the same `configure` mounts and which always mint new ones. With
 /// the embedded server and no `INSTANT_WEBSOCKET_URL`, the page connects to
 /// `ws(s)://<the request's Host>/connection/websocket`; forwarded headers (`X-Forwarded-Host`,
