@@ -49,24 +49,34 @@ pub(crate) const MIDDLEWARE: &[&str] = &[
      took 19% before. The 10 KB page went from 0.38–0.40× to 0.50–0.69× in the four full runs \
      since, and the 1 MB page to 0.92–1.03×, its target met in three of them: within one run \
      its ratio spreads wider than the 5% margin.",
-    "**What remains on the 10 KB page**, and why the 5% target is missed there. In the same \
-     profile the middleware's own work took about 25% of the server's samples: serializing the \
-     config about 5%, the two HMAC-SHA256 tokens about 4%, the WebSocket URL about 2%, the \
-     render-time stream positions of the page's two channels with a history 1.7%, the snippet \
-     0.8%, the rest allocations. Counted in instructions, which a busy machine does not blur \
-     (callgrind on the server, counters zeroed before and dumped after a `wrk` run against one \
-     app at a time: `valgrind --tool=callgrind target/release/compare --serve`, \
-     `callgrind_control -z` and `-d`; after all three changes): about 35,000 instructions per \
-     request without the middleware and 96,600 with it, of which 24,400 are SHA-256 \
-     compressions done in software (valgrind hides the processor's SHA extensions, which a real \
-     run uses, so the tokens cost less than that outside valgrind), 7,500 serde's string \
-     escaping, 3,000 the head scan and 1,700 base64. In the table above one request costs about \
-     13–18 µs without the middleware. A 5% budget is less than 1 µs per request, \
-     less than minting one token, so no middleware that puts per-user tokens into each page can \
-     meet it on a page this small; on the 1 MB page, where the same fixed work is spread over a \
-     hundred times the bytes, it can be met. What would cut the rest: reusing a user's tokens while \
-     most of their lifetime is left (a per-user cache, at the price of keeping tokens in \
-     memory), and writing the config by hand instead of through serde.",
+    "**Since the previous run** (`instant-actix/src/page_tokens.rs`, `runtime.rs`): (1) a \
+     page's tokens are reused for the same user (and channel) for a tenth of the token \
+     lifetime, at most a minute; the auth routes, through which the client renews them, still \
+     mint new ones, and the page's channels are authorized again on every request. (2) The \
+     config is written field by field, each string copied whole when a block-wise check finds \
+     nothing to escape (tokens, URLs and channel names never need it), instead of through \
+     serde's serializer and its escaping loop; a test requires the same bytes serde writes. \
+     Counted as above (callgrind, a `wrk` run against one app at a time): the middleware's \
+     extra cost on the 10 KB page fell from 61,400 to 26,500 instructions per request (97,800 \
+     against 36,300 without it, then 62,900); valgrind runs SHA-256 in software, so the \
+     tokens' share of the saving is smaller outside it. In two runs of this comparison back to \
+     back (5 repetitions each), the 10 KB page went from 0.65× to 0.76×. The benchmark's \
+     visitor is one logged-in user, as a user opening page after page is; a site whose every \
+     page view comes from another user still signs two tokens per page.",
+    "**What remains on the 10 KB page**, and why the 5% target is missed there. The 26,500 \
+     instructions the middleware still adds (callgrind, as above) go to: writing and checking \
+     the config about 5,000, the head scan that finds `</head>` about 3,000, looking up the \
+     two reused tokens about 2,100, the render-time stream positions of the two channels with \
+     a history about 2,000, authorizing the page's channels about 1,400, freeing the config \
+     about 1,200, the snippet about 1,100, wrapping the body about 900, the rest in smaller \
+     pieces (channel look-ups, headers, the WebSocket URL) and allocations. \
+     Without the middleware a request costs about 36,300 instructions, so a 5% budget is \
+     about 1,800, less than the head scan alone: a middleware that finds the end of the head \
+     and writes a per-user config into the page cannot meet it on a page this small. On the 1 \
+     MB page, where the same fixed work is spread over a hundred times the bytes, it can be \
+     (in this run it is). \
+     What could still be cut is small against the budget: fewer allocations for the config \
+     (borrowed names instead of copies), a word-at-a-time check for characters to escape.",
     "**JSON**: a response that is not HTML is checked for the skip header and its content type \
      and handed on with a body wrapper. Its `wrk` ratio is within the run-to-run noise of this \
      shared machine (the spread of the with/without ratio is far wider than 1%; earlier full \
@@ -103,7 +113,7 @@ pub(crate) const PUBLISH: &[&str] = &[
      `getrandom` system call per event. In the full run before these fixes, instant awaited \
      took 1.5–2.5× the floor's time and its batch reached 40–45% of Centrifugo's ceiling; in \
      the two full runs after them, 1.33–1.61× and 0.66–0.81×.",
-    "**Calls on the caller's thread** (two runs ago): an awaited call made on an actix-rt \
+    "**Calls on the caller's thread**: an awaited call made on an actix-rt \
      thread (an actix-web worker, `#[actix_web::main]`, an `actix_rt::System`: where handlers \
      publish) no longer crosses to the client's own thread and back. awc's client is not \
      `Send`, so it used to live only on that thread, with an actix-rt system of its own, and \
@@ -117,19 +127,19 @@ pub(crate) const PUBLISH: &[&str] = &[
      per call) put the crossing at 25–45 µs per call: through the client's thread 185–206 µs, \
      on the caller's thread 151–163 µs, awc used directly with the same event and body built in \
      the loop 151–156 µs, the hyper floor 126–145 µs.",
-    "**Since the previous run** (`instant-core/src/centrifugo/wire.rs`, `event.rs`, this \
+    "**Later fixes** (`instant-core/src/centrifugo/wire.rs`, `event.rs`, this \
      comparison): (1) a batch's answer is read straight into receipts through typed serde \
      structs, without a `serde_json::Value` per reply (any other shape of answer falls back to \
      the general reading); reading the replies into values had cost about 0.3 µs per reply, \
      making the events inside the clock 0.2 µs per event, encoding them 0.3–0.5 µs per event \
      (measured by hand on 1,000 and 10,000 events). (2) An event's id is encoded straight into \
      its buffer. (3) The floor posts the bodies instant sends, each with its \
-     `idempotency_key`; in the previous runs it posted them without one, and Centrifugo takes \
+     `idempotency_key`; in the runs before these fixes it posted them without one, and Centrifugo takes \
      noticeably longer over a batch with keys (the keyless batch beside it shows by how much), \
      so those runs compared unlike bodies. (4) The scenarios a target compares run one after \
      the other, the first of them alternating between repetitions; before, every scenario ran \
      in a fixed order, instant's awaited one first, straight after the previous repetition's \
-     Python runs. In the previous full run the batch reached 0.71–0.75× of Centrifugo's \
+     Python runs. In the full run before these fixes the batch reached 0.71–0.75× of Centrifugo's \
      ceiling and fire-and-forget 0.63–0.71×.",
     "**What remains: awaited one by one and in flight.** Measured apart with a probe on one \
      actix-rt system (1,000 awaited publishes per variant, 15 rounds interleaving the variants, \
@@ -155,7 +165,7 @@ pub(crate) const PUBLISH: &[&str] = &[
     "**The ratios against django-instant** follow from the floor, as the row \
      `django-instant / floor batch` shows: Centrifugo's own batch, posted by a prepared body, \
      is that many times faster than django-instant's `publish()` on this machine, which is the \
-     most any client can show. django-instant ran faster here (about 1.5 s per 1,000 events) \
+     most any client can show. django-instant ran faster here (1.3–1.5 s per 1,000 events) \
      than the 1.9 s per 1,000 events the 150× target assumed, so the 150× batched \
      target is out of reach of every client on this machine, the floor included; instant's \
      batch is at Centrifugo's ceiling (the share-of-the-ceiling rows).",
@@ -173,7 +183,7 @@ pub(crate) const EVENT: &[&str] = &[
      and time), reading the handler's JSON into a `serde_json::Value` for the event's data, \
      serializing the event with that value, and the embedded server reading the event again to \
      keep it in the channel's history and encode its push.",
-    "**Since the previous run** (`instant-core/src/event_json.rs`, `instant-macros/src/event/`, \
+    "**Fix** (`instant-core/src/event_json.rs`, `instant-macros/src/event/`, \
      `instant-actix/src/embedded/`): for a handler that returns `Json<T>`, the event's data is \
      the response's body, the JSON text `Json` already wrote (the same bytes the HTTP client \
      gets, keys in the order `T` serializes them): `Event::to_json_with_data` writes the \
@@ -185,9 +195,13 @@ pub(crate) const EVENT: &[&str] = &[
      5,256 instructions per request: making and freeing the event about 2,000, checking that \
      the body is JSON about 900, writing the event's JSON about 1,200, keeping it in the \
      history about 800.",
-    "**Why the 3% target is missed**: 3% of this handler's 15–18 µs is about 0.5 µs, about \
-     750 of its 25,000 instructions; making and freeing the event alone (a fresh id and time, \
-     its strings), which any publish needs, takes more than that. A handler that does real work \
+    "**Why the 3% target is missed**: 3% of this handler is about 750 of its 25,000 \
+     instructions (0.3–0.5 µs per request in the runs of this suite); making and freeing the \
+     event alone (a fresh id and time, its strings), which any publish needs, takes more than \
+     that. Measured by `wrk`, the ratio spreads widely within a run on this shared machine (the \
+     table above) and its median has ranged from 0.85× to 0.96× across the full runs since \
+     the change above, with no change in the attribute's path; the instruction count is the \
+     steadier measure. A handler that does real work \
      (a database query, a template) leaves the same cost well under 3%. What would cut it \
      further: an event type that borrows its channel, site and message instead of owning them, \
      and a history that keeps the publication's bytes without a copy.",
@@ -277,17 +291,17 @@ pub(crate) const SERVERS_LATENCY: &[&str] = &[
      messages per second on the same 2 cores, beside the server under test and whatever else \
      runs (see the load averages at the top), so the p99 moves a lot from run to run; read the \
      run-by-run ratio.",
-    "**Earlier runs**: the full runs before this one missed the p99 target with 1,000 \
+    "**Earlier runs**: the full runs before the change below missed the p99 target with 1,000 \
      subscribers (1.14× in the last of them), measured with a publisher that waited for each \
-     answer (next paragraph), so their figures are not comparable with these. Since two runs \
-     ago a connection's writer puts every reply and publication it finds queued into one \
-     WebSocket frame (newline-separated, up to 64 KiB) and writes it at once; the burst shows \
-     it (the publications per frame in 2a). At 100 publications per second a connection rarely \
+     answer (next paragraph), so their figures are not comparable with these. A connection's \
+     writer now puts every reply and publication it finds queued into one WebSocket frame \
+     (newline-separated, up to 64 KiB) and writes it at once; the burst shows it (the \
+     publications per frame in 2a). At 100 publications per second a connection rarely \
      has more than one publication queued, so that changes little here. Where a run's p99 \
      ratio is close to 1, the difference is in when the 1,000 connections' writers get a core \
      on a machine whose two cores the load generator also needs; writing at once from the \
      fan-out to connections whose writer is idle would save one wake-up per delivery.",
-    "**The publisher no longer waits for an answer before the next tick.** Until this run each \
+    "**The publisher no longer waits for an answer before the next tick.** At first each \
      `publish` call waited for the previous one's answer, and a server answers only once it has \
      queued the publication to every subscriber, so a slower server was sent fewer publications \
      than the rate said: with 1,000 subscribers the 5 s phase took 7–12 s, and with 10,000 \
