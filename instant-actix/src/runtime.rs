@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::embedded::EmbeddedServer;
 use crate::page_tokens::PageTokens;
-use crate::templates::{Asset, Snippet, script_safe};
+use crate::templates::{Asset, Snippet, push_script_safe};
 use crate::user::{User, UserResolver, level_of};
 use crate::{forwarded, paths};
 
@@ -166,10 +166,13 @@ pub(crate) struct BrowserChannel {
 }
 
 impl BrowserConfig<'_> {
-    /// The config as compact JSON: byte for byte the text serde writes for it (a test holds them
-    /// together), written field by field. Most of it needs no escaping (tokens, URLs, channel
-    /// names), so each string is checked in blocks and copied whole when it is plain.
-    pub(crate) fn to_json(&self) -> Vec<u8> {
+    /// The config as compact JSON for the inside of a `<script>` element: byte for byte the text
+    /// serde writes for it, then escaped as
+    /// [`escape_json_for_script`](crate::templates::escape_json_for_script) escapes it (tests
+    /// hold them together), written field by field. Most of it needs no escaping (tokens, URLs, channel
+    /// names), so each string is checked in blocks and copied whole when it is plain; the tokens
+    /// minted here and the fixed strings are not checked at all.
+    pub(crate) fn to_script_json(&self) -> String {
         let mut out = Vec::with_capacity(
             512 + self.token.len()
                 + self
@@ -189,7 +192,7 @@ impl BrowserConfig<'_> {
         } else {
             b",\"debug\":false,\"token\":"
         });
-        push_json_str(&mut out, &self.token);
+        push_plain_str(&mut out, &self.token);
         out.extend_from_slice(b",\"channels\":[");
         for (index, channel) in self.channels.iter().enumerate() {
             if index > 0 {
@@ -203,7 +206,7 @@ impl BrowserConfig<'_> {
                 out.extend_from_slice(b"{\"id\":");
                 push_json_str(&mut out, &user.id);
                 out.extend_from_slice(b",\"level\":");
-                push_json_str(&mut out, user.level.as_str());
+                push_plain_str(&mut out, user.level.as_str());
                 out.push(b'}');
             }
             None => out.extend_from_slice(b"null"),
@@ -211,15 +214,16 @@ impl BrowserConfig<'_> {
         out.extend_from_slice(b",\"path\":");
         push_json_str(&mut out, &self.path);
         out.extend_from_slice(b",\"connection_url\":");
-        push_json_str(&mut out, self.connection_url);
+        push_plain_str(&mut out, self.connection_url);
         out.extend_from_slice(b",\"subscription_url\":");
-        push_json_str(&mut out, self.subscription_url);
+        push_plain_str(&mut out, self.subscription_url);
         if let Some(url) = self.publish_url {
             out.extend_from_slice(b",\"publish_url\":");
-            push_json_str(&mut out, url);
+            push_plain_str(&mut out, url);
         }
         out.push(b'}');
-        out
+        // Written from `&str`s and ASCII.
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
@@ -233,10 +237,10 @@ impl BrowserChannel {
         out.extend_from_slice(b"{\"name\":");
         push_json_str(out, &self.name);
         out.extend_from_slice(b",\"level\":");
-        push_json_str(out, self.level.as_str());
+        push_plain_str(out, self.level.as_str());
         if let Some(token) = &self.token {
             out.extend_from_slice(b",\"token\":");
-            push_json_str(out, token);
+            push_plain_str(out, token);
         }
         if self.presence {
             out.extend_from_slice(b",\"presence\":true");
@@ -268,23 +272,36 @@ impl BrowserChannel {
     }
 }
 
-/// Appends `text` as a JSON string, escaped as serde escapes it (`"`, `\\`, control characters).
-fn push_json_str(out: &mut Vec<u8>, text: &str) {
-    // Block by block without stopping early inside a block, so that the compiler can compare
-    // many bytes at once.
-    let plain = !text.as_bytes().chunks(32).any(|block| {
+/// Whether `text` holds a byte that JSON or a script element needs escaped: `"`, `\\`, a control
+/// character, `<`, `>`, `&`, or the lead byte of U+2028/U+2029. Block by block without stopping
+/// early inside a block, so that the compiler can compare many bytes at once.
+fn needs_escaping(text: &str) -> bool {
+    text.as_bytes().chunks(32).any(|block| {
         block.iter().fold(false, |found, &b| {
-            found | (b < 0x20 || b == b'"' || b == b'\\')
+            found | (b < 0x20) | matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xE2)
         })
-    });
-    if plain {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
+    })
+}
+
+/// Appends `text` as a JSON string escaped as serde escapes it, then for a script element
+/// ([`push_script_safe`]).
+fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    if needs_escaping(text) {
+        // Writing into a `Vec` cannot fail, and serde writes UTF-8.
+        let json = serde_json::to_string(text).unwrap_or_default();
+        push_script_safe(out, &json);
     } else {
-        // Writing into a `Vec` cannot fail.
-        let _ = serde_json::to_writer(&mut *out, text);
+        push_plain_str(out, text);
     }
+}
+
+/// Appends a string that needs no escaping as a JSON string: a token minted here (base64url
+/// and dots), a level's name, a route's path.
+fn push_plain_str(out: &mut Vec<u8>, text: &str) {
+    debug_assert!(!needs_escaping(text), "{text:?} needs escaping");
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 impl Runtime {
@@ -516,7 +533,7 @@ impl Runtime {
         let config = self.browser_config(req, user.as_ref(), all_paths).await;
         let has_token =
             !config.token.is_empty() || config.channels.iter().any(|c| c.token.is_some());
-        let json = script_safe(config.to_json());
+        let json = config.to_script_json();
         (self.snippet.render(nonce, &json), has_token)
     }
 }
@@ -554,8 +571,11 @@ mod tests {
     }
 
     fn assert_written_as_serde_writes(config: &BrowserConfig<'_>) {
-        let written = String::from_utf8(config.to_json()).unwrap();
-        assert_eq!(written, serde_json::to_string(config).unwrap());
+        let serde = serde_json::to_string(config).unwrap();
+        assert_eq!(
+            config.to_script_json(),
+            crate::templates::escape_json_for_script(&serde)
+        );
     }
 
     #[test]
@@ -591,6 +611,8 @@ mod tests {
         assert_written_as_serde_writes(&page);
     }
 
+    /// Every string but the tokens minted here and the fixed ones (levels, route paths), which
+    /// are written unchecked.
     #[test]
     fn strings_that_need_escaping_at_any_offset() {
         let awkward = [
@@ -601,7 +623,7 @@ mod tests {
             "",
         ];
         for text in awkward {
-            for pad in [0, 31, 32, 33, 70] {
+            for pad in 0..70 {
                 let text = format!("{}{text}", "a".repeat(pad));
                 let mut with_user = channel(&text);
                 with_user.pattern = Some(text.clone());
@@ -613,7 +635,7 @@ mod tests {
                     level: Level::Users,
                 });
                 page.path.clone_from(&text);
-                page.token.clone_from(&text);
+                page.ws_url.clone_from(&text);
                 assert_written_as_serde_writes(&page);
             }
         }

@@ -241,32 +241,6 @@ pub(crate) fn escape_json_for_script(json: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// JSON text made safe for the inside of a `<script>` element ([`escape_json_for_script`]). In
-/// JSON the escaped characters can only stand inside strings, so the compact text is escaped
-/// afterwards, and only when it holds one of them: the common config holds none, and a check that
-/// reads the text in blocks costs far less than escaping string by string as it is written.
-pub(crate) fn script_safe(json: Vec<u8>) -> String {
-    let mut out = json;
-    if has_script_unsafe(&out) {
-        let mut escaped = Vec::with_capacity(out.len() + 32);
-        // Serde writes UTF-8.
-        push_script_safe(&mut escaped, std::str::from_utf8(&out).unwrap_or_default());
-        out = escaped;
-    }
-    // JSON writers write UTF-8 and the escapes are ASCII.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Whether `bytes` hold a byte [`push_script_safe`] may escape; block by block, without stopping
-/// early inside a block, so that the compiler can compare many bytes at once.
-fn has_script_unsafe(bytes: &[u8]) -> bool {
-    bytes.chunks(32).any(|block| {
-        block
-            .iter()
-            .fold(false, |found, &b| found | may_need_escape(b))
-    })
-}
-
 /// Whether `byte` starts a character that [`push_script_safe`] may escape.
 fn may_need_escape(byte: u8) -> bool {
     matches!(byte, b'<' | b'>' | b'&' | 0xE2)
@@ -274,7 +248,7 @@ fn may_need_escape(byte: u8) -> bool {
 
 /// Appends `text` to `out` with `<`, `>`, `&`, U+2028 and U+2029 as JSON escapes. The runs between
 /// two escapes are copied whole.
-fn push_script_safe(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn push_script_safe(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     let mut run_start = 0;
     let mut i = 0;
@@ -530,40 +504,6 @@ mod tests {
         assert!(!escaped.contains('<') && !escaped.contains('>') && !escaped.contains('&'));
         let back: String = serde_json::from_str(&escaped).unwrap();
         assert_eq!(back, "</script><!-- & \u{2028}");
-    }
-
-    /// `value`'s compact JSON, made safe for a script element.
-    fn script_json(value: &serde_json::Value) -> String {
-        script_safe(serde_json::to_vec(value).unwrap())
-    }
-
-    #[test]
-    fn script_safe_escapes_wherever_the_character_falls() {
-        // A plain config is serde's compact text as it is.
-        let plain = serde_json::json!({"ws_url": "ws://h/connection/websocket", "n": [1, 2]});
-        assert_eq!(script_json(&plain), serde_json::to_string(&plain).unwrap());
-        // One character to escape, at every offset across the first blocks.
-        for at in 0..70 {
-            let text = format!("{}<{}", "a".repeat(at), "b".repeat(70 - at));
-            let written = script_json(&serde_json::json!([text]));
-            assert!(!written.contains('<'), "{at}: {written}");
-            let back: Vec<String> = serde_json::from_str(&written).unwrap();
-            assert_eq!(back, [text]);
-        }
-    }
-
-    #[test]
-    fn script_safe_escapes_strings_as_it_writes_them() {
-        let value =
-            serde_json::json!({"<key>": ["</script>", "a & b", "\u{2028}\u{2029}€", 1, "\"q\""]});
-        let written = script_json(&value);
-        assert_eq!(
-            written,
-            escape_json_for_script(&serde_json::to_string(&value).unwrap())
-        );
-        assert!(!written.contains('<') && !written.contains('>') && !written.contains('&'));
-        let back: serde_json::Value = serde_json::from_str(&written).unwrap();
-        assert_eq!(back, value);
     }
 
     #[test]

@@ -53,30 +53,29 @@ pub(crate) const MIDDLEWARE: &[&str] = &[
      page's tokens are reused for the same user (and channel) for a tenth of the token \
      lifetime, at most a minute; the auth routes, through which the client renews them, still \
      mint new ones, and the page's channels are authorized again on every request. (2) The \
-     config is written field by field, each string copied whole when a block-wise check finds \
-     nothing to escape (tokens, URLs and channel names never need it), instead of through \
-     serde's serializer and its escaping loop; a test requires the same bytes serde writes. \
-     Counted as above (callgrind, a `wrk` run against one app at a time): the middleware's \
-     extra cost on the 10 KB page fell from 61,400 to 26,500 instructions per request (97,800 \
-     against 36,300 without it, then 62,900); valgrind runs SHA-256 in software, so the \
-     tokens' share of the saving is smaller outside it. In two runs of this comparison back to \
-     back (5 repetitions each), the 10 KB page went from 0.65× to 0.76×. The benchmark's \
+     config is written field by field: each string is copied whole when a block-wise check \
+     finds nothing to escape, for JSON or for the script element, so no pass over the whole \
+     text follows; the tokens minted here and the fixed strings are not checked at all. Tests \
+     require the bytes serde writes, escaped for the script element as before. Counted as \
+     above (callgrind, a `wrk` run against one app at a time): the middleware's extra cost on \
+     the 10 KB page fell from 61,400 to 24,500 instructions per request (97,800 against 36,300 \
+     without it, then 60,900); valgrind runs SHA-256 in software, so the tokens' share of the \
+     saving is smaller outside it. In two runs of this comparison back to back after the first \
+     step (5 repetitions each), the 10 KB page went from 0.65× to 0.76×. The benchmark's \
      visitor is one logged-in user, as a user opening page after page is; a site whose every \
      page view comes from another user still signs two tokens per page.",
-    "**What remains on the 10 KB page**, and why the 5% target is missed there. The 26,500 \
-     instructions the middleware still adds (callgrind, as above) go to: writing and checking \
-     the config about 5,000, the head scan that finds `</head>` about 3,000, looking up the \
-     two reused tokens about 2,100, the render-time stream positions of the two channels with \
-     a history about 2,000, authorizing the page's channels about 1,400, freeing the config \
-     about 1,200, the snippet about 1,100, wrapping the body about 900, the rest in smaller \
-     pieces (channel look-ups, headers, the WebSocket URL) and allocations. \
-     Without the middleware a request costs about 36,300 instructions, so a 5% budget is \
-     about 1,800, less than the head scan alone: a middleware that finds the end of the head \
-     and writes a per-user config into the page cannot meet it on a page this small. On the 1 \
-     MB page, where the same fixed work is spread over a hundred times the bytes, it can be \
-     (in this run it is). \
-     What could still be cut is small against the budget: fewer allocations for the config \
-     (borrowed names instead of copies), a word-at-a-time check for characters to escape.",
+    "**What remains on the 10 KB page**, and why the 5% target is missed there. The 24,500 \
+     instructions the middleware still adds (callgrind, as above) go to: the head scan that \
+     finds `</head>`, with the body wrapper it sets up, about 3,600; writing the config about \
+     3,100; looking up the two reused tokens about 2,100; the render-time stream positions of \
+     the two channels with a history about 2,000; freeing the config about 1,800; authorizing \
+     the page's channels about 1,400; the snippet about 1,100; wrapping the response about \
+     900; the rest in smaller pieces (channel look-ups, headers, the WebSocket URL) and \
+     allocations. Without the middleware a request costs about 36,400 instructions, so a 5% \
+     budget is about 1,800, less than the head scan alone: a middleware that finds the end of \
+     the head and writes a per-user config into the page cannot meet it on a page this small. \
+     On the 1 MB page, where the same fixed work is spread over a hundred times the bytes, it \
+     can be met.",
     "**JSON**: a response that is not HTML is checked for the skip header and its content type \
      and handed on with a body wrapper. Its `wrk` ratio is within the run-to-run noise of this \
      shared machine (the spread of the with/without ratio is far wider than 1%; earlier full \
