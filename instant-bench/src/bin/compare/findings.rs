@@ -164,8 +164,9 @@ pub(crate) const PUBLISH: &[&str] = &[
     "**The ratios against django-instant** follow from the floor, as the row \
      `django-instant / floor batch` shows: Centrifugo's own batch, posted by a prepared body, \
      is that many times faster than django-instant's `publish()` on this machine, which is the \
-     most any client can show. django-instant ran faster here (1.3–1.5 s per 1,000 events) \
-     than the 1.9 s per 1,000 events the 150× target assumed, so the 150× batched \
+     most any client can show. django-instant ran faster here (1.3–1.8 s per 1,000 events \
+     across the full runs) than the 1.9 s per 1,000 events the 150× target assumed, so the \
+     150× batched \
      target is out of reach of every client on this machine, the floor included; instant's \
      batch is at Centrifugo's ceiling (the share-of-the-ceiling rows).",
     "django-instant's figures include a new TCP connection per event (it makes a new `cent` \
@@ -198,7 +199,7 @@ pub(crate) const EVENT: &[&str] = &[
      instructions (0.3–0.5 µs per request in the runs of this suite); making and freeing the \
      event alone (a fresh id and time, its strings), which any publish needs, takes more than \
      that. Measured by `wrk`, the ratio spreads widely within a run on this shared machine (the \
-     table above) and its median has ranged from 0.85× to 0.96× across the full runs since \
+     table above) and its median has ranged from 0.82× to 0.96× across the full runs since \
      the change above, with no change in the attribute's path; the instruction count is the \
      steadier measure. A handler that does real work \
      (a database query, a template) leaves the same cost well under 3%. What would cut it \
