@@ -169,9 +169,9 @@ impl BrowserConfig<'_> {
     /// The config as compact JSON for the inside of a `<script>` element: byte for byte the text
     /// serde writes for it, then escaped as
     /// [`escape_json_for_script`](crate::templates::escape_json_for_script) escapes it (tests
-    /// hold them together), written field by field. Most of it needs no escaping (tokens, URLs, channel
-    /// names), so each string is checked in blocks and copied whole when it is plain; the tokens
-    /// minted here and the fixed strings are not checked at all.
+    /// hold them together), written field by field. Most of it needs no escaping (tokens, URLs,
+    /// channel names), so each string is checked in blocks and copied whole when it is plain;
+    /// the tokens minted here and the fixed strings are not checked at all.
     pub(crate) fn to_script_json(&self) -> String {
         let mut out = Vec::with_capacity(
             512 + self.token.len()
