@@ -31,18 +31,17 @@ pub(crate) struct PageTokens {
     tokens: Tokens,
     /// In seconds; 0 turns reuse off (tokens living less than 10 s).
     reuse_for: u64,
-    kept: Mutex<HashMap<String, Minted>>,
+    kept: Mutex<HashMap<Vec<u8>, Minted>>,
 }
 
-/// The key of a kept token: its kind (`c` or `s`), the user id's length, the user id, then the
-/// channel or the connection info; the length keeps any two user ids and suffixes apart.
-fn key(kind: char, user_id: &str, rest: &str) -> String {
-    use std::fmt::Write as _;
-    let mut key = String::with_capacity(user_id.len() + rest.len() + 8);
+/// The key of a kept token: its kind (`b'c'` or `b's'`), the user id's length, the user id, then
+/// the channel or the connection info; the length keeps any two user ids and suffixes apart.
+fn key(kind: u8, user_id: &str, rest: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + 8 + user_id.len() + rest.len());
     key.push(kind);
-    let _ = write!(key, "{}:", user_id.len());
-    key.push_str(user_id);
-    key.push_str(rest);
+    key.extend_from_slice(&(user_id.len() as u64).to_le_bytes());
+    key.extend_from_slice(user_id.as_bytes());
+    key.extend_from_slice(rest.as_bytes());
     key
 }
 
@@ -59,7 +58,7 @@ impl PageTokens {
     /// The connection token of `user_id` with `info`.
     pub(crate) fn connection(&self, user_id: &str, info: Option<&Value>) -> String {
         let info_text = info.map(Value::to_string);
-        let key = key('c', user_id, info_text.as_deref().unwrap_or(""));
+        let key = key(b'c', user_id, info_text.as_deref().unwrap_or(""));
         self.reuse_or_mint(key, |iat, exp| {
             let mut claims = ConnectionClaims::new(user_id, iat, exp);
             claims.info = info.cloned();
@@ -69,13 +68,13 @@ impl PageTokens {
 
     /// The subscription token of `user_id` on `channel`.
     pub(crate) fn subscription(&self, user_id: &str, channel: &str) -> String {
-        self.reuse_or_mint(key('s', user_id, channel), |iat, exp| {
+        self.reuse_or_mint(key(b's', user_id, channel), |iat, exp| {
             self.tokens
                 .sign_subscription(&SubscriptionClaims::new(user_id, channel, iat, exp))
         })
     }
 
-    fn reuse_or_mint(&self, key: String, mint: impl FnOnce(u64, u64) -> String) -> String {
+    fn reuse_or_mint(&self, key: Vec<u8>, mint: impl FnOnce(u64, u64) -> String) -> String {
         let now = now_secs();
         let fresh = |minted: &Minted| now.saturating_sub(minted.issued) < self.reuse_for;
         if self.reuse_for > 0 {
@@ -186,7 +185,7 @@ mod tests {
         let (page, tokens) = page_tokens(3600);
         let stale = tokens.sign_subscription(&SubscriptionClaims::new("u1", "$c", 0, 3600));
         page.kept.lock().unwrap().insert(
-            key('s', "u1", "$c"),
+            key(b's', "u1", "$c"),
             Minted {
                 token: stale.clone(),
                 issued: 0,

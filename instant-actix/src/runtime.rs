@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::embedded::EmbeddedServer;
 use crate::page_tokens::PageTokens;
-use crate::templates::{Asset, Snippet, push_script_safe};
+use crate::templates::{Asset, Snippet, may_need_escape, push_script_safe};
 use crate::user::{User, UserResolver, level_of};
 use crate::{forwarded, paths};
 
@@ -273,12 +273,12 @@ impl BrowserChannel {
 }
 
 /// Whether `text` holds a byte that JSON or a script element needs escaped: `"`, `\\`, a control
-/// character, `<`, `>`, `&`, or the lead byte of U+2028/U+2029. Block by block without stopping
+/// character, or one [`push_script_safe`] may escape. Block by block without stopping
 /// early inside a block, so that the compiler can compare many bytes at once.
 fn needs_escaping(text: &str) -> bool {
     text.as_bytes().chunks(32).any(|block| {
         block.iter().fold(false, |found, &b| {
-            found | (b < 0x20) | matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xE2)
+            found | (b < 0x20) | matches!(b, b'"' | b'\\') | may_need_escape(b)
         })
     })
 }

@@ -242,7 +242,7 @@ pub(crate) fn escape_json_for_script(json: &str) -> String {
 }
 
 /// Whether `byte` starts a character that [`push_script_safe`] may escape.
-fn may_need_escape(byte: u8) -> bool {
+pub(crate) fn may_need_escape(byte: u8) -> bool {
     matches!(byte, b'<' | b'>' | b'&' | 0xE2)
 }
 
